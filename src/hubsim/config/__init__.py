@@ -1,0 +1,37 @@
+"""Service configuration: schema, distributions and YAML loading."""
+
+from hubsim.config.distributions import (
+    Distribution,
+    Empirical,
+    Exponential,
+    Fixed,
+    Gamma,
+    Lognormal,
+    Uniform,
+)
+from hubsim.config.loader import load_config, load_config_data, validate_data
+from hubsim.config.schema import (
+    INSTRUMENTS,
+    LATENT_DOMAINS,
+    STEP_IDS,
+    STEP_LADDER,
+    ServiceConfig,
+)
+
+__all__ = [
+    "INSTRUMENTS",
+    "LATENT_DOMAINS",
+    "STEP_IDS",
+    "STEP_LADDER",
+    "Distribution",
+    "Empirical",
+    "Exponential",
+    "Fixed",
+    "Gamma",
+    "Lognormal",
+    "ServiceConfig",
+    "Uniform",
+    "load_config",
+    "load_config_data",
+    "validate_data",
+]

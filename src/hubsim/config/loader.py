@@ -1,0 +1,337 @@
+"""Load service configurations from YAML, with ``extends:`` overlays and clear errors.
+
+Every value read from YAML keeps the file and line it came from, so that a problem found
+by validation is reported as ``FILE, line N: field.path: what was expected``.
+
+Examples
+--------
+>>> from pathlib import Path
+>>> import hubsim
+>>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg.region.in_scope_staff
+180000
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from hubsim.config.schema import CrossFieldError, ServiceConfig
+from hubsim.errors import ConfigError
+
+Loc = tuple[str | int, ...]
+Where = tuple[str, int]  # (file, 1-based line)
+
+
+# ------------------------------------------------------------------ YAML with positions
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """Safe loader that refuses duplicate keys instead of silently keeping the last."""
+
+
+def _compose(path: Path, text: str) -> yaml.Node | None:
+    try:
+        return yaml.compose(text, Loader=_UniqueKeyLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark is not None else 0
+        what = exc.problem or str(exc)
+        raise ConfigError(
+            f"{path}, line {line}: YAML syntax error: {what}; expected valid YAML."
+        ) from None
+    except yaml.YAMLError as exc:  # pragma: no cover - non-marked errors are rare
+        raise ConfigError(f"{path}: YAML error: {exc}; expected valid YAML.") from None
+
+
+def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -> Any:
+    """Build plain Python data from a node, recording the line of every path."""
+    where[loc] = (str(path), node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        out: dict[str, Any] = {}
+        for key_node, value_node in node.value:
+            key = _UniqueKeyLoader(" ").construct_object(key_node)
+            if not isinstance(key, str):
+                key = str(key)
+            if key in out:
+                raise ConfigError(
+                    f"{path}, line {key_node.start_mark.line + 1}: {_dotted((*loc, key))}: "
+                    "duplicate key; expected each key once."
+                )
+            out[key] = _construct(value_node, path, (*loc, key), where)
+            where[(*loc, key)] = (str(path), key_node.start_mark.line + 1)
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return [_construct(v, path, (*loc, i), where) for i, v in enumerate(node.value)]
+    loader = _UniqueKeyLoader("")
+    return loader.construct_object(node, deep=True)
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; expected an existing YAML file.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; expected a YAML file.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; expected a YAML file.") from None
+    where: dict[Loc, Where] = {}
+    node = _compose(path, text)
+    if node is None:
+        return {}, {(): (str(path), 1)}
+    data = _construct(node, path, (), where)
+    return data, where
+
+
+# ---------------------------------------------------------------------------- extends
+def _deep_merge(base: Any, over: Any) -> Any:
+    """Mappings merge key by key; anything else (lists included) is replaced."""
+    if isinstance(base, Mapping) and isinstance(over, Mapping):
+        out = dict(base)
+        for k, v in over.items():
+            out[k] = _deep_merge(base[k], v) if k in base else v
+        return out
+    return over
+
+
+def _merge_where(base: dict[Loc, Where], over: dict[Loc, Where], over_data: Any) -> dict[Loc, Where]:
+    # the overlay wins for every path it sets; replaced lists drop the base's item lines
+    out = dict(base)
+    replaced: list[Loc] = []
+
+    def walk(d: Any, loc: Loc) -> None:
+        if isinstance(d, Mapping):
+            for k, v in d.items():
+                walk(v, (*loc, k))
+        else:
+            replaced.append(loc)
+
+    walk(over_data, ())
+    for loc in replaced:
+        n = len(loc)
+        for key in [k for k in out if len(k) > n and k[:n] == loc]:
+            del out[key]
+    out.update(over)
+    return out
+
+
+def load_config_data(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[Loc, Where]]:
+    """Read a YAML file and its ``extends:`` chain into one mapping plus line positions.
+
+    Raises
+    ------
+    ConfigError
+        On unreadable files, YAML errors, a missing ``extends`` target, or a cycle.
+    """
+    return _load_chain(Path(path), ())
+
+
+def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Loc, Where]]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ConfigError(f"{path}: extends cycle {cycle}; expected a chain that ends.")
+    data, where = _read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{path}, line 1: the document is a {type(data).__name__}; expected a mapping of fields."
+        )
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, where
+    line = where.get(("extends",), (str(path), 1))[1]
+    if not isinstance(parent, str) or not parent:
+        raise ConfigError(f"{path}, line {line}: extends: expected a relative file path string.")
+    target = (path.parent / parent)
+    if not target.is_file():
+        raise ConfigError(
+            f"{path}, line {line}: extends: target {parent!r} not found (looked for {target}); "
+            "expected an existing YAML file."
+        )
+    base, base_where = _load_chain(target, (*chain, resolved))
+    where = {k: v for k, v in where.items() if k != ("extends",)}
+    return _deep_merge(base, data), _merge_where(base_where, where, data)
+
+
+# ------------------------------------------------------------------------ validation
+def _dotted(loc: Loc) -> str:
+    parts: list[str] = []
+    for p in loc:
+        if isinstance(p, int):
+            parts.append(f"[{p}]")
+        else:
+            parts.append(("." if parts else "") + str(p))
+    return "".join(parts) or "(document)"
+
+
+def _data_loc(loc: Loc, data: Any) -> Loc:
+    """Drop pydantic's union-tag components so the loc addresses the YAML data."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, Mapping) and isinstance(part, str) and part in cur:
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            out.append(part)
+            cur = cur[part]
+        elif isinstance(cur, Mapping) and isinstance(part, str) and not out[-1:] == [part]:
+            # a missing or unknown key: keep it (it names the field) but stop walking
+            if part in _TAGS:
+                continue
+            out.append(part)
+            cur = None
+        else:
+            continue
+    return tuple(out)
+
+
+_TAGS = {"fixed", "exponential", "lognormal", "gamma", "uniform", "empirical"}
+
+
+def _line_for(loc: Loc, where: dict[Loc, Where], fallback: str) -> Where:
+    for n in range(len(loc), -1, -1):
+        w = where.get(loc[:n])
+        if w is not None:
+            return w
+    return (fallback, 1)
+
+
+def _model_fields_at(loc: Loc) -> list[str]:
+    """Field names of the model that owns the last component of ``loc``."""
+    model: Any = ServiceConfig
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return []
+        field = model.model_fields.get(part)
+        if field is None:
+            return []
+        model = _inner_model(field.annotation)
+        if model is None:
+            return []
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        names = []
+        for name, f in model.model_fields.items():
+            names.append(f.alias or name)
+        return names
+    return []
+
+
+def _inner_model(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in get_args(annotation):
+        m = _inner_model(arg)
+        if m is not None:
+            return m
+    origin = get_origin(annotation)
+    if origin is not None and isinstance(origin, type) and issubclass(origin, BaseModel):
+        return origin
+    return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _sentence(err: dict[str, Any], loc: Loc) -> str:
+    typ = err["type"]
+    ctx = err.get("ctx") or {}
+    got = err.get("input")
+    if typ == "missing":
+        return "required field is missing; expected a value"
+    if typ == "extra_forbidden":
+        field = str(loc[-1])
+        close = difflib.get_close_matches(field, _model_fields_at(loc), n=1, cutoff=0.6)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        allowed = _model_fields_at(loc)
+        exp = f" (expected one of: {', '.join(allowed)})" if allowed and not close else ""
+        return f"unknown field {field!r}{hint}{exp}"
+    if typ == "literal_error":
+        return f"expected {ctx.get('expected', 'one of the allowed values')}, got {_shown(got)}"
+    if typ in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        word = {"greater_than_equal": "at least", "greater_than": "greater than",
+                "less_than_equal": "at most", "less_than": "less than"}[typ]
+        bound = next(iter(ctx.values()), "")
+        return f"expected a number {word} {bound}, got {_shown(got)}"
+    if typ in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
+        kind = "a whole number" if typ.startswith("int") else "a number"
+        return f"expected {kind}, got {_shown(got)}"
+    if typ in ("date_from_datetime_parsing", "date_parsing", "date_type"):
+        return f"expected a date (YYYY-MM-DD), got {_shown(got)}"
+    if typ == "union_tag_invalid":
+        return (f"unknown distribution {ctx.get('tag')!r}; expected dist to be one of "
+                f"{ctx.get('expected_tags')}")
+    if typ == "union_tag_not_found":
+        return "expected a distribution with a 'dist' field (fixed, exponential, lognormal, gamma, uniform, empirical)"
+    if typ in ("dict_type", "model_type", "model_attributes_type"):
+        return f"expected a mapping of fields, got {_shown(got)}"
+    if typ in ("list_type", "tuple_type"):
+        return f"expected a list, got {_shown(got)}"
+    if typ in ("string_type",):
+        return f"expected text, got {_shown(got)}"
+    if typ in ("bool_type", "bool_parsing"):
+        return f"expected true or false, got {_shown(got)}"
+    if typ == "too_short":
+        return f"expected at least {ctx.get('min_length')} item(s), got {_shown(got)}"
+    if typ == "value_error":
+        msg = str(ctx.get("error", err.get("msg", "")))
+        return msg
+    return f"{err.get('msg', 'invalid value')}, got {_shown(got)}"
+
+
+def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: str) -> list[str]:
+    out: list[str] = []
+    for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        base = _data_loc(tuple(err["loc"]), data)
+        if isinstance(cause, CrossFieldError):
+            for sub, msg in cause.problems:
+                loc = (*base, *sub)
+                f, line = _line_for(loc, where, path)
+                out.append(f"{f}, line {line}: {_dotted(loc)}: {msg}.")
+            continue
+        f, line = _line_for(base, where, path)
+        out.append(f"{f}, line {line}: {_dotted(base)}: {_sentence(err, base)}.")
+    return out
+
+
+def validate_data(data: dict[str, Any], where: dict[Loc, Where], path: str) -> ServiceConfig:
+    """Validate merged YAML data into a :class:`ServiceConfig` or raise ConfigError."""
+    try:
+        return ServiceConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_problems(exc, data, where, path)) from None
+
+
+def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
+    """Load, merge (``extends:``) and validate a service configuration.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A YAML file. ``extends: other.yaml`` (relative to the file) makes it a delta on
+        another file: mappings merge key by key, lists are replaced whole.
+
+    Returns
+    -------
+    ServiceConfig
+        Frozen; ``content_hash`` identifies its content.
+
+    Raises
+    ------
+    hubsim.ConfigError
+        With one sentence per problem naming the file, the line, the field path and what
+        was expected.
+    """
+    data, where = load_config_data(path)
+    return validate_data(data, where, str(path))
