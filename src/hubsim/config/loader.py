@@ -91,8 +91,12 @@ def _read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
 
 # ---------------------------------------------------------------------------- extends
 def _deep_merge(base: Any, over: Any) -> Any:
-    """Mappings merge key by key; anything else (lists included) is replaced."""
-    if isinstance(base, Mapping) and isinstance(over, Mapping):
+    """Mappings merge key by key; anything else (lists included) is replaced.
+
+    A distribution (a mapping with a ``dist`` key) is replaced whole, so an overlay that
+    changes a lognormal into a fixed value does not inherit the lognormal's ``sd``.
+    """
+    if isinstance(base, Mapping) and isinstance(over, Mapping) and "dist" not in over:
         out = dict(base)
         for k, v in over.items():
             out[k] = _deep_merge(base[k], v) if k in base else v
@@ -106,13 +110,14 @@ def _merge_where(base: dict[Loc, Where], over: dict[Loc, Where], over_data: Any)
     replaced: list[Loc] = []
 
     def walk(d: Any, loc: Loc) -> None:
-        if isinstance(d, Mapping):
+        if isinstance(d, Mapping) and "dist" not in d:
             for k, v in d.items():
                 walk(v, (*loc, k))
         else:
             replaced.append(loc)
 
     walk(over_data, ())
+    # distributions are replaced whole (see _deep_merge)
     for loc in replaced:
         n = len(loc)
         for key in [k for k in out if len(k) > n and k[:n] == loc]:
@@ -289,6 +294,10 @@ def _sentence(err: dict[str, Any], loc: Loc) -> str:
     return f"{err.get('msg', 'invalid value')}, got {_shown(got)}"
 
 
+def _end(sentence: str) -> str:
+    return sentence if sentence.endswith((".", "?")) else sentence + "."
+
+
 def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: str) -> list[str]:
     out: list[str] = []
     for err in exc.errors(include_url=False):
@@ -298,10 +307,10 @@ def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: st
             for sub, msg in cause.problems:
                 loc = (*base, *sub)
                 f, line = _line_for(loc, where, path)
-                out.append(f"{f}, line {line}: {_dotted(loc)}: {msg}.")
+                out.append(_end(f"{f}, line {line}: {_dotted(loc)}: {msg}"))
             continue
         f, line = _line_for(base, where, path)
-        out.append(f"{f}, line {line}: {_dotted(base)}: {_sentence(err, base)}.")
+        out.append(_end(f"{f}, line {line}: {_dotted(base)}: {_sentence(err, base)}"))
     return out
 
 

@@ -327,6 +327,12 @@ class Step(Strict):
     group_size_min: int | None = Field(default=None, ge=2)
     group_size_max: int | None = Field(default=None, ge=2)
     group_cadence_days: float | None = Field(default=None, gt=0)
+    p_routed: float = _share(
+        "adjunct pathways (group, pharmacological, pastoral): share of clients treated "
+        "in-house who are routed here; the group replaces their ladder step, advice and "
+        "pastoral care come in addition",
+        default=0.0,
+    )
     effect: StepEffect
     source: Source
 
