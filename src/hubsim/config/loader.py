@@ -104,7 +104,9 @@ def _deep_merge(base: Any, over: Any) -> Any:
     return over
 
 
-def _merge_where(base: dict[Loc, Where], over: dict[Loc, Where], over_data: Any) -> dict[Loc, Where]:
+def _merge_where(
+    base: dict[Loc, Where], over: dict[Loc, Where], over_data: Any
+) -> dict[Loc, Where]:
     # the overlay wins for every path it sets; replaced lists drop the base's item lines
     out = dict(base)
     replaced: list[Loc] = []
@@ -153,7 +155,7 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
     line = where.get(("extends",), (str(path), 1))[1]
     if not isinstance(parent, str) or not parent:
         raise ConfigError(f"{path}, line {line}: extends: expected a relative file path string.")
-    target = (path.parent / parent)
+    target = path.parent / parent
     if not target.is_file():
         raise ConfigError(
             f"{path}, line {line}: extends: target {parent!r} not found (looked for {target}); "
@@ -264,8 +266,12 @@ def _sentence(err: dict[str, Any], loc: Loc) -> str:
     if typ == "literal_error":
         return f"expected {ctx.get('expected', 'one of the allowed values')}, got {_shown(got)}"
     if typ in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        word = {"greater_than_equal": "at least", "greater_than": "greater than",
-                "less_than_equal": "at most", "less_than": "less than"}[typ]
+        word = {
+            "greater_than_equal": "at least",
+            "greater_than": "greater than",
+            "less_than_equal": "at most",
+            "less_than": "less than",
+        }[typ]
         bound = next(iter(ctx.values()), "")
         return f"expected a number {word} {bound}, got {_shown(got)}"
     if typ in ("float_parsing", "float_type", "int_parsing", "int_type", "int_from_float"):
@@ -274,8 +280,10 @@ def _sentence(err: dict[str, Any], loc: Loc) -> str:
     if typ in ("date_from_datetime_parsing", "date_parsing", "date_type"):
         return f"expected a date (YYYY-MM-DD), got {_shown(got)}"
     if typ == "union_tag_invalid":
-        return (f"unknown distribution {ctx.get('tag')!r}; expected dist to be one of "
-                f"{ctx.get('expected_tags')}")
+        return (
+            f"unknown distribution {ctx.get('tag')!r}; expected dist to be one of "
+            f"{ctx.get('expected_tags')}"
+        )
     if typ == "union_tag_not_found":
         return "expected a distribution with a 'dist' field (fixed, exponential, lognormal, gamma, uniform, empirical)"
     if typ in ("dict_type", "model_type", "model_attributes_type"):

@@ -35,17 +35,35 @@ StepId = Literal[
     "self_help", "low_intensity", "step3", "step4", "group", "pharmacological", "pastoral"
 ]
 STEP_IDS: tuple[str, ...] = (
-    "self_help", "low_intensity", "step3", "step4", "group", "pharmacological", "pastoral"
+    "self_help",
+    "low_intensity",
+    "step3",
+    "step4",
+    "group",
+    "pharmacological",
+    "pastoral",
 )
 # Intensity order used by stepped care; the adjunct pathways sit outside the ladder.
 STEP_LADDER: tuple[str, ...] = ("self_help", "low_intensity", "step3", "step4")
 EligibilityRowId = Literal[
-    "over_18", "age_16_17", "family_members", "ambulance", "police_fire", "education",
-    "third_sector", "vcse",
+    "over_18",
+    "age_16_17",
+    "family_members",
+    "ambulance",
+    "police_fire",
+    "education",
+    "third_sector",
+    "vcse",
 ]
 ELIGIBILITY_ROWS: tuple[str, ...] = (
-    "over_18", "age_16_17", "family_members", "ambulance", "police_fire", "education",
-    "third_sector", "vcse",
+    "over_18",
+    "age_16_17",
+    "family_members",
+    "ambulance",
+    "police_fire",
+    "education",
+    "third_sector",
+    "vcse",
 )
 LATENT_DOMAINS: tuple[str, ...] = ("depression", "anxiety", "trauma", "alcohol", "functioning")
 Probability = float  # documented alias; bounds are set per field with Field(ge=0, le=1)
@@ -63,9 +81,7 @@ class CrossFieldError(ValueError):
 
     def __init__(self, problems: list[tuple[tuple[str | int, ...], str]]):
         self.problems = problems
-        super().__init__(
-            "; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems)
-        )
+        super().__init__("; ".join(f"{'.'.join(map(str, p))}: {m}" for p, m in problems))
 
 
 def _share(description: str = "", **kw) -> object:
@@ -139,7 +155,11 @@ class Role(Strict):
 
     @property
     def band_range(self) -> str:
-        return self.band_low if self.band_low == self.band_high else f"{self.band_low}-{self.band_high}"
+        return (
+            self.band_low
+            if self.band_low == self.band_high
+            else f"{self.band_low}-{self.band_high}"
+        )
 
     @property
     def qualified(self) -> bool:
@@ -462,7 +482,8 @@ class Attendance(Strict):
     """Dropout while waiting, did-not-attend and dropout in treatment."""
 
     renege_scale_days: float | None = Field(
-        default=None, gt=0,
+        default=None,
+        gt=0,
         description="cumulative P(drop out by day x of waiting) = x/(x+scale); None: never",
     )
     p_dna: float = _share("did-not-attend probability per appointment")
@@ -555,32 +576,63 @@ class ServiceConfig(Strict):
         seen: set[str] = set()
         for i, rid in enumerate(role_ids):
             if rid in seen:
-                out.append(((*base, "roles", i, "id"), f"expected unique role ids, {rid!r} repeats"))
+                out.append(
+                    ((*base, "roles", i, "id"), f"expected unique role ids, {rid!r} repeats")
+                )
             seen.add(rid)
         for i, r in enumerate(wf.roles):
             if BAND_ORDER.index(r.band_low) > BAND_ORDER.index(r.band_high):
-                out.append(((*base, "roles", i, "band_high"),
-                            f"expected band_high at or above band_low {r.band_low}, got {r.band_high}"))
+                out.append(
+                    (
+                        (*base, "roles", i, "band_high"),
+                        f"expected band_high at or above band_low {r.band_low}, got {r.band_high}",
+                    )
+                )
             jp = r.job_plan
-            total = jp.direct_clinical + jp.team_support + jp.supervision + jp.admin + jp.leave + jp.other
+            total = (
+                jp.direct_clinical
+                + jp.team_support
+                + jp.supervision
+                + jp.admin
+                + jp.leave
+                + jp.other
+            )
             if abs(total - 1) > 1e-6:
-                out.append(((*base, "roles", i, "job_plan"),
-                            f"expected job-plan shares summing to 1, got {total:.4g}"))
+                out.append(
+                    (
+                        (*base, "roles", i, "job_plan"),
+                        f"expected job-plan shares summing to 1, got {total:.4g}",
+                    )
+                )
         if abs(wf.total_wte - wf.reported_total_wte) > 0.005:
-            out.append(((*base, "reported_total_wte"),
-                        f"expected the roles' WTE ({wf.total_wte:.4g}) to equal reported_total_wte "
-                        f"({wf.reported_total_wte:.4g})"))
+            out.append(
+                (
+                    (*base, "reported_total_wte"),
+                    f"expected the roles' WTE ({wf.total_wte:.4g}) to equal reported_total_wte "
+                    f"({wf.reported_total_wte:.4g})",
+                )
+            )
 
         team_staffed = {r.id for r in wf.roles if r.wte > 0 and r.job_plan.team_support > 0}
 
         def check_roles(path, listed, what, need_staffed, pool=staffed):
             for j, rid in enumerate(listed):
                 if rid not in roles:
-                    out.append(((*path, j), f"unknown role {rid!r} for {what}; expected one of "
-                                f"{', '.join(role_ids)}"))
+                    out.append(
+                        (
+                            (*path, j),
+                            f"unknown role {rid!r} for {what}; expected one of "
+                            f"{', '.join(role_ids)}",
+                        )
+                    )
             if need_staffed and listed and not any(r in pool for r in listed):
-                out.append((path, f"{what} is offered but none of its roles "
-                            f"({', '.join(listed)}) has WTE with direct clinical time"))
+                out.append(
+                    (
+                        path,
+                        f"{what} is offered but none of its roles "
+                        f"({', '.join(listed)}) has WTE with direct clinical time",
+                    )
+                )
 
         iv = self.interventions
         tp = self.service.target_population
@@ -588,62 +640,122 @@ class ServiceConfig(Strict):
         rows = [e.group for e in tp.eligibility]
         for g in ELIGIBILITY_ROWS:
             if rows.count(g) != 1:
-                out.append((("service", "target_population", "eligibility"),
-                            f"expected Table 3 row {g!r} exactly once, found {rows.count(g)}"))
+                out.append(
+                    (
+                        ("service", "target_population", "eligibility"),
+                        f"expected Table 3 row {g!r} exactly once, found {rows.count(g)}",
+                    )
+                )
         group_ids = [g.id for g in tp.groups]
         tot_share = sum(g.share_of_staff for g in tp.groups)
         if abs(tot_share - 1) > 1e-6:
-            out.append((("service", "target_population", "groups"),
-                        f"expected share_of_staff summing to 1, got {tot_share:.4g}"))
+            out.append(
+                (
+                    ("service", "target_population", "groups"),
+                    f"expected share_of_staff summing to 1, got {tot_share:.4g}",
+                )
+            )
         period = self.simulation.period
         if period.end <= period.start:
-            out.append((("simulation", "period", "end"),
-                        f"expected end after start {period.start}, got {period.end}"))
+            out.append(
+                (
+                    ("simulation", "period", "end"),
+                    f"expected end after start {period.start}, got {period.end}",
+                )
+            )
         for i, g in enumerate(tp.groups):
             if not (period.start <= g.opens <= period.end):
-                out.append((("service", "target_population", "groups", i, "opens"),
-                            f"expected an opening date inside the simulated period "
-                            f"{period.start} to {period.end}, got {g.opens}"))
+                out.append(
+                    (
+                        ("service", "target_population", "groups", i, "opens"),
+                        f"expected an opening date inside the simulated period "
+                        f"{period.start} to {period.end}, got {g.opens}",
+                    )
+                )
         for i, c in enumerate(iv.outreach.campaigns):
             if c.end < c.start:
-                out.append((("interventions", "outreach", "campaigns", i, "end"),
-                            f"expected end on or after start {c.start}, got {c.end}"))
+                out.append(
+                    (
+                        ("interventions", "outreach", "campaigns", i, "end"),
+                        f"expected end on or after start {c.start}, got {c.end}",
+                    )
+                )
             for j, gid in enumerate(c.groups):
                 if gid not in group_ids:
-                    out.append((("interventions", "outreach", "campaigns", i, "groups", j),
-                                f"unknown occupational group {gid!r}; expected one of "
-                                f"{', '.join(group_ids)}"))
+                    out.append(
+                        (
+                            ("interventions", "outreach", "campaigns", i, "groups", j),
+                            f"unknown occupational group {gid!r}; expected one of "
+                            f"{', '.join(group_ids)}",
+                        )
+                    )
         for i, s in enumerate(self.simulation.demand.surges):
             if s.end < s.start:
-                out.append((("simulation", "demand", "surges", i, "end"),
-                            f"expected end on or after start {s.start}, got {s.end}"))
+                out.append(
+                    (
+                        ("simulation", "demand", "surges", i, "end"),
+                        f"expected end on or after start {s.start}, got {s.end}",
+                    )
+                )
 
         sc = iv.screening
-        check_roles(("interventions", "screening", "processing_roles"), sc.processing_roles,
-                    "referral processing", False)
-        check_roles(("interventions", "triage", "risk", "duty_roles"), iv.triage.risk.duty_roles,
-                    "duty (risk) assessment", True)
+        check_roles(
+            ("interventions", "screening", "processing_roles"),
+            sc.processing_roles,
+            "referral processing",
+            False,
+        )
+        check_roles(
+            ("interventions", "triage", "risk", "duty_roles"),
+            iv.triage.risk.duty_roles,
+            "duty (risk) assessment",
+            True,
+        )
         for i, rule in enumerate(iv.triage.rules):
             if rule.measure not in sc.measures:
-                out.append((("interventions", "triage", "rules", i, "measure"),
-                            f"triage rule uses {rule.measure!r}, which the site does not screen "
-                            f"with; expected one of {', '.join(sc.measures)}"))
+                out.append(
+                    (
+                        ("interventions", "triage", "rules", i, "measure"),
+                        f"triage rule uses {rule.measure!r}, which the site does not screen "
+                        f"with; expected one of {', '.join(sc.measures)}",
+                    )
+                )
             if not iv.steps.get(rule.step).offered:
-                out.append((("interventions", "triage", "rules", i, "step"),
-                            f"triage rule sends clients to {rule.step!r}, which is not offered"))
+                out.append(
+                    (
+                        ("interventions", "triage", "rules", i, "step"),
+                        f"triage rule sends clients to {rule.step!r}, which is not offered",
+                    )
+                )
         if not iv.steps.get(iv.triage.default_step).offered:
-            out.append((("interventions", "triage", "default_step"),
-                        f"expected an offered step, {iv.triage.default_step!r} is not offered"))
+            out.append(
+                (
+                    ("interventions", "triage", "default_step"),
+                    f"expected an offered step, {iv.triage.default_step!r} is not offered",
+                )
+            )
 
         a = iv.assessment
         if a.model == "two_stage" and a.short is None:
-            out.append((("interventions", "assessment", "short"),
-                        "expected a short assessment stage for the two-stage model"))
+            out.append(
+                (
+                    ("interventions", "assessment", "short"),
+                    "expected a short assessment stage for the two-stage model",
+                )
+            )
         if a.short is not None:
-            check_roles(("interventions", "assessment", "short", "roles"), a.short.roles,
-                        "short assessment", a.model == "two_stage")
-        check_roles(("interventions", "assessment", "in_depth", "roles"), a.in_depth.roles,
-                    "in-depth assessment", True)
+            check_roles(
+                ("interventions", "assessment", "short", "roles"),
+                a.short.roles,
+                "short assessment",
+                a.model == "two_stage",
+            )
+        check_roles(
+            ("interventions", "assessment", "in_depth", "roles"),
+            a.in_depth.roles,
+            "in-depth assessment",
+            True,
+        )
 
         for sid, step in iv.steps.items():
             path = ("interventions", "steps", sid)
@@ -652,36 +764,65 @@ class ServiceConfig(Strict):
             check_roles((*path, "roles"), step.roles, f"step {sid!r}", step.offered)
             if step.delivery == "group" and step.offered:
                 if step.group_size_min is None or step.group_cadence_days is None:
-                    out.append((path, f"group step {sid!r} needs group_size_min and "
-                                "group_cadence_days"))
+                    out.append(
+                        (path, f"group step {sid!r} needs group_size_min and group_cadence_days")
+                    )
                 elif step.group_size_max is not None and step.group_size_max < step.group_size_min:
-                    out.append(((*path, "group_size_max"),
-                                f"expected group_size_max >= group_size_min ({step.group_size_min})"))
-        if not any(iv.steps.get(s).offered for s in STEP_LADDER) and iv.onward_referral.p_onward < 1:
-            out.append((("interventions", "steps"),
-                        "no step of the ladder (self_help to step4) is offered, so p_onward must be 1"))
+                    out.append(
+                        (
+                            (*path, "group_size_max"),
+                            f"expected group_size_max >= group_size_min ({step.group_size_min})",
+                        )
+                    )
+        if (
+            not any(iv.steps.get(s).offered for s in STEP_LADDER)
+            and iv.onward_referral.p_onward < 1
+        ):
+            out.append(
+                (
+                    ("interventions", "steps"),
+                    "no step of the ladder (self_help to step4) is offered, so p_onward must be 1",
+                )
+            )
 
         ext_ids = [e.id for e in self.simulation.external_services]
         onward = iv.onward_referral
         if onward.p_onward > 0:
             tot = sum(d.share for d in onward.destinations)
             if abs(tot - 1) > 1e-6:
-                out.append((("interventions", "onward_referral", "destinations"),
-                            f"expected destination shares summing to 1, got {tot:.4g}"))
+                out.append(
+                    (
+                        ("interventions", "onward_referral", "destinations"),
+                        f"expected destination shares summing to 1, got {tot:.4g}",
+                    )
+                )
         for i, d in enumerate(onward.destinations):
             if d.service not in ext_ids:
-                out.append((("interventions", "onward_referral", "destinations", i, "service"),
-                            f"unknown external service {d.service!r}; expected one of "
-                            f"{', '.join(ext_ids) or '(none defined)'}"))
+                out.append(
+                    (
+                        ("interventions", "onward_referral", "destinations", i, "service"),
+                        f"unknown external service {d.service!r}; expected one of "
+                        f"{', '.join(ext_ids) or '(none defined)'}",
+                    )
+                )
 
         for name in ("consultation", "workshops", "peer_support"):
             act: TeamActivity = getattr(iv.team_support, name)
-            check_roles(("interventions", "team_support", name, "roles"), act.roles,
-                        f"team {name}", act.offered and act.hours_per_month > 0, team_staffed)
+            check_roles(
+                ("interventions", "team_support", name, "roles"),
+                act.roles,
+                f"team {name}",
+                act.offered and act.hours_per_month > 0,
+                team_staffed,
+            )
 
         missing_bands = {r.band_low for r in wf.roles} | {r.band_high for r in wf.roles}
         missing_bands -= set(self.simulation.economics.hourly_cost_by_band)
         if missing_bands:
-            out.append((("simulation", "economics", "hourly_cost_by_band"),
-                        f"expected an hourly cost for every band used, missing {sorted(missing_bands)}"))
+            out.append(
+                (
+                    ("simulation", "economics", "hourly_cost_by_band"),
+                    f"expected an hourly cost for every band used, missing {sorted(missing_bands)}",
+                )
+            )
         return out

@@ -160,7 +160,9 @@ def _rejection_probability(
         crit = stats.t.isf(alpha / 2.0, df)
         p = stats.nct.sf(crit, df, ncp)
         if both_tails:
-            p += stats.nct.cdf(-crit, df, ncp)
+            # P(T < -crit | ncp) = P(T > crit | -ncp); scipy's nct.cdf returns NaN deep in
+            # the lower tail (e.g. df=488, ncp=8), the reflected sf does not.
+            p += stats.nct.sf(crit, df, -ncp)
     return float(p)
 
 
@@ -667,7 +669,7 @@ def power_individual(
 
 
 def design_effect(
-    cluster_size: float,
+    cluster_size: float | None,
     icc: float,
     cv: float = 0.0,
     method: str = "eldridge",
@@ -687,8 +689,8 @@ def design_effect(
 
     Parameters
     ----------
-    cluster_size : float
-        Mean cluster size m (ignored when ``cluster_sizes`` is given).
+    cluster_size : float or None
+        Mean cluster size m (ignored, and may be None, when ``cluster_sizes`` is given).
     icc : float
         Intracluster correlation in [0, 1).
     cv : float
@@ -739,9 +741,7 @@ def _check_sizes(cluster_sizes: Sequence[float]) -> np.ndarray:
     return sizes
 
 
-def _design_effect(
-    m: float, icc: float, cv: float, method: str, sizes: np.ndarray | None
-) -> float:
+def _design_effect(m: float, icc: float, cv: float, method: str, sizes: np.ndarray | None) -> float:
     deff = 1.0 + (m - 1.0) * icc
     if cv == 0.0 or icc == 0.0:
         return deff
@@ -840,9 +840,7 @@ def power_cluster(
     sizes: np.ndarray | None = None
     if cluster_sizes is not None:
         if n_clusters is not None or cluster_size is not None:
-            raise ValueError(
-                "Give either cluster_sizes or n_clusters and cluster_size, not both."
-            )
+            raise ValueError("Give either cluster_sizes or n_clusters and cluster_size, not both.")
         sizes = _check_sizes(cluster_sizes)
         n_clusters = float(sizes.size)
         cluster_size = float(sizes.mean())

@@ -1,0 +1,3 @@
+from hubsim.cli import run
+
+run()

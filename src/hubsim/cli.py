@@ -1,0 +1,122 @@
+"""The ``hubsim`` command line.
+
+Bad input (a config, an experiment file, an argument) is reported as one sentence per
+problem on stderr, with exit code 2 and no traceback.
+"""
+
+from __future__ import annotations
+
+import glob
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from hubsim._version import __version__
+from hubsim.errors import HubsimError
+
+app = typer.Typer(
+    name="hubsim",
+    help="Simulate staff mental-health and wellbeing hubs and power their evaluation.",
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+SITE_FILES = ("site_a.yaml", "site_b.yaml", "site_c.yaml", "site_d.yaml")
+
+
+def _fail(problems: list[str] | str) -> None:
+    for p in [problems] if isinstance(problems, str) else problems:
+        typer.echo(p, err=True)
+    raise typer.Exit(code=2)
+
+
+def configs_dir() -> Path:
+    """The project's ``configs/`` folder: ./configs if present, else the source checkout's."""
+    here = Path.cwd() / "configs"
+    if (here / "sites").is_dir():
+        return here
+    repo = Path(__file__).resolve().parents[2] / "configs"
+    if (repo / "sites").is_dir():
+        return repo
+    raise HubsimError(
+        "configs/: not found in the current directory or beside the package; "
+        "expected the hubsim checkout's configs/ folder (or pass --dir)."
+    )
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"hubsim {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+    ] = False,
+) -> None:
+    """hubsim command line."""
+
+
+@app.command()
+def validate(
+    files: Annotated[list[str], typer.Argument(help="YAML configuration files (globs allowed).")],
+) -> None:
+    """Validate configuration files; exit 0 when all are valid, 2 otherwise."""
+    from hubsim.config import load_config
+
+    paths: list[str] = []
+    for f in files:
+        matches = sorted(glob.glob(f, recursive=True)) if any(ch in f for ch in "*?[") else [f]
+        if not matches:
+            _fail(f"{f}: no file matches; expected a YAML file or a glob that matches one.")
+        paths.extend(matches)
+    problems: list[str] = []
+    for p in paths:
+        try:
+            cfg = load_config(p)
+        except HubsimError as exc:
+            problems.extend(getattr(exc, "problems", [str(exc)]))
+            continue
+        typer.echo(f"{p}: valid ({cfg.name}, {cfg.kind}, hash {cfg.content_hash[:12]})")
+    if problems:
+        _fail(problems)
+
+
+class Format(StrEnum):
+    table = "table"
+    csv = "csv"
+    markdown = "markdown"
+
+
+@app.command()
+def sites(
+    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    dir: Annotated[
+        Path | None, typer.Option("--dir", help="Folder holding site_a.yaml .. site_d.yaml.")
+    ] = None,
+) -> None:
+    """Print the four mapped hubs side by side (paper Tables 2-6), read from the configs."""
+    from hubsim.config import load_config
+    from hubsim.report.sites import render, sites_table
+
+    try:
+        folder = dir if dir is not None else configs_dir() / "sites"
+        cfgs = [load_config(folder / name) for name in SITE_FILES]
+    except HubsimError as exc:
+        _fail(getattr(exc, "problems", [str(exc)]))
+    typer.echo(render(sites_table(cfgs), format.value), nl=False)
+
+
+def run() -> None:  # pragma: no cover - console entry for `python -m hubsim`
+    try:
+        app()
+    except HubsimError as exc:
+        for p in getattr(exc, "problems", [str(exc)]):
+            print(p, file=sys.stderr)
+        sys.exit(2)

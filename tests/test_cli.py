@@ -1,0 +1,51 @@
+"""The CLI: version, the sites table read from the configs, and errors as sentences."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from typer.testing import CliRunner
+
+import hubsim
+from hubsim.cli import app
+
+runner = CliRunner()
+
+
+def test_version():
+    res = runner.invoke(app, ["--version"])
+    assert res.exit_code == 0 and res.output.strip() == f"hubsim {hubsim.__version__}"
+
+
+def test_sites_csv_reproduces_paper_figures():
+    res = runner.invoke(app, ["sites", "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.output)))
+    by_item = {r["item"]: r for r in rows}
+    pop = by_item["Health and social care staff in region"]
+    assert [pop[f"site_{s}"] for s in "abcd"] == ["126,000", "165,000", "129,000", "180,000"]
+    tot = by_item["Total WTEs"]
+    assert [tot[f"site_{s}"] for s in "abcd"] == ["13.9", "26.6", "19.9", "12.15"]
+    t5 = by_item["Band 6 or higher (reported, Table 5)"]
+    assert [t5[f"site_{s}"] for s in "abcd"] == ["78.51%", "67.04%", "73.96%", "74.17%"]
+    itq = by_item["ITQ"]
+    assert [itq[f"site_{s}"] for s in "abcd"] == ["no", "no", "✓", "✓"]
+    assert by_item["Model"]["site_c"] == "two-stage"
+
+
+def test_sites_markdown_and_table():
+    md = runner.invoke(app, ["sites", "--format", "markdown"])
+    assert md.exit_code == 0 and md.output.startswith("| table | item | site_a")
+    tb = runner.invoke(app, ["sites"])
+    assert tb.exit_code == 0 and "180,000" in tb.output
+
+
+def test_bad_format_is_a_usage_error():
+    res = runner.invoke(app, ["sites", "--format", "pdf"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+
+
+def test_validate_unmatched_glob(tmp_path):
+    res = runner.invoke(app, ["validate", str(tmp_path / "*.yaml")])
+    assert res.exit_code == 2 and "no file matches" in res.output
