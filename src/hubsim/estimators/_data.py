@@ -37,7 +37,7 @@ def handle_missing(
     bad = df[cols].isna().any(axis=1)
     if bad.any():
         if missing == "raise":
-            first = [c for c in cols if df[c].isna().any()][0]
+            first = next(c for c in cols if df[c].isna().any())
             raise ValueError(
                 f"{where}: {int(bad.sum())} rows have missing values (first in column "
                 f"{first!r}); pass missing='drop' to drop them or fill them first."
@@ -49,8 +49,9 @@ def handle_missing(
 def require_binary(df: pd.DataFrame, column: str, *, where: str) -> np.ndarray:
     """Return ``df[column]`` as 0/1 integers, or raise if it holds other values."""
     values = pd.unique(df[column])
-    allowed = {0, 1, True, False}
-    odd = [v for v in values if not (isinstance(v, int | float | bool | np.integer | np.floating) and v in allowed)]
+    numeric = int | float | bool | np.integer | np.floating
+    # 0/1 and False/True compare equal, so {0, 1} admits booleans too
+    odd = [v for v in values if not (isinstance(v, numeric) and v in {0, 1})]
     if odd:
         raise ValueError(
             f"{where}: treatment column {column!r} must be binary (0/1), found {odd[0]!r}."
@@ -61,7 +62,9 @@ def require_binary(df: pd.DataFrame, column: str, *, where: str) -> np.ndarray:
 def require_numeric(df: pd.DataFrame, column: str, *, where: str) -> None:
     """Raise unless ``df[column]`` is numeric."""
     if not pd.api.types.is_numeric_dtype(df[column]):
-        raise ValueError(f"{where}: column {column!r} must be numeric, got dtype {df[column].dtype}.")
+        raise ValueError(
+            f"{where}: column {column!r} must be numeric, got dtype {df[column].dtype}."
+        )
 
 
 def require_clusters(n_clusters: int, *, where: str, minimum: int = 2) -> None:
@@ -71,6 +74,11 @@ def require_clusters(n_clusters: int, *, where: str, minimum: int = 2) -> None:
             f"{where}: {n_clusters} cluster(s) in the data; at least {minimum} are needed "
             "for cluster-robust inference."
         )
+
+
+def _py(value):
+    """A numpy scalar as its Python value, so messages read ``region 3``, not ``np.int64(3)``."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def adoption_periods(
@@ -88,7 +96,7 @@ def adoption_periods(
     no_pre = adopt.index[adopt.to_numpy() <= first_time.reindex(adopt.index).to_numpy()]
     if len(no_pre):
         raise ValueError(
-            f"{where}: region {no_pre[0]!r} is treated from its first period, so it has no "
+            f"{where}: region {_py(no_pre[0])!r} is treated from its first period, so it has no "
             "pre-period to compare with; drop it or add earlier periods."
         )
     if absorbing:
@@ -97,7 +105,7 @@ def adoption_periods(
         if len(switched):
             raise ValueError(
                 f"{where}: treatment must stay on once adopted, but region "
-                f"{switched[unit].iloc[0]!r} is untreated at {time}={switched[time].iloc[0]!r} "
+                f"{_py(switched[unit].iloc[0])!r} is untreated at {time}={_py(switched[time].iloc[0])!r} "
                 "after adopting; this estimator needs absorbing (staggered) adoption."
             )
     return adopt.reindex(first_time.index)

@@ -33,7 +33,7 @@ __all__ = ["its", "newey_west_lags"]
 
 def newey_west_lags(n_periods: int) -> int:
     """Newey & West's (1994) rule of thumb, ``floor(4 (T / 100)^(2/9))``."""
-    return int(math.floor(4 * (n_periods / 100.0) ** (2.0 / 9.0)))
+    return math.floor(4 * (n_periods / 100.0) ** (2.0 / 9.0))
 
 
 def _bartlett_hac(scores: np.ndarray, lags: int) -> np.ndarray:
@@ -98,7 +98,7 @@ def its(
     >>> d = pd.DataFrame({"month": t, "y": 10 + 0.1 * t + 2.0 * (t >= 24) + rng.normal(0, 0.5, 48)})
     >>> est = its(d, "y", "month", intervention=24)
     >>> round(est.estimate, 1), est.term
-    (2.2, 'level_change')
+    (1.8, 'level_change')
     """
     where = "its"
     if not 0 < alpha < 1:
@@ -135,7 +135,9 @@ def its(
         t0 = data[int_col].to_numpy(dtype=float)
     else:
         if not np.isfinite(float(intervention)):
-            raise ValueError(f"{where}: intervention must be a finite period, got {intervention!r}.")
+            raise ValueError(
+                f"{where}: intervention must be a finite period, got {intervention!r}."
+            )
         t0 = np.full(len(data), float(intervention))
     post = (t >= t0).astype(float)
     keys = data[unit] if unit is not None else pd.Series(0, index=data.index)
@@ -158,7 +160,9 @@ def its(
     else:
         dummies = pd.get_dummies(data[unit], dtype=float)
         if dummies.shape[1] < 2:
-            raise ValueError(f"{where}: column {unit!r} has a single unit; omit unit= for one series.")
+            raise ValueError(
+                f"{where}: column {unit!r} has a single unit; omit unit= for one series."
+            )
         names = [f"{unit}[{c}]" for c in dummies.columns] + names
         cols_x = [dummies[c].to_numpy() for c in dummies.columns] + cols_x
     if season is not None:
@@ -184,7 +188,9 @@ def its(
     n_periods = len(tvals)
     lags = newey_west_lags(n_periods) if hac_lags is None else int(hac_lags)
     if lags < 0 or lags >= n_periods:
-        raise ValueError(f"{where}: hac_lags must be between 0 and {n_periods - 1}, got {hac_lags!r}.")
+        raise ValueError(
+            f"{where}: hac_lags must be between 0 and {n_periods - 1}, got {hac_lags!r}."
+        )
     if unit is None:
         meat = _bartlett_hac(scores, lags)
         cov = xtx_inv @ meat @ xtx_inv

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -82,7 +83,7 @@ def _balanced_wide(
     if dup.any():
         row = df.loc[dup].iloc[0]
         raise ValueError(
-            f"{where}: unit {row[unit]!r} has more than one row at {time}={row[time]!r}; "
+            f"{where}: unit {_py(row[unit])!r} has more than one row at {time}={_py(row[time])!r}; "
             f"the data must have one row per {unit} and {time} (aggregate repeated "
             "observations to region-period means first)."
         )
@@ -91,8 +92,8 @@ def _balanced_wide(
     if holes.to_numpy().any():
         r, c = np.argwhere(holes.to_numpy())[0]
         raise ValueError(
-            f"{where}: the panel is unbalanced (unit {wide.index[r]!r} has no row at "
-            f"{time}={wide.columns[c]!r}); this estimator needs every {unit} observed in "
+            f"{where}: the panel is unbalanced (unit {_py(wide.index[r])!r} has no row at "
+            f"{time}={_py(wide.columns[c])!r}); this estimator needs every {unit} observed in "
             "every period, so drop or fill the incomplete units first."
         )
     return wide.index.to_numpy(), wide.columns.to_numpy(), wide.to_numpy(dtype=float)
@@ -105,7 +106,7 @@ def _per_unit_constant(df: pd.DataFrame, unit: str, column: str, *, where: str) 
         bad = n_values.index[n_values.to_numpy() > 1][0]
         raise ValueError(
             f"{where}: column {column!r} must be constant within each {unit}, but it "
-            f"varies for {unit} {bad!r}."
+            f"varies for {unit} {_py(bad)!r}."
         )
     return df.groupby(unit, sort=True)[column].first()
 
@@ -233,7 +234,9 @@ class CallawaySantAnnaResult:
                         f"callaway_santanna: cohort {g!r} has no post-treatment ATT(g,t) in the "
                         "window, so it cannot enter the group aggregation."
                     )
-                e, i = self._combine(cells, np.full(len(cells), 1 / len(cells)), estimated_weights=False)
+                e, i = self._combine(
+                    cells, np.full(len(cells), 1 / len(cells)), estimated_weights=False
+                )
                 keys.append(g)
                 ests.append(e)
                 infs.append(i)
@@ -354,9 +357,13 @@ class CallawaySantAnnaResult:
             extra={"kind": kind, "notes": self.notes},
         )
 
+    @cached_property
+    def _simple(self) -> Estimate:
+        return self.overall("simple")
+
     def to_estimate(self) -> Estimate:
         """The overall ("simple") ATT as an :class:`Estimate`."""
-        return self.overall("simple")
+        return self._simple
 
     def tidy(self, kind: str = "simple") -> pd.DataFrame:
         """Rows in DeclareDesign's column names (:data:`TIDY_COLUMNS`).
@@ -461,7 +468,9 @@ def _cohorts(
 ) -> pd.Series:
     """First treated period per unit, 0 for never treated (sorted by unit)."""
     if (cohort is None) == (treat is None):
-        raise ValueError(f"{where}: give exactly one of cohort= (first treated period) or treat= (0/1).")
+        raise ValueError(
+            f"{where}: give exactly one of cohort= (first treated period) or treat= (0/1)."
+        )
     if cohort is not None:
         require_numeric(df, cohort, where=where)
         g = _per_unit_constant(df, unit, cohort, where=where).astype(float)
@@ -560,7 +569,7 @@ def callaway_santanna(
     >>> d = pd.DataFrame(rows, columns=["region", "month", "g", "y"])
     >>> res = callaway_santanna(d, "y", "region", "month", cohort="g")
     >>> round(res.estimate, 2), res.att_gt.shape[0]
-    (0.77, 10)
+    (1.26, 10)
     """
     where = "callaway_santanna"
     if control not in ("never_treated", "not_yet_treated"):
@@ -568,11 +577,15 @@ def callaway_santanna(
             f"{where}: control must be 'never_treated' or 'not_yet_treated', got {control!r}."
         )
     if base_period not in ("varying", "universal"):
-        raise ValueError(f"{where}: base_period must be 'varying' or 'universal', got {base_period!r}.")
+        raise ValueError(
+            f"{where}: base_period must be 'varying' or 'universal', got {base_period!r}."
+        )
     if not 0 < alpha < 1:
         raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
     if not (np.isfinite(anticipation) and anticipation >= 0):
-        raise ValueError(f"{where}: anticipation must be a non-negative number, got {anticipation!r}.")
+        raise ValueError(
+            f"{where}: anticipation must be a non-negative number, got {anticipation!r}."
+        )
     if bootstrap is not None and (int(bootstrap) != bootstrap or bootstrap < 2):
         raise ValueError(f"{where}: bootstrap must be an integer of at least 2, got {bootstrap!r}.")
     if bootstrap is not None and seed is None:
@@ -600,7 +613,7 @@ def callaway_santanna(
         gvec = np.where(late, 0.0, gvec)
     early = (gvec > 0) & (gvec <= tlist[0] + anticipation)
     if early.any():
-        bad = units[np.flatnonzero(early)[0]]
+        bad = _py(units[np.flatnonzero(early)[0]])
         raise ValueError(
             f"{where}: region {bad!r} is treated from its first period"
             + (f" (allowing {anticipation:g} anticipation periods)" if anticipation else "")
@@ -641,7 +654,11 @@ def callaway_santanna(
         labels = _per_unit_constant(data, unit, cluster, where=where).reindex(units)
         _, codes = np.unique(labels.to_numpy(), return_inverse=True)
         n_clusters = int(codes.max()) + 1
-        require_clusters(n_clusters, where=where)
+        if n_clusters < 2:
+            raise ValueError(
+                f"{where}: column {cluster!r} has a single cluster; at least 2 are needed for "
+                "cluster-robust standard errors."
+            )
 
     recs: list[tuple] = []
     infs: list[np.ndarray] = []
@@ -685,7 +702,16 @@ def callaway_santanna(
 
     cells = pd.DataFrame(
         recs,
-        columns=["group", "time", "event_time", "base_time", "post", "att", "n_treated", "n_control"],
+        columns=[
+            "group",
+            "time",
+            "event_time",
+            "base_time",
+            "post",
+            "att",
+            "n_treated",
+            "n_control",
+        ],
     )
     inf_mat = np.column_stack(infs)
     boot = None
@@ -719,6 +745,11 @@ def callaway_santanna(
         cells[c] = _maybe_int(cells[c])
     object.__setattr__(res, "att_gt", cells[ATT_GT_COLUMNS])
     return res
+
+
+def _py(value: Any) -> Any:
+    """A numpy scalar as the Python scalar (for readable messages)."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _maybe_int(s: pd.Series) -> pd.Series:
@@ -768,7 +799,9 @@ class BaconDecomposition:
 
     def summary(self) -> str:
         """The TWFE coefficient and the weight each comparison type carries."""
-        lines = [f"bacon_decomposition: TWFE = {self.twfe:.4g} ({self.n_units} units, {self.n_obs} rows)"]
+        lines = [
+            f"bacon_decomposition: TWFE = {self.twfe:.4g} ({self.n_units} units, {self.n_obs} rows)"
+        ]
         for row in self.by_type().itertuples(index=False):
             lines.append(f"  {row.type:<28} weight {row.weight:6.3f}  avg 2x2 {row.estimate: .4g}")
         bad = self.table.loc[self.table["type"].isin(_FORBIDDEN), "weight"].sum()
@@ -829,7 +862,9 @@ def bacon_decomposition(
     """
     where = "bacon_decomposition"
     require_columns(df, [y, unit, time, treat], where=where)
-    data = handle_missing(df[[y, unit, time, treat]], [y, unit, time, treat], missing=missing, where=where)
+    data = handle_missing(
+        df[[y, unit, time, treat]], [y, unit, time, treat], missing=missing, where=where
+    )
     require_numeric(data, y, where=where)
     require_numeric(data, time, where=where)
     require_binary(data, treat, where=where)
@@ -843,7 +878,7 @@ def bacon_decomposition(
         r = int(np.argwhere(np.diff(dmat, axis=1) < 0)[0, 0])
         raise ValueError(
             f"{where}: treatment column {treat!r} must stay on once adopted, but unit "
-            f"{units[r]!r} switches off; the decomposition needs absorbing adoption."
+            f"{_py(units[r])!r} switches off; the decomposition needs absorbing adoption."
         )
     n_on = dmat.sum(axis=1)
     # timing group = adoption period (inf = never treated)
@@ -891,7 +926,14 @@ def bacon_decomposition(
             nkl = nk / (nk + nl)
             dk, dl = dbar[k], dbar[l_]
             pre, mid, post = tlist < k, (tlist >= k) & (tlist < l_), tlist >= l_
-            s_k = ((nk + nl) * (1 - dl)) ** 2 * nkl * (1 - nkl) * ((dk - dl) / (1 - dl)) * ((1 - dk) / (1 - dl)) / v_d
+            s_k = (
+                ((nk + nl) * (1 - dl)) ** 2
+                * nkl
+                * (1 - nkl)
+                * ((dk - dl) / (1 - dl))
+                * ((1 - dk) / (1 - dl))
+                / v_d
+            )
             s_l = ((nk + nl) * dk) ** 2 * nkl * (1 - nkl) * (dl / dk) * ((dk - dl) / dk) / v_d
             est_k = (mean_in(k, mid) - mean_in(k, pre)) - (mean_in(l_, mid) - mean_in(l_, pre))
             est_l = (mean_in(l_, post) - mean_in(l_, mid)) - (mean_in(k, post) - mean_in(k, mid))

@@ -1,0 +1,469 @@
+"""Comparing waits between two arms (e.g. regions with and without a hub).
+
+A wait is a time-to-event record: ``duration`` from referral to the event (being seen),
+``event = 1`` if the wait ended in the event and ``0`` if it was censored (still waiting
+at the end of follow-up, or lost). Censored waits are kept: they count in the risk
+sets up to their censoring time, as they must, instead of being dropped or treated as
+completed.
+
+:func:`compare_waits` gives Kaplan-Meier median waits per arm with Brookmeyer-Crowley
+confidence intervals (from the log-log transformed Greenwood band, as ``lifelines``
+does), the log-rank test, and the Cox proportional-hazards hazard ratio of the
+comparison arm against the reference arm, fitted by Newton-Raphson on the Efron (or
+Breslow) partial likelihood. The Estimate is on the **log hazard ratio** scale; with
+the event "being seen", a hazard ratio above 1 (log HR > 0) means shorter waits in the
+comparison arm.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hubsim.estimators._data import (
+    handle_missing,
+    require_binary,
+    require_columns,
+    require_numeric,
+)
+from hubsim.estimators._estimate import Estimate
+
+__all__ = ["ARM_COLUMNS", "WaitsComparison", "compare_waits", "cox_ph", "kaplan_meier"]
+
+ARM_COLUMNS = [
+    "arm",
+    "n",
+    "events",
+    "censored",
+    "median",
+    "median_ci_low",
+    "median_ci_high",
+]
+KM_COLUMNS = ["time", "at_risk", "events", "survival", "ci_low", "ci_high"]
+
+
+def kaplan_meier(duration: np.ndarray, event: np.ndarray, *, alpha: float = 0.05) -> pd.DataFrame:
+    """Kaplan-Meier survival at each event time with a log-log (exponential Greenwood) band.
+
+    Parameters
+    ----------
+    duration, event : array_like
+        Times and event indicators (1 = event, 0 = censored).
+    alpha : float
+        1 - pointwise coverage of the band.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns :data:`KM_COLUMNS`, one row per distinct event time.
+
+    Examples
+    --------
+    >>> kaplan_meier([1, 2, 2, 3], [1, 1, 0, 1])["survival"].round(3).tolist()
+    [0.75, 0.5, 0.0]
+    """
+    d = np.asarray(duration, dtype=float)
+    e = np.asarray(event, dtype=float)
+    times, deaths = np.unique(d[e == 1], return_counts=True)
+    deaths = deaths.astype(float)
+    at_risk = (len(d) - np.searchsorted(np.sort(d), times, side="left")).astype(float)
+    surv = np.cumprod(1 - deaths / at_risk)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = deaths / (at_risk * (at_risk - deaths))
+    terms[~np.isfinite(terms)] = 0.0  # the last event emptying the risk set adds nothing
+    green = np.cumsum(terms)
+    z = stats.norm.ppf(1 - alpha / 2)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        v = np.log(surv)
+        # v < 0, so subtracting z * sd / v raises log(-log S): the lower limit
+        lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(green) / v))
+        upper = np.exp(-np.exp(np.log(-v) + z * np.sqrt(green) / v))
+    upper = np.where(np.isnan(upper), 1.0, upper)
+    lower = np.where(np.isnan(lower), 1.0, lower)
+    return pd.DataFrame(
+        {
+            "time": times,
+            "at_risk": at_risk.astype(int),
+            "events": deaths.astype(int),
+            "survival": surv,
+            "ci_low": lower,
+            "ci_high": upper,
+        },
+        columns=KM_COLUMNS,
+    )
+
+
+def _first_at_or_below(times: np.ndarray, curve: np.ndarray, q: float = 0.5) -> float:
+    """First time the step curve is at or below ``q`` (inf if it never is)."""
+    hit = np.flatnonzero(curve <= q)
+    return float(times[hit[0]]) if len(hit) else math.inf
+
+
+def cox_ph(
+    duration: np.ndarray,
+    event: np.ndarray,
+    x: np.ndarray,
+    *,
+    ties: str = "efron",
+    tol: float = 1e-12,
+    max_iter: int = 100,
+) -> tuple[np.ndarray, np.ndarray, float]:
+    """Cox proportional-hazards fit by Newton-Raphson (step halving when needed).
+
+    Parameters
+    ----------
+    duration, event : array_like
+        Times and event indicators.
+    x : array_like, shape (n,) or (n, p)
+        Covariates.
+    ties : {"efron", "breslow"}
+        Handling of tied event times.
+
+    Returns
+    -------
+    beta : ndarray (p,)
+        Log hazard ratios.
+    cov : ndarray (p, p)
+        Inverse observed information.
+    loglik : float
+        Maximised log partial likelihood.
+
+    Examples
+    --------
+    >>> beta, cov, _ = cox_ph([1, 2, 3, 4, 5, 6], [1, 1, 1, 1, 1, 0], [1, 0, 1, 0, 1, 0])
+    >>> round(float(beta[0]), 3)
+    0.632
+    """
+    if ties not in ("efron", "breslow"):
+        raise ValueError(f"cox_ph: ties must be 'efron' or 'breslow', got {ties!r}.")
+    d = np.asarray(duration, dtype=float)
+    e = np.asarray(event, dtype=float) == 1
+    xm = np.asarray(x, dtype=float)
+    if xm.ndim == 1:
+        xm = xm[:, None]
+    p = xm.shape[1]
+    # risk sets via reverse cumulative sums over time sorted descending
+    order = np.argsort(-d, kind="mergesort")
+    d_s, e_s, x_s = d[order], e[order], xm[order]
+    ev_times = np.unique(d[e])[::-1]  # descending
+    # index of the last row (in descending order) with duration >= t
+    last = np.searchsorted(-d_s, -ev_times, side="right") - 1
+    ev_rows = np.flatnonzero(e_s)
+    grp = np.searchsorted(-ev_times, -d_s[ev_rows])  # event time of each event
+    n_ev = np.bincount(grp, minlength=len(ev_times))
+    # position of each event within its tied group (0, 1, ..., d_j - 1)
+    first_of = np.concatenate([[0], np.cumsum(n_ev)[:-1]])
+    pos = np.arange(len(ev_rows)) - first_of[grp]
+    frac = pos / n_ev[grp] if ties == "efron" else np.zeros(len(ev_rows))
+    x_ev = x_s[ev_rows]
+    xx_ev = x_ev[:, :, None] * x_ev[:, None, :]
+    xx_s = x_s[:, :, None] * x_s[:, None, :]
+
+    def parts(beta: np.ndarray):
+        eta = x_s @ beta
+        shift = eta.max()
+        r = np.exp(eta - shift)
+        s0 = np.cumsum(r)[last]
+        s1 = np.cumsum(r[:, None] * x_s, axis=0)[last]
+        s2 = np.cumsum(r[:, None, None] * xx_s, axis=0)[last]
+        r_ev = r[ev_rows]
+        d0 = np.bincount(grp, weights=r_ev, minlength=len(ev_times))
+        d1 = np.zeros((len(ev_times), p))
+        np.add.at(d1, grp, r_ev[:, None] * x_ev)
+        d2 = np.zeros((len(ev_times), p, p))
+        np.add.at(d2, grp, r_ev[:, None, None] * xx_ev)
+        # Efron: the l-th of d tied events sees the risk set minus l/d of the tied ones
+        a0 = s0[grp] - frac * d0[grp]
+        a1 = s1[grp] - frac[:, None] * d1[grp]
+        a2 = s2[grp] - frac[:, None, None] * d2[grp]
+        m1 = a1 / a0[:, None]
+        ll = float(eta[ev_rows].sum() - np.sum(np.log(a0) + shift))
+        grad = x_ev.sum(axis=0) - m1.sum(axis=0)
+        hess = -((a2 / a0[:, None, None]).sum(axis=0) - m1.T @ m1)
+        return ll, grad, hess
+
+    beta = np.zeros(p)
+    ll, grad, hess = parts(beta)
+    for _ in range(max_iter):
+        try:
+            step = np.linalg.solve(-hess, grad)
+        except np.linalg.LinAlgError as exc:
+            raise ValueError(
+                "cox_ph: the information matrix is singular (a covariate has no variation "
+                "among the risk sets)."
+            ) from exc
+        size = 1.0
+        while True:
+            cand = beta + size * step
+            ll_c, g_c, h_c = parts(cand)
+            if ll_c >= ll - 1e-12 or size < 1e-8:
+                break
+            size /= 2
+        done = np.max(np.abs(cand - beta)) < tol or abs(ll_c - ll) < tol * (1 + abs(ll))
+        beta, ll, grad, hess = cand, ll_c, g_c, h_c
+        if done and np.max(np.abs(grad)) < 1e-8 * max(1.0, float(n_ev.sum())):
+            break
+    if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 50:
+        raise ValueError(
+            "cox_ph: the hazard ratio is not finite (one arm has all the events early or "
+            "none at all: monotone likelihood)."
+        )
+    cov = np.linalg.inv(-hess)
+    return beta, cov, ll
+
+
+def _logrank(d: np.ndarray, e: np.ndarray, g: np.ndarray) -> tuple[float, float]:
+    """Two-sample log-rank chi-square statistic and p-value (1 df)."""
+    times = np.unique(d[e == 1])
+    d_all, d_one = np.sort(d), np.sort(d[g == 1])
+    n = (len(d_all) - np.searchsorted(d_all, times, side="left")).astype(float)
+    n1 = (len(d_one) - np.searchsorted(d_one, times, side="left")).astype(float)
+    dt = np.bincount(np.searchsorted(times, d[e == 1]), minlength=len(times)).astype(float)
+    d1 = np.bincount(np.searchsorted(times, d[(e == 1) & (g == 1)]), minlength=len(times)).astype(
+        float
+    )
+    o_minus_e = float(np.sum(d1 - dt * n1 / n))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        v = dt * (n1 / n) * (1 - n1 / n) * (n - dt) / (n - 1)
+    var = float(np.sum(np.where(n > 1, v, 0.0)))
+    chi2 = o_minus_e**2 / var if var > 0 else math.nan
+    return float(chi2), float(stats.chi2.sf(chi2, 1)) if var > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class WaitsComparison:
+    """Kaplan-Meier medians per arm, log-rank test and Cox hazard ratio.
+
+    Behaves like its :class:`Estimate` (log hazard ratio): ``estimate``, ``se``,
+    ``ci_low``, ``ci_high``, ``p_value``, ``rejects()``, ``covers()``.
+
+    Attributes
+    ----------
+    arms : pandas.DataFrame
+        Per arm (reference first): n, events, censored, KM median wait and its CI
+        (:data:`ARM_COLUMNS`; ``inf`` when the survival curve or band never reaches 0.5).
+    curves : dict
+        Kaplan-Meier table (:data:`KM_COLUMNS`) per arm.
+    hazard_ratio, hr_ci_low, hr_ci_high : float
+        ``exp`` of the log hazard ratio and of its Wald limits.
+    logrank_chi2, logrank_p : float
+        Two-sample log-rank test.
+    """
+
+    arms: pd.DataFrame
+    curves: dict
+    reference: object
+    comparison: object
+    logrank_chi2: float
+    logrank_p: float
+    _estimate: Estimate = field(repr=False)
+
+    def to_estimate(self) -> Estimate:
+        """The log hazard ratio as an :class:`Estimate`."""
+        return self._estimate
+
+    @property
+    def hazard_ratio(self) -> float:
+        return math.exp(self._estimate.estimate)
+
+    @property
+    def hr_ci_low(self) -> float:
+        return math.exp(self._estimate.ci_low)
+
+    @property
+    def hr_ci_high(self) -> float:
+        return math.exp(self._estimate.ci_high)
+
+    def tidy(self) -> pd.DataFrame:
+        """The log hazard ratio in DeclareDesign's column names."""
+        return self._estimate.tidy()
+
+    def summary(self) -> str:
+        """Medians per arm, the log-rank test and the hazard ratio, as text."""
+        lines = [self._estimate.summary()]
+        lines.append(
+            f"  hazard ratio {self.comparison!r} vs {self.reference!r}: {self.hazard_ratio:.3g} "
+            f"({self.hr_ci_low:.3g} to {self.hr_ci_high:.3g}); > 1 means the event (end of wait) "
+            "comes sooner."
+        )
+        lines.append(f"  log-rank chi2 = {self.logrank_chi2:.3g}, p = {self.logrank_p:.3g}")
+        for r in self.arms.itertuples(index=False):
+            lines.append(
+                f"  arm {r.arm!r}: n={r.n}, events={r.events}, median wait {r.median:.4g} "
+                f"({r.median_ci_low:.4g} to {r.median_ci_high:.4g})"
+            )
+        return "\n".join(lines)
+
+    @property
+    def estimate(self) -> float:
+        return self._estimate.estimate
+
+    @property
+    def se(self) -> float:
+        return self._estimate.se
+
+    @property
+    def ci_low(self) -> float:
+        return self._estimate.ci_low
+
+    @property
+    def ci_high(self) -> float:
+        return self._estimate.ci_high
+
+    @property
+    def p_value(self) -> float:
+        return self._estimate.p_value
+
+    @property
+    def method(self) -> str:
+        return "compare_waits"
+
+    def rejects(self, alpha: float | None = None) -> bool:
+        """Whether the Wald test of the log hazard ratio rejects 0."""
+        return self._estimate.rejects(alpha)
+
+    def covers(self, value: float) -> bool:
+        """Whether the log-hazard-ratio interval contains ``value``."""
+        return self._estimate.covers(value)
+
+
+def compare_waits(
+    df: pd.DataFrame,
+    duration: str,
+    event: str,
+    arm: str,
+    *,
+    reference: object = None,
+    ties: str = "efron",
+    alpha: float = 0.05,
+    missing: str = "raise",
+) -> WaitsComparison:
+    """Compare waits between two arms, respecting censoring.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        One row per person (or referral).
+    duration : str
+        Non-negative wait (time to the event or to censoring).
+    event : str
+        1 if the wait ended in the event (e.g. seen), 0 if censored.
+    arm : str
+        Column with exactly two arms (e.g. hub / no hub).
+    reference : optional
+        The reference arm; default the first in sorted order (0 for a 0/1 column).
+    ties : {"efron", "breslow"}
+        Tie handling in the Cox partial likelihood.
+    alpha : float
+        1 - confidence level.
+    missing : {"raise", "drop"}
+        Handling of rows with missing values.
+
+    Returns
+    -------
+    WaitsComparison
+        ``.arms``, ``.curves``, ``.hazard_ratio``, log-rank results, ``.to_estimate()``
+        (log hazard ratio of the comparison arm vs the reference, Wald SE/CI/p).
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> arm = np.repeat([0, 1], 200)
+    >>> t = rng.exponential(np.where(arm == 1, 5.0, 10.0))
+    >>> d = pd.DataFrame({"weeks": np.minimum(t, 20), "seen": (t < 20).astype(int), "hub": arm})
+    >>> res = compare_waits(d, "weeks", "seen", "hub")
+    >>> round(res.hazard_ratio, 1)
+    2.2
+    """
+    where = "compare_waits"
+    if not 0 < alpha < 1:
+        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    require_columns(df, [duration, event, arm], where=where)
+    data = handle_missing(
+        df[[duration, event, arm]], [duration, event, arm], missing=missing, where=where
+    )
+    require_numeric(data, duration, where=where)
+    d = data[duration].to_numpy(dtype=float)
+    if not np.all(np.isfinite(d)) or (d < 0).any():
+        raise ValueError(f"{where}: column {duration!r} must hold finite non-negative waits.")
+    try:
+        e = require_binary(data, event, where=where).astype(float)
+    except ValueError as exc:
+        raise ValueError(
+            f"{where}: event column {event!r} must be 1 (event) or 0 (censored)."
+        ) from exc
+    levels = sorted(
+        (v.item() if isinstance(v, np.generic) else v for v in pd.unique(data[arm])),
+        key=lambda v: (str(type(v)), v),
+    )
+    if len(levels) != 2:
+        raise ValueError(
+            f"{where}: column {arm!r} must hold exactly two arms, found {len(levels)}."
+        )
+    if reference is None:
+        reference = levels[0]
+    if reference not in levels:
+        raise ValueError(f"{where}: reference arm {reference!r} is not in column {arm!r}.")
+    comparison = levels[1] if reference == levels[0] else levels[0]
+    g = (data[arm] == comparison).to_numpy().astype(float)
+    for lvl, mask in ((reference, g == 0), (comparison, g == 1)):
+        if e[mask].sum() == 0:
+            raise ValueError(
+                f"{where}: arm {lvl!r} of column {arm!r} has no events (all waits censored), "
+                "so its hazard and median are not estimable."
+            )
+
+    rows, curves = [], {}
+    for lvl, mask in ((reference, g == 0), (comparison, g == 1)):
+        km = kaplan_meier(d[mask], e[mask], alpha=alpha)
+        curves[lvl] = km
+        t = km["time"].to_numpy()
+        rows.append(
+            (
+                lvl,
+                int(mask.sum()),
+                int(e[mask].sum()),
+                int(mask.sum() - e[mask].sum()),
+                _first_at_or_below(t, km["survival"].to_numpy()),
+                # the lower band reaches 0.5 first: it gives the lower limit of the median
+                _first_at_or_below(t, km["ci_low"].to_numpy()),
+                _first_at_or_below(t, km["ci_high"].to_numpy()),
+            )
+        )
+    arms = pd.DataFrame(rows, columns=ARM_COLUMNS)
+    chi2, p_lr = _logrank(d, e, g)
+    beta, cov, _ = cox_ph(d, e, g, ties=ties)
+    b, se = float(beta[0]), float(math.sqrt(cov[0, 0]))
+    z = stats.norm.ppf(1 - alpha / 2)
+    est = Estimate(
+        estimate=b,
+        se=se,
+        ci_low=b - z * se,
+        ci_high=b + z * se,
+        p_value=float(2 * stats.norm.sf(abs(b / se))),
+        n_obs=len(d),
+        n_clusters=len(d),
+        method="compare_waits",
+        inference="wald",
+        inference_note=(
+            f"Cox proportional hazards ({ties} ties), Wald test on the log hazard ratio of "
+            f"{comparison!r} vs {reference!r}; individuals assumed independent."
+        ),
+        term="log_hazard_ratio",
+        alpha=alpha,
+        extra={"hazard_ratio": math.exp(b), "logrank_chi2": chi2, "logrank_p": p_lr},
+    )
+    return WaitsComparison(
+        arms=arms,
+        curves=curves,
+        reference=reference,
+        comparison=comparison,
+        logrank_chi2=chi2,
+        logrank_p=p_lr,
+        _estimate=est,
+    )
