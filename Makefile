@@ -17,10 +17,10 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/hubsim sites
+	$(BIN)/hubsim run configs/sites/site_d.yaml --horizon-days 365 --replications 10 --seed 1 --workers 2 --out results/site_d
 
 sites: $(STAMP)
-	$(BIN)/hubsim sites
+	$(BIN)/hubsim run configs/sites/site_d.yaml --horizon-days 365 --replications 10 --seed 1 --workers 2 --out results/site_d
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2 -p no:cacheprovider

@@ -113,6 +113,34 @@ def sites(
     typer.echo(render(sites_table(cfgs), format.value), nl=False)
 
 
+@app.command("run")
+def run_command(
+    config: Annotated[Path, typer.Argument(help="A service configuration (YAML).")],
+    horizon_days: Annotated[
+        float, typer.Option("--horizon-days", min=1, help="Simulated days from the period start.")
+    ] = 365,
+    replications: Annotated[int, typer.Option("--replications", "-r", min=1)] = 1,
+    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
+    warmup_days: Annotated[float, typer.Option("--warmup-days", min=0)] = 0,
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write frames (Parquet) and manifest.json here.")
+    ] = None,
+) -> None:
+    """Simulate a hub: print the KPI summary and write the frames (Parquet) plus a manifest."""
+    from hubsim.experiment import run_cli
+
+    if warmup_days >= horizon_days:
+        _fail(
+            f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
+            f"got {warmup_days:g}."
+        )
+    try:
+        run_cli(config, horizon_days, replications, seed, warmup_days, workers, out)
+    except HubsimError as exc:
+        _fail(getattr(exc, "problems", [str(exc)]))
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m hubsim`
     try:
         app()

@@ -1,0 +1,212 @@
+"""KPIs of a replication and the result object of :func:`hubsim.simulate`."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from hubsim.des.frames import vidigi_log
+
+SIX_WEEKS = 42.0
+EIGHTEEN_WEEKS = 126.0
+SUMMARY_COLUMNS = ["kpi", "mean", "sd", "n_replications", "ci_low", "ci_high", "mcse"]
+TIDY_COLUMNS = ["replication", "kpi", "value"]
+
+
+def _wait_stats(prefix: str, wait: np.ndarray, censored_elapsed: np.ndarray) -> dict:
+    """Mean, median, p90 of observed waits; shares within 6/18 weeks counting censored
+    clients who have already waited longer than the threshold as not within it."""
+    w = wait[~np.isnan(wait)]
+    out = {
+        f"{prefix}_n": float(len(w)),
+        f"{prefix}_mean_days": float(w.mean()) if len(w) else math.nan,
+        f"{prefix}_median_days": float(np.median(w)) if len(w) else math.nan,
+        f"{prefix}_p90_days": float(np.quantile(w, 0.9)) if len(w) else math.nan,
+    }
+    for label, thr in (("6w", SIX_WEEKS), ("18w", EIGHTEEN_WEEKS)):
+        late = int((censored_elapsed > thr).sum())
+        denom = len(w) + late
+        out[f"{prefix}_within_{label}_share"] = (
+            float((w <= thr).sum()) / denom if denom else math.nan
+        )
+    return out
+
+
+def _rate(num, den) -> float:
+    return float(num) / float(den) if den else math.nan
+
+
+def replication_kpis(
+    clients: pd.DataFrame,
+    weekly: pd.DataFrame,
+    busy: pd.DataFrame,
+    *,
+    replication: int,
+    horizon_days: float,
+    warmup_days: float,
+    in_scope_staff: int,
+    role_ids: list[str],
+    qualified_roles: set[str],
+) -> dict:
+    """KPIs of one replication (one dict; keys are KPI names).
+
+    Population: clients referred at or after ``warmup_days`` (and, with no warm-up, the
+    initial waiting list). Staff measures use the time from ``warmup_days`` to the horizon.
+    """
+    c = clients
+    keep = c["referred_at"].to_numpy() >= warmup_days
+    if warmup_days <= 0:
+        keep |= c["from_initial_waiting_list"].to_numpy()
+    c = c[keep]
+    window = horizon_days - warmup_days
+    years = window / 365.25
+    censored = c["censored"].to_numpy()
+    elapsed = horizon_days - c["referred_at"].to_numpy()
+    new = c[~c["from_initial_waiting_list"].to_numpy()]
+    referred = new[new["discharge_reason"].to_numpy() != "not_referred"]
+    out: dict[str, float] = {"replication": replication}
+    out["arrivals"] = float(len(new))
+    out["referrals"] = float(len(referred))
+    out["referrals_per_year"] = _rate(len(referred), years)
+    out["uptake_pct_per_year"] = 100.0 * _rate(len(referred), years) / in_scope_staff
+    wa = c["wait_to_assessment_days"].to_numpy(dtype=float)
+    cens_a = np.where(censored & np.isnan(wa), elapsed, -np.inf)
+    out.update(_wait_stats("wait_to_assessment", wa, cens_a))
+    wt = c["wait_to_treatment_days"].to_numpy(dtype=float)
+    waiting_t = censored & np.isnan(wt) & (c["pathway"].to_numpy() == "in_house")
+    out.update(_wait_stats("wait_to_treatment", wt, np.where(waiting_t, elapsed, -np.inf)))
+    disc = c["discharged_at"].to_numpy(dtype=float)
+    out["discharges_per_week"] = _rate(np.sum(disc >= warmup_days), window / 7.0)
+    done = c[~censored]
+    reason = done["discharge_reason"].to_numpy()
+    entered = done["first_assessment_at"].notna().to_numpy() | np.isin(
+        reason, ["dropped_out_waiting"]
+    )
+    drop = np.isin(reason, ["dropped_out_waiting", "dropped_out_treatment", "dna_discharge"])
+    out["dropout_rate"] = _rate(drop.sum(), entered.sum())
+    starters = done["treatment_start_at"].notna().to_numpy()
+    out["treatment_dropout_rate"] = _rate(
+        np.isin(reason[starters], ["dropped_out_treatment", "dna_discharge"]).sum(), starters.sum()
+    )
+    assessed = done["first_assessment_at"].notna().to_numpy()
+    out["onward_share"] = _rate((reason[assessed] == "onward_referred").sum(), assessed.sum())
+    completers = done[(reason == "completed") & starters]
+    out["completers"] = float(len(completers))
+    out["sessions_per_completed_course"] = (
+        float(completers["sessions_attended"].mean()) if len(completers) else math.nan
+    )
+    rec = completers["recovered"].dropna()
+    out["recovery_rate"] = float(rec.astype(bool).mean()) if len(rec) else math.nan
+    ri = completers["reliably_improved"].dropna()
+    out["reliable_improvement_rate"] = float(ri.astype(bool).mean()) if len(ri) else math.nan
+    rf = c["duty_same_working_day"].dropna()
+    out["risk_seen_same_working_day_share"] = float(rf.astype(bool).mean()) if len(rf) else math.nan
+    ws = c["wait_to_first_senior_days"].to_numpy(dtype=float)
+    out["wait_to_first_senior_mean_days"] = (
+        float(np.nanmean(ws)) if np.any(~np.isnan(ws)) else math.nan
+    )
+    eligible = (~np.isnan(ws)) | (elapsed > SIX_WEEKS)
+    out["senior_contact_within_6w_share"] = _rate(
+        np.sum((ws <= SIX_WEEKS) & eligible), eligible.sum()
+    )
+    contact = c["cost_gbp"].to_numpy() > 0
+    out["direct_cost_gbp"] = float(c["cost_gbp"].sum())
+    out["cost_per_client_gbp"] = _rate(c["cost_gbp"].sum(), contact.sum())
+    out["censored_share"] = _rate(censored.sum(), len(c))
+    # staff time after the warm-up
+    wk = weekly[weekly["week_start_day"].to_numpy() >= warmup_days]
+    used_all = 0.0
+    used_senior = 0.0
+    for rid in role_ids:
+        used = float(wk[f"hours_used_{rid}"].sum())
+        avail = float(wk[f"hours_available_{rid}"].sum())
+        if avail > 0:
+            out[f"utilisation_{rid}"] = used / avail
+        used_all += used
+        if rid in qualified_roles:
+            used_senior += used
+    out["senior_hours_share"] = _rate(used_senior, used_all)
+    team = busy[(busy["channel"] == "team") & (busy["start"].to_numpy() >= warmup_days)]
+    out["team_support_hours"] = float(team["hours"].sum())
+    return out
+
+
+@dataclass
+class SimulationResult:
+    """Tables of a simulation run (every replication stacked, ``replication`` column).
+
+    Attributes
+    ----------
+    events : DataFrame
+        A row an event: replication, client_id, time (days), stage, event, role, staff_id.
+    clients : DataFrame
+        A row a client (see :data:`hubsim.des.frames.CLIENT_COLUMNS`; score columns
+        ``<instrument>_pre`` / ``_post``).
+    weekly : DataFrame
+        A row a week and replication: referrals, ``queue_<stage>`` (mean length over the
+        week), ``caseload_<role>`` (open courses at the week's end), ``hours_used_<role>``,
+        ``hours_available_<role>``, ``utilisation_<role>`` (direct clinical time).
+    kpis : DataFrame
+        A row a replication, a column a KPI (warm-up excluded).
+    staff_activity : DataFrame
+        A row a task a staff member worked on (channel, start, end, hours).
+    queue_area : DataFrame
+        replication, stage, area: the kernel's running time-integral of each queue's length.
+    meta : dict
+        config name and hash, seed, scenario, horizon, warm-up, replications.
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> from pathlib import Path
+    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> res = hubsim.simulate(cfg, horizon_days=90, seed=1)
+    >>> {"wait_to_assessment_mean_days", "recovery_rate"} <= set(res.summary()["kpi"])
+    True
+    """
+
+    events: pd.DataFrame
+    clients: pd.DataFrame
+    weekly: pd.DataFrame
+    kpis: pd.DataFrame
+    staff_activity: pd.DataFrame
+    queue_area: pd.DataFrame
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def vidigi_event_log(self) -> pd.DataFrame:
+        """The event log in the vidigi / HSMA animation schema."""
+        return vidigi_log(self.events)
+
+    def tidy(self) -> pd.DataFrame:
+        """KPIs in long form: replication, kpi, value."""
+        k = self.kpis.melt(id_vars="replication", var_name="kpi", value_name="value")
+        return (
+            k[TIDY_COLUMNS]
+            .sort_values(["kpi", "replication"], kind="stable")
+            .reset_index(drop=True)
+        )
+
+    def summary(self, level: float = 0.95) -> pd.DataFrame:
+        """KPIs pooled over replications: mean, SD, t confidence interval, MCSE.
+
+        With one replication the interval and MCSE are NaN.
+        """
+        rows = []
+        for kpi in [c for c in self.kpis.columns if c != "replication"]:
+            x = self.kpis[kpi].to_numpy(dtype=float)
+            x = x[~np.isnan(x)]
+            n = len(x)
+            mean = float(x.mean()) if n else math.nan
+            sd = float(x.std(ddof=1)) if n > 1 else math.nan
+            if n > 1:
+                se = sd / math.sqrt(n)
+                h = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+            else:
+                se = h = math.nan
+            rows.append((kpi, mean, sd, n, mean - h, mean + h, se))
+        return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)

@@ -1,0 +1,83 @@
+"""Hourly staff cost of a role from its Agenda-for-Change band range.
+
+A role spans a band range (``band_low`` to ``band_high``, paper Table 4). Its hourly cost
+is the mean of the midpoint hourly costs of the bands in that range
+(``simulation.economics.hourly_cost_by_band``, calibration.md §5, which costs the seed
+staffing the same way: "the mean midpoint of each role's band range"), times
+``overhead_multiplier``.
+
+Examples
+--------
+>>> import hubsim
+>>> from pathlib import Path
+>>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> round(role_hourly_cost(cfg.service.workforce.role("low_intensity"), cfg.simulation.economics), 2)
+21.3
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hubsim.config.schema import BAND_ORDER, Economics, Role, ServiceConfig
+
+
+def role_hourly_cost(role: Role, economics: Economics) -> float:
+    """Employer cost of one hour of ``role`` (GBP), overheads applied.
+
+    Parameters
+    ----------
+    role : Role
+    economics : Economics
+        Supplies ``hourly_cost_by_band`` and ``overhead_multiplier``.
+
+    Returns
+    -------
+    float
+        Mean of the band midpoints' hourly costs over the role's band range.
+    """
+    lo = BAND_ORDER.index(role.band_low)
+    hi = BAND_ORDER.index(role.band_high)
+    costs = economics.hourly_cost_by_band
+    bands = [b for b in BAND_ORDER[lo : hi + 1] if b in costs]
+    if not bands:
+        raise ValueError(
+            f"economics.hourly_cost_by_band has no cost for role {role.id!r}'s bands "
+            f"{role.band_low}-{role.band_high}; expected at least one of them."
+        )
+    return float(np.mean([costs[b] for b in bands])) * economics.overhead_multiplier
+
+
+def role_hourly_costs(config: ServiceConfig) -> dict[str, float]:
+    """Hourly cost of every role of a configuration, by role id.
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> from pathlib import Path
+    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/defaults/hub.yaml")
+    >>> sorted(role_hourly_costs(cfg))[:2]
+    ['admin', 'clinical_leadership']
+    """
+    econ = config.simulation.economics
+    return {r.id: role_hourly_cost(r, econ) for r in config.service.workforce.roles}
+
+
+def cost_per_outcome(total_cost: float, n_outcomes: float) -> float:
+    """Cost divided by a count of outcomes (clients, recoveries); NaN when the count is 0.
+
+    Examples
+    --------
+    >>> cost_per_outcome(1000.0, 4)
+    250.0
+    >>> import math; math.isnan(cost_per_outcome(1000.0, 0))
+    True
+    """
+    if n_outcomes < 0 or not math.isfinite(total_cost):
+        raise ValueError(
+            f"cost_per_outcome expects a finite cost and a non-negative count, got "
+            f"{total_cost!r} and {n_outcomes!r}."
+        )
+    return float(total_cost) / n_outcomes if n_outcomes > 0 else math.nan

@@ -1,0 +1,236 @@
+"""Run a configuration from the command line: simulate, print the KPI summary, write results.
+
+``hubsim run CONFIG`` calls :func:`run_cli`; results are written by :func:`write_result`
+as Parquet files plus ``manifest.json``, atomically (into a temporary directory next to
+the target, then renamed), so a reader never sees a half-written result.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from hubsim.config.schema import ServiceConfig
+from hubsim.des.result import SimulationResult
+
+FRAMES = ("events", "clients", "weekly", "kpis", "staff_activity", "queue_area")
+PACKAGES = ("hubsim", "numpy", "pandas", "scipy", "simpy", "pydantic", "pyarrow")
+
+# KPIs printed by format_summary, in this order, with a label and a format
+_SHOWN = (
+    ("referrals_per_year", "Referrals per year", "{:.0f}"),
+    ("uptake_pct_per_year", "Uptake, % of in-scope staff a year", "{:.2f}"),
+    ("wait_to_assessment_mean_days", "Wait to assessment, mean (days)", "{:.1f}"),
+    ("wait_to_assessment_p90_days", "Wait to assessment, p90 (days)", "{:.1f}"),
+    ("wait_to_assessment_within_6w_share", "Assessed within 6 weeks", "{:.1%}"),
+    ("wait_to_treatment_mean_days", "Wait to treatment, mean (days)", "{:.1f}"),
+    ("wait_to_treatment_median_days", "Wait to treatment, median (days)", "{:.1f}"),
+    ("wait_to_treatment_p90_days", "Wait to treatment, p90 (days)", "{:.1f}"),
+    ("wait_to_treatment_within_6w_share", "Treated within 6 weeks", "{:.1%}"),
+    ("wait_to_treatment_within_18w_share", "Treated within 18 weeks", "{:.1%}"),
+    ("discharges_per_week", "Discharges per week", "{:.1f}"),
+    ("onward_share", "Onward-referred share of assessed", "{:.1%}"),
+    ("treatment_dropout_rate", "Drop-out among treatment starters", "{:.1%}"),
+    ("sessions_per_completed_course", "Sessions per completed course", "{:.1f}"),
+    ("recovery_rate", "Recovery among completers", "{:.1%}"),
+    ("reliable_improvement_rate", "Reliable improvement among completers", "{:.1%}"),
+    ("senior_hours_share", "Senior share of clinical hours", "{:.1%}"),
+    ("cost_per_client_gbp", "Direct staff cost per client (GBP)", "{:.0f}"),
+)
+
+
+def format_summary(result: SimulationResult) -> str:
+    """A plain-text KPI table: mean and 95% CI over replications, utilisation by role.
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> from pathlib import Path
+    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> print(format_summary(hubsim.simulate(cfg, horizon_days=30)).splitlines()[0])  # doctest: +ELLIPSIS
+    site_d: 30 days, 1 replication(s), seed 0...
+    """
+    s = result.summary().set_index("kpi")
+    m = result.meta
+    reps = len(m.get("replications", [])) or len(result.kpis)
+    head = (
+        f"{m.get('config_name', '?')}: {m.get('horizon_days', 0):g} days, {reps} replication(s), "
+        f"seed {m.get('seed', '?')}, warm-up {m.get('warmup_days', 0):g} days"
+    )
+    lines = [head, "-" * len(head)]
+
+    def fmt(kpi, f):
+        row = s.loc[kpi]
+        if pd.isna(row["mean"]):
+            return "n/a"
+        text = f.format(row["mean"])
+        if reps > 1 and not pd.isna(row["ci_low"]):
+            text += f"  [{f.format(row['ci_low'])}, {f.format(row['ci_high'])}]"
+        return text
+
+    for kpi, label, f in _SHOWN:
+        if kpi in s.index:
+            lines.append(f"{label:<42} {fmt(kpi, f)}")
+    for kpi in [k for k in s.index if k.startswith("utilisation_")]:
+        lines.append(f"{'Utilisation, ' + kpi[len('utilisation_') :]:<42} {fmt(kpi, '{:.1%}')}")
+    if reps > 1:
+        lines.append("(95% t intervals over replications in brackets)")
+    return "\n".join(lines)
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for p in PACKAGES:
+        try:
+            out[p] = metadata.version(p)
+        except metadata.PackageNotFoundError:
+            out[p] = "not installed"
+    return out
+
+
+def write_result(
+    result: SimulationResult,
+    config: ServiceConfig,
+    out_dir: str | os.PathLike[str],
+    *,
+    seed: int,
+    run_seconds: float | None = None,
+    command: str | None = None,
+    overwrite: bool = True,
+) -> Path:
+    """Write the result's tables as Parquet plus ``manifest.json``, atomically.
+
+    Parameters
+    ----------
+    result : SimulationResult
+    config : ServiceConfig
+        The configuration that was run; its resolved form and content hash go in the manifest.
+    out_dir : path
+        Target directory; written into a temporary sibling first and renamed at the end.
+    seed : int
+    run_seconds : float, optional
+        Wall time of the run, recorded in the manifest.
+    command : str, optional
+        The command line, recorded in the manifest.
+    overwrite : bool, default True
+        Replace an existing ``out_dir``; with False an existing directory is an error.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Examples
+    --------
+    >>> import hubsim, tempfile
+    >>> from pathlib import Path
+    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> res = hubsim.simulate(cfg, horizon_days=20)
+    >>> d = write_result(res, cfg, Path(tempfile.mkdtemp()) / "run", seed=0)
+    >>> sorted(p.name for p in d.iterdir())[:2]
+    ['clients.parquet', 'events.parquet']
+    """
+    out = Path(out_dir)
+    if out.exists() and not overwrite:
+        raise FileExistsError(
+            f"{out} exists; pass overwrite=True or choose another --out directory."
+        )
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        files = {}
+        for name in FRAMES:
+            df = getattr(result, name)
+            path = tmp / f"{name}.parquet"
+            df.to_parquet(path, index=False)
+            files[name] = {
+                "file": path.name,
+                "rows": len(df),
+                "columns": list(map(str, df.columns)),
+            }
+        manifest = {
+            "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": command,
+            "seed": seed,
+            "scenario": result.meta.get("scenario"),
+            "horizon_days": result.meta.get("horizon_days"),
+            "warmup_days": result.meta.get("warmup_days"),
+            "replications": result.meta.get("replications"),
+            "run_seconds": run_seconds,
+            "config_name": config.name,
+            "config_hash": config.content_hash,
+            "config": config.to_dict(),
+            "versions": _versions(),
+            "platform": platform.platform(),
+            "files": files,
+        }
+        (tmp / "manifest.json").write_text(
+            json.dumps(manifest, indent=2, default=str), encoding="utf-8"
+        )
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
+            out.rename(old)
+            tmp.rename(out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def run_cli(
+    config_path: str | os.PathLike[str],
+    horizon_days: float = 365,
+    replications: int = 1,
+    seed: int = 0,
+    warmup_days: float = 0,
+    workers: int = 1,
+    out: str | os.PathLike[str] | None = None,
+) -> SimulationResult:
+    """What ``hubsim run CONFIG ...`` does: load, simulate, print the summary, write results.
+
+    Raises :class:`hubsim.ConfigError` for a bad configuration (the CLI prints its message
+    and exits with code 2).
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> from pathlib import Path
+    >>> p = Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml"
+    >>> res = run_cli(p, horizon_days=20)  # doctest: +ELLIPSIS
+    site_d: 20 days, 1 replication(s), seed 0...
+    """
+    from hubsim.config.loader import load_config
+    from hubsim.des.simulate import simulate
+
+    config = load_config(config_path)
+    t0 = time.perf_counter()
+    result = simulate(
+        config,
+        horizon_days=horizon_days,
+        seed=seed,
+        replications=replications,
+        warmup_days=warmup_days,
+        workers=workers,
+    )
+    seconds = time.perf_counter() - t0
+    print(format_summary(result))
+    print(f"({seconds:.2f} s)")
+    if out is not None:
+        path = write_result(
+            result, config, out, seed=seed, run_seconds=seconds, command=" ".join(sys.argv)
+        )
+        print(f"results written to {path}")
+    return result
