@@ -163,8 +163,10 @@ def simulate(
     workers : int, default 1
         Processes for replications; results are identical for any number.
     scenario : str, optional
-        Key of the random streams; default ``config.name``. Two configurations run under
-        the same scenario key and seed share common random numbers.
+        Key of the random streams; default ``"common"``, so any two configurations run
+        with the same seed share common random numbers (the clients, their arrival times
+        and their draws are the same; only what the configurations change differs). Pass
+        distinct keys for independent streams.
     replication_ids : sequence of int, optional
         Run these replication indices instead of ``range(replications)`` (for resuming).
 
@@ -193,7 +195,7 @@ def simulate(
         raise ValueError(f"replications must be at least 1, got {replications}.")
     if int(workers) < 1:
         raise ValueError(f"workers must be at least 1, got {workers}.")
-    scenario = config.name if scenario is None else str(scenario)
+    scenario = "common" if scenario is None else str(scenario)
     reps = list(range(int(replications))) if replication_ids is None else list(replication_ids)
     initial = _initial_frame(config, initial_waiting_list, seed, scenario)
     kwargs = [
