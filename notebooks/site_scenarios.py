@@ -66,7 +66,13 @@ cmp.differences.pivot_table(index="kpi", columns="scenario", values="mean_differ
 
 # %% [markdown]
 # Reading the table: differences are scenario minus baseline, paired by replication; the
-# intervals are t intervals over replications. At the calibrated uptake (about 1% of
-# in-scope staff a year) the mapped staffing leaves spare capacity, so waits move little
-# until demand rises; reversed-stepped care shifts clinical hours to senior staff and
-# brings the first senior contact forward, the direction the paper's Discussion describes.
+# intervals are t intervals over replications. In a full run (20 replications of a year,
+# seed 2024) the mapped staffing left spare capacity at the calibrated uptake (about 1% of
+# in-scope staff a year), so the band shift and the care model moved waits by less than a
+# day, while doubling demand added about 10 days to the mean wait to treatment and
+# quadrupling it about 34 days. Reversed-stepped care raised the senior share of clinical
+# hours by about 22 points and the staff cost per client by about GBP 18; because seniors
+# then see everyone first, the mean wait to a first senior contact rose slightly rather
+# than fell at this site. The numbers come from assumptions labelled in the configs
+# (see `hubsim sites` and the `source` fields), not from hub activity data, which the
+# paper does not report.
