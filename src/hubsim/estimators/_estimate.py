@@ -114,3 +114,47 @@ class Estimate:
         d = asdict(self)
         d.pop("extra")
         return d
+
+
+class EstimateView:
+    """Mixin for result objects that carry a headline :class:`Estimate`.
+
+    Subclasses implement :meth:`to_estimate`; the mixin exposes the headline's fields and
+    tests, so code written for an ``Estimate`` (e.g. design diagnosis) accepts the richer
+    result too.
+    """
+
+    def to_estimate(self) -> Estimate:  # pragma: no cover - implemented by subclasses
+        raise NotImplementedError
+
+    @property
+    def estimate(self) -> float:
+        return self.to_estimate().estimate
+
+    @property
+    def se(self) -> float:
+        return self.to_estimate().se
+
+    @property
+    def ci_low(self) -> float:
+        return self.to_estimate().ci_low
+
+    @property
+    def ci_high(self) -> float:
+        return self.to_estimate().ci_high
+
+    @property
+    def p_value(self) -> float:
+        return self.to_estimate().p_value
+
+    @property
+    def method(self) -> str:
+        return self.to_estimate().method
+
+    def rejects(self, alpha: float | None = None) -> bool:
+        """Whether the headline test rejects no effect at ``alpha``."""
+        return self.to_estimate().rejects(alpha)
+
+    def covers(self, value: float) -> bool:
+        """Whether the headline interval contains ``value``."""
+        return self.to_estimate().covers(value)

@@ -35,7 +35,7 @@ from hubsim.estimators._data import (
     require_columns,
     require_numeric,
 )
-from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate
+from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate, EstimateView
 
 __all__ = [
     "ATT_GT_COLUMNS",
@@ -124,7 +124,7 @@ def _normal_ci(est: np.ndarray, se: np.ndarray, alpha: float):
 
 
 @dataclass(frozen=True)
-class CallawaySantAnnaResult:
+class CallawaySantAnnaResult(EstimateView):
     """Group-time ATTs, their influence functions, and their aggregations.
 
     The object also behaves like the overall ("simple") :class:`Estimate`: its
@@ -424,37 +424,6 @@ class CallawaySantAnnaResult:
         return "\n".join(lines)
 
     # -- behave like the overall Estimate -----------------------------------------------
-    @property
-    def estimate(self) -> float:
-        return self.to_estimate().estimate
-
-    @property
-    def se(self) -> float:
-        return self.to_estimate().se
-
-    @property
-    def ci_low(self) -> float:
-        return self.to_estimate().ci_low
-
-    @property
-    def ci_high(self) -> float:
-        return self.to_estimate().ci_high
-
-    @property
-    def p_value(self) -> float:
-        return self.to_estimate().p_value
-
-    @property
-    def method(self) -> str:
-        return "callaway_santanna"
-
-    def rejects(self, alpha: float | None = None) -> bool:
-        """Whether the overall ATT's test rejects no effect."""
-        return self.to_estimate().rejects(alpha)
-
-    def covers(self, value: float) -> bool:
-        """Whether the overall ATT's confidence interval contains ``value``."""
-        return self.to_estimate().covers(value)
 
 
 def _cohorts(

@@ -27,7 +27,7 @@ from hubsim.estimators._data import (
     require_columns,
     require_numeric,
 )
-from hubsim.estimators._estimate import Estimate
+from hubsim.estimators._estimate import Estimate, EstimateView
 from hubsim.estimators.staggered import _balanced_wide
 
 __all__ = ["SyntheticControlResult", "simplex_least_squares", "synthetic_control"]
@@ -160,7 +160,7 @@ def _fit_one(y_treated: np.ndarray, y_donors: np.ndarray, pre: np.ndarray):
 
 
 @dataclass(frozen=True)
-class SyntheticControlResult:
+class SyntheticControlResult(EstimateView):
     """A synthetic-control fit and its placebo-in-space inference.
 
     Behaves like its :class:`Estimate` (``estimate``, ``se``, ``ci_low``, ``ci_high``,
@@ -201,38 +201,6 @@ class SyntheticControlResult:
         return (
             f"{e.summary()}\n  pre-period RMSPE {np.sqrt(np.mean(pre**2)):.4g}; weights: {donors}"
         )
-
-    @property
-    def estimate(self) -> float:
-        return self._estimate.estimate
-
-    @property
-    def se(self) -> float:
-        return self._estimate.se
-
-    @property
-    def ci_low(self) -> float:
-        return self._estimate.ci_low
-
-    @property
-    def ci_high(self) -> float:
-        return self._estimate.ci_high
-
-    @property
-    def p_value(self) -> float:
-        return self._estimate.p_value
-
-    @property
-    def method(self) -> str:
-        return "synthetic_control"
-
-    def rejects(self, alpha: float | None = None) -> bool:
-        """Whether the placebo test rejects no effect."""
-        return self._estimate.rejects(alpha)
-
-    def covers(self, value: float) -> bool:
-        """Whether the test-inversion interval contains ``value``."""
-        return self._estimate.covers(value)
 
 
 def synthetic_control(

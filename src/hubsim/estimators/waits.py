@@ -30,7 +30,7 @@ from hubsim.estimators._data import (
     require_columns,
     require_numeric,
 )
-from hubsim.estimators._estimate import Estimate
+from hubsim.estimators._estimate import Estimate, EstimateView
 
 __all__ = ["ARM_COLUMNS", "WaitsComparison", "compare_waits", "cox_ph", "kaplan_meier"]
 
@@ -235,7 +235,7 @@ def _logrank(d: np.ndarray, e: np.ndarray, g: np.ndarray) -> tuple[float, float]
 
 
 @dataclass(frozen=True)
-class WaitsComparison:
+class WaitsComparison(EstimateView):
     """Kaplan-Meier medians per arm, log-rank test and Cox hazard ratio.
 
     Behaves like its :class:`Estimate` (log hazard ratio): ``estimate``, ``se``,
@@ -297,38 +297,6 @@ class WaitsComparison:
                 f"({r.median_ci_low:.4g} to {r.median_ci_high:.4g})"
             )
         return "\n".join(lines)
-
-    @property
-    def estimate(self) -> float:
-        return self._estimate.estimate
-
-    @property
-    def se(self) -> float:
-        return self._estimate.se
-
-    @property
-    def ci_low(self) -> float:
-        return self._estimate.ci_low
-
-    @property
-    def ci_high(self) -> float:
-        return self._estimate.ci_high
-
-    @property
-    def p_value(self) -> float:
-        return self._estimate.p_value
-
-    @property
-    def method(self) -> str:
-        return "compare_waits"
-
-    def rejects(self, alpha: float | None = None) -> bool:
-        """Whether the Wald test of the log hazard ratio rejects 0."""
-        return self._estimate.rejects(alpha)
-
-    def covers(self, value: float) -> bool:
-        """Whether the log-hazard-ratio interval contains ``value``."""
-        return self._estimate.covers(value)
 
 
 def compare_waits(
