@@ -1,0 +1,25 @@
+"""Hub vs no-hub regional designs: what a naturalistic evaluation would observe."""
+
+from hubsim.regional.design import (
+    CELL_COLUMNS,
+    ESTIMAND_COLUMNS,
+    INDIVIDUAL_COLUMNS,
+    TABLE2_POPULATIONS,
+    TABLE2_SOURCE,
+    Estimand,
+    RegionalDesign,
+)
+from hubsim.regional.effects import DynamicEffect, ExternalEffect, HeterogeneousEffect
+
+__all__ = [
+    "CELL_COLUMNS",
+    "ESTIMAND_COLUMNS",
+    "INDIVIDUAL_COLUMNS",
+    "TABLE2_POPULATIONS",
+    "TABLE2_SOURCE",
+    "DynamicEffect",
+    "Estimand",
+    "ExternalEffect",
+    "HeterogeneousEffect",
+    "RegionalDesign",
+]

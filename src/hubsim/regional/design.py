@@ -1,0 +1,604 @@
+"""The regional (hub vs no-hub) data-generating design.
+
+A :class:`RegionalDesign` declares what a naturalistic evaluation would observe: regions
+and their staff populations, which regions open a hub and when (staggered, optional
+closures), periods, the population measured and its sample size per region-period, the
+outcome scale, the variance components (ICC, common period shocks, AR(1) region-period
+shocks) and the hub effect. ``simulate(rng)`` draws one data set; ``estimand()`` gives
+the true values the estimators target.
+
+Model (continuous outcome, individual i in region r, period t)::
+
+    y_irt = mean + u_r + v_t + a_rt + tau_rt * exposed_rt + e_irt
+    u_r ~ N(0, icc * sd^2),  e_irt ~ N(0, (1 - icc) * sd^2),  v_t ~ N(0, period_sd^2)
+    a_rt = ar_rho * a_r,t-1 + N(0, ar_sd^2 (1 - ar_rho^2)),  a_r1 ~ N(0, ar_sd^2)
+
+so the ICC is the share of region variance in the individual-level variance ``sd^2``
+and ``ar_sd`` is the stationary SD of the AR(1) shocks. A cell mean of n individuals is
+drawn from its exact distribution, ``N(mean_rt, (1 - icc) sd^2 / n)``. For a binary
+outcome the same terms act on the link scale (``u_r`` variance ``icc/(1-icc)`` times the
+link's residual variance, pi^2/3 for logit and 1 for probit); the intercept is solved so
+that the marginal prevalence equals ``prevalence``; cells are binomial, individuals
+Bernoulli; the hub effect is on the link scale (a log odds ratio for logit) and the
+estimand on the probability scale (a risk difference).
+
+Periods are labelled 1..n_periods; regions 0..n_regions-1. ``cohort`` is the adoption
+period (0 for never treated), ``event_time`` is period minus adoption (NaN for never).
+
+Defaults come from ``shared/calibration.md``: ICC 0.02 (section 7; Martinson 1999,
+Bhaskarapillai 2023), prevalence 0.273 (PHQ-9 depression, NHS CHECK, Lamb 2021), uptake
+1% of staff a year for help-seekers (section 7). Continuous outcomes default to a
+standardised scale (mean 0, SD 1), so effects are standardised mean differences. Period
+and AR(1) shocks default to 0: no calibrated value exists; set them for sensitivity.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, field_validator, model_validator
+from scipy import optimize, special, stats
+
+from hubsim.regional.effects import DynamicEffect, ExternalEffect, HeterogeneousEffect
+
+TABLE2_POPULATIONS = (126000, 165000, 129000, 180000)
+TABLE2_SOURCE = "Allsopp 2024 Table 2"
+
+CELL_COLUMNS = [
+    "region",
+    "period",
+    "population",
+    "treated",
+    "cohort",
+    "event_time",
+    "n",
+    "true_effect",
+    "y",
+]
+INDIVIDUAL_COLUMNS = ["id", *CELL_COLUMNS]
+ESTIMAND_COLUMNS = ["estimand", "event_time", "value", "n_cells"]
+
+_DEFAULT_N = {"staff_survey": 200}
+_GH_X, _GH_W = special.roots_hermitenorm(80)
+_GH_W = _GH_W / math.sqrt(2 * math.pi)
+
+Effect = float | HeterogeneousEffect | DynamicEffect | ExternalEffect
+
+
+def _exact_mean(x: np.ndarray, w: np.ndarray | None = None) -> float:
+    """(Weighted) mean, shifted by the first value so that equal values give it exactly."""
+    x0 = float(x[0])
+    d = x - x0
+    return x0 + float(d.mean() if w is None else (w @ d) / w.sum())
+
+
+def _rng(rng: np.random.Generator | int) -> np.random.Generator:
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if isinstance(rng, int | np.integer) and not isinstance(rng, bool) and rng >= 0:
+        return np.random.default_rng(int(rng))
+    raise ValueError(f"rng must be a numpy Generator or a non-negative integer seed, got {rng!r}.")
+
+
+@dataclass(frozen=True)
+class Estimand:
+    """True values the estimators target.
+
+    Attributes
+    ----------
+    att : float
+        Mean effect over exposed region-periods (each cell counts once).
+    att_n_weighted : float
+        Mean effect over exposed individuals (cells weighted by their n).
+    dynamic : pandas.DataFrame
+        ``event_time``, ``value`` (mean effect over exposed cells at that event time) and
+        ``n_cells``.
+    scale : str
+        ``"outcome"`` (continuous) or ``"probability"`` (binary: risk difference).
+    """
+
+    att: float
+    att_n_weighted: float
+    dynamic: pd.DataFrame
+    scale: str
+
+    def tidy(self) -> pd.DataFrame:
+        """One row per estimand (``ESTIMAND_COLUMNS``)."""
+        n_exposed = int(self.dynamic["n_cells"].sum())
+        head = pd.DataFrame(
+            {
+                "estimand": ["att", "att_n_weighted"],
+                "event_time": [np.nan, np.nan],
+                "value": [self.att, self.att_n_weighted],
+                "n_cells": [n_exposed, n_exposed],
+            }
+        )
+        dyn = self.dynamic.assign(estimand=[f"e{int(k):+d}" for k in self.dynamic["event_time"]])
+        return pd.concat([head, dyn[ESTIMAND_COLUMNS]], ignore_index=True)
+
+    def summary(self) -> str:
+        """A short human-readable summary."""
+        return (
+            f"ATT {self.att:.4g} ({self.scale} scale) over {int(self.dynamic['n_cells'].sum())} "
+            f"exposed region-periods; n-weighted {self.att_n_weighted:.4g}"
+        )
+
+
+class RegionalDesign(BaseModel):
+    """A hub vs no-hub regional evaluation design (frozen, validated).
+
+    Parameters
+    ----------
+    n_regions : int
+        Number of regions (clusters), e.g. about 42 integrated care systems.
+    populations : tuple of float, optional
+        In-scope staff per region; default Table 2's sizes (126,000, 165,000, 129,000,
+        180,000) recycled over the regions.
+    populations_source : str
+    n_periods : int
+    period_unit : {"month", "wave"}
+    periods_per_year : float, optional
+        Default 12 for months, 1 for waves (used for help-seeker sample sizes).
+    adoption : tuple of (int or None), optional
+        Adoption period (2..n_periods) per region, None for never. Exclusive with
+        ``n_treated``/``schedule``.
+    n_treated : int, optional
+        Number of treated regions (the first ones); default half the regions.
+    schedule : tuple of int, optional
+        Adoption periods recycled over the treated regions (staggered); default up to 4
+        cohorts spread over the middle half of the periods.
+    closures : tuple of (int or None), optional
+        Period from which a region's hub is closed (exposure ends), per region.
+    population_kind : {"staff_survey", "help_seeker_cohort", "service_waits"}
+        Staff survey: a repeated cross-section of staff (default 200 per region-period).
+        Help-seeker cohort and service waits: the people who seek help in the period,
+        by default ``uptake_per_year`` of the staff population per year.
+    n_per_cell : int or tuple of int, optional
+        Sample size per region-period (one number, or one per region).
+    uptake_per_year : float
+        Share of staff seeking help per year (calibration.md section 7: 1%).
+    outcome : {"continuous", "binary"}
+    mean, sd : float
+        Continuous outcome mean and individual-level SD (default standardised 0, 1).
+    prevalence : float
+        Binary: marginal baseline prevalence (default 0.273, PHQ-9 >= 10 in NHS CHECK).
+    link : {"logit", "probit"}
+    icc : float
+        Intra-region correlation in [0, 1) (default 0.02, calibration.md section 7).
+    period_sd : float
+        SD of common period shocks (pandemic waves).
+    ar_rho, ar_sd : float
+        AR(1) coefficient and stationary SD of region-period shocks.
+    effect : float, HeterogeneousEffect, DynamicEffect or ExternalEffect
+        The hub effect on exposed region-periods.
+    level : {"cell", "individual"}
+        ``simulate`` returns region-period cell means or individual rows.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> d = RegionalDesign(n_regions=8, n_periods=6, n_treated=4, schedule=(3, 4), effect=0.2)
+    >>> df = d.simulate(np.random.default_rng(1))
+    >>> df.shape
+    (48, 9)
+    >>> d.estimand().att
+    0.2
+    >>> d.replace(icc=0.05).icc
+    0.05
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    n_regions: int = 40
+    populations: tuple[float, ...] | None = None
+    populations_source: str = TABLE2_SOURCE
+    n_periods: int = 24
+    period_unit: Literal["month", "wave"] = "month"
+    periods_per_year: float | None = None
+    adoption: tuple[int | None, ...] | None = None
+    n_treated: int | None = None
+    schedule: tuple[int, ...] | None = None
+    closures: tuple[int | None, ...] | None = None
+    population_kind: Literal["staff_survey", "help_seeker_cohort", "service_waits"] = "staff_survey"
+    n_per_cell: int | tuple[int, ...] | None = None
+    uptake_per_year: float = 0.01
+    outcome: Literal["continuous", "binary"] = "continuous"
+    mean: float = 0.0
+    sd: float = 1.0
+    prevalence: float = 0.273
+    link: Literal["logit", "probit"] = "logit"
+    icc: float = 0.02
+    period_sd: float = 0.0
+    ar_rho: float = 0.0
+    ar_sd: float = 0.0
+    effect: Effect = 0.0
+    level: Literal["cell", "individual"] = "cell"
+
+    # ---- validation ------------------------------------------------------------------
+
+    @field_validator("n_regions", "n_periods")
+    @classmethod
+    def _at_least_two(cls, v: int, info: Any) -> int:
+        if v < 2:
+            raise ValueError(f"{info.field_name} must be at least 2, got {v}.")
+        return v
+
+    @field_validator("icc")
+    @classmethod
+    def _icc(cls, v: float) -> float:
+        if not 0 <= v < 1:
+            raise ValueError(f"icc must be in [0, 1), got {v}.")
+        return v
+
+    @field_validator("sd")
+    @classmethod
+    def _sd(cls, v: float) -> float:
+        if not v > 0:
+            raise ValueError(f"sd must be positive, got {v}.")
+        return v
+
+    @field_validator("period_sd", "ar_sd")
+    @classmethod
+    def _nonneg(cls, v: float, info: Any) -> float:
+        if not v >= 0:
+            raise ValueError(f"{info.field_name} must be non-negative, got {v}.")
+        return v
+
+    @field_validator("ar_rho")
+    @classmethod
+    def _rho(cls, v: float) -> float:
+        if not -1 < v < 1:
+            raise ValueError(f"ar_rho must be in (-1, 1), got {v}.")
+        return v
+
+    @field_validator("prevalence")
+    @classmethod
+    def _prev(cls, v: float) -> float:
+        if not 0 < v < 1:
+            raise ValueError(f"prevalence must be in (0, 1), got {v}.")
+        return v
+
+    @field_validator("uptake_per_year")
+    @classmethod
+    def _uptake(cls, v: float) -> float:
+        if not 0 < v <= 1:
+            raise ValueError(f"uptake_per_year must be in (0, 1], got {v}.")
+        return v
+
+    @field_validator("periods_per_year")
+    @classmethod
+    def _ppy(cls, v: float | None) -> float | None:
+        if v is not None and not v > 0:
+            raise ValueError(f"periods_per_year must be positive, got {v}.")
+        return v
+
+    @field_validator("effect")
+    @classmethod
+    def _effect(cls, v: Effect) -> Effect:
+        if isinstance(v, float | int) and not math.isfinite(v):
+            raise ValueError(f"effect must be a finite number, got {v}.")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RegionalDesign:
+        R, T = self.n_regions, self.n_periods
+        if self.populations is not None:
+            if len(self.populations) != R:
+                raise ValueError(
+                    f"populations has {len(self.populations)} values but there are {R} regions."
+                )
+            if not all(p > 0 for p in self.populations):
+                raise ValueError("populations must all be positive.")
+        if self.adoption is not None:
+            if self.n_treated is not None or self.schedule is not None:
+                raise ValueError(
+                    "give either adoption (one period per region) or n_treated/schedule, not both."
+                )
+            if len(self.adoption) != R:
+                raise ValueError(
+                    f"adoption has {len(self.adoption)} entries but there are {R} regions."
+                )
+            for a in self.adoption:
+                if a is not None and not 2 <= a <= T:
+                    raise ValueError(
+                        f"adoption period {a} is outside 2..{T} (period 1 leaves no pre-period)."
+                    )
+            if all(a is None for a in self.adoption):
+                raise ValueError("adoption must give at least one region a hub.")
+        else:
+            if self.n_treated is not None and not 1 <= self.n_treated <= R:
+                raise ValueError(
+                    f"n_treated must be between 1 and the number of regions ({R}), got {self.n_treated}."
+                )
+            if self.schedule is not None:
+                if len(self.schedule) == 0:
+                    raise ValueError("schedule must list at least one adoption period.")
+                for a in self.schedule:
+                    if not 2 <= a <= T:
+                        raise ValueError(
+                            f"schedule period {a} is outside 2..{T} (period 1 leaves no pre-period)."
+                        )
+        adopt = self._adoption_array()
+        if self.closures is not None:
+            if len(self.closures) != R:
+                raise ValueError(
+                    f"closures has {len(self.closures)} entries but there are {R} regions."
+                )
+            for r, c in enumerate(self.closures):
+                if c is None:
+                    continue
+                if np.isnan(adopt[r]):
+                    raise ValueError(f"region {r} has a closure period but never adopts a hub.")
+                if not adopt[r] < c <= T:
+                    raise ValueError(
+                        f"closure period {c} of region {r} must be after its adoption ({int(adopt[r])}) and at most {T}."
+                    )
+        if isinstance(self.n_per_cell, int):
+            if self.n_per_cell < 1:
+                raise ValueError(f"n_per_cell must be at least 1, got {self.n_per_cell}.")
+        elif self.n_per_cell is not None:
+            if len(self.n_per_cell) != R:
+                raise ValueError(
+                    f"n_per_cell has {len(self.n_per_cell)} values but there are {R} regions."
+                )
+            if min(self.n_per_cell) < 1:
+                raise ValueError(
+                    f"n_per_cell values must be at least 1, got {min(self.n_per_cell)}."
+                )
+        if isinstance(self.effect, ExternalEffect):
+            self.effect.grid(R, T, adopt)  # shape and finiteness checked now, not mid-simulation
+        return self
+
+    # ---- derived layout ----------------------------------------------------------------
+
+    def _adoption_array(self) -> np.ndarray:
+        R, T = self.n_regions, self.n_periods
+        if self.adoption is not None:
+            return np.array([np.nan if a is None else float(a) for a in self.adoption])
+        n_tr = self.n_treated if self.n_treated is not None else R // 2
+        if self.schedule is not None:
+            sched = np.asarray(self.schedule, dtype=float)
+        else:
+            lo = max(2, T // 4 + 1)
+            hi = max(lo, (3 * T) // 4)
+            sched = np.unique(np.round(np.linspace(lo, hi, min(4, n_tr))))
+        out = np.full(R, np.nan)
+        out[:n_tr] = sched[np.arange(n_tr) % len(sched)]
+        return out
+
+    @cached_property
+    def _layout(self) -> dict[str, np.ndarray]:
+        R, T = self.n_regions, self.n_periods
+        adopt = self._adoption_array()
+        close = np.full(R, np.inf)
+        if self.closures is not None:
+            close = np.array([np.inf if c is None else float(c) for c in self.closures])
+        pops = (
+            np.asarray(self.populations, dtype=float)
+            if self.populations is not None
+            else np.asarray(TABLE2_POPULATIONS, dtype=float)[np.arange(R) % 4]
+        )
+        period = np.arange(1, T + 1, dtype=float)
+        event = period[None, :] - adopt[:, None]  # NaN for never treated
+        exposed = (event >= 0) & (period[None, :] < close[:, None])
+        n = self._n_matrix(pops)
+        tau = np.where(exposed, self._effect_grid(adopt, event), 0.0)
+        return {
+            "adopt": adopt,
+            "close": close,
+            "pops": pops,
+            "event": event,
+            "exposed": exposed,
+            "n": n,
+            "tau": tau,
+        }
+
+    def _n_matrix(self, pops: np.ndarray) -> np.ndarray:
+        R, T = self.n_regions, self.n_periods
+        if isinstance(self.n_per_cell, int):
+            per_region = np.full(R, self.n_per_cell)
+        elif self.n_per_cell is not None:
+            per_region = np.asarray(self.n_per_cell)
+        elif self.population_kind == "staff_survey":
+            per_region = np.full(R, _DEFAULT_N["staff_survey"])
+        else:
+            ppy = self.periods_per_year or (12.0 if self.period_unit == "month" else 1.0)
+            per_region = np.maximum(1, np.round(pops * self.uptake_per_year / ppy)).astype(int)
+        return np.repeat(per_region.astype(np.int64)[:, None], T, axis=1)
+
+    def _effect_grid(self, adopt: np.ndarray, event: np.ndarray) -> np.ndarray:
+        R, T = self.n_regions, self.n_periods
+        e = self.effect
+        if isinstance(e, HeterogeneousEffect):
+            return np.repeat(e.region_values(R)[:, None], T, axis=1)
+        if isinstance(e, DynamicEffect):
+            return e.at(np.nan_to_num(event, nan=0.0))
+        if isinstance(e, ExternalEffect):
+            return e.grid(R, T, adopt)
+        return np.full((R, T), float(e))
+
+    @cached_property
+    def _variance(self) -> dict[str, float]:
+        if self.outcome == "continuous":
+            s_e2 = (1 - self.icc) * self.sd**2
+            return {
+                "region_sd": math.sqrt(self.icc) * self.sd,
+                "noise_sd": math.sqrt(s_e2),
+                "intercept": self.mean,
+            }
+        s_link2 = math.pi**2 / 3 if self.link == "logit" else 1.0
+        s_u = math.sqrt(self.icc / (1 - self.icc) * s_link2)
+        s_tot = math.sqrt(s_u**2 + self.period_sd**2 + self.ar_sd**2)
+        if self.link == "probit":
+            alpha = stats.norm.ppf(self.prevalence) * math.sqrt(1 + s_tot**2)
+        else:
+            alpha = optimize.brentq(
+                lambda a: float(_GH_W @ special.expit(a + s_tot * _GH_X)) - self.prevalence,
+                -50,
+                50,
+                xtol=1e-14,
+            )
+        return {"region_sd": s_u, "noise_sd": math.nan, "intercept": alpha, "latent_sd": s_tot}
+
+    def _invlink(self, z: np.ndarray) -> np.ndarray:
+        return special.expit(z) if self.link == "logit" else stats.norm.cdf(z)
+
+    # ---- public API --------------------------------------------------------------------
+
+    def replace(self, **changes: Any) -> RegionalDesign:
+        """A new, validated design with some fields changed.
+
+        Examples
+        --------
+        >>> RegionalDesign(n_regions=10).replace(n_regions=20).n_regions
+        20
+        """
+        unknown = sorted(set(changes) - set(type(self).model_fields))
+        if unknown:
+            raise ValueError(f"RegionalDesign has no field {unknown[0]!r}.")
+        fields = {k: getattr(self, k) for k in type(self).model_fields}
+        return type(self)(**{**fields, **changes})
+
+    def cells(self) -> pd.DataFrame:
+        """The region-period layout without outcomes (``CELL_COLUMNS`` minus ``y``)."""
+        return self._cells_frame.copy()
+
+    @cached_property
+    def _cells_frame(self) -> pd.DataFrame:
+        L = self._layout
+        R, T = self.n_regions, self.n_periods
+        adopt = L["adopt"]
+        return pd.DataFrame(
+            {
+                "region": np.repeat(np.arange(R), T),
+                "period": np.tile(np.arange(1, T + 1), R),
+                "population": np.repeat(L["pops"], T),
+                "treated": L["exposed"].ravel().astype(np.int64),
+                "cohort": np.repeat(np.nan_to_num(adopt, nan=0.0).astype(np.int64), T),
+                "event_time": L["event"].ravel(),
+                "n": L["n"].ravel(),
+                "true_effect": L["tau"].ravel(),
+            }
+        )
+
+    def _latent(self, rng: np.random.Generator, n_sims: int) -> np.ndarray:
+        """Cell-level latent means (R x T x S) before sampling noise."""
+        R, T = self.n_regions, self.n_periods
+        V = self._variance
+        u = rng.standard_normal((R, 1, n_sims)) * V["region_sd"]
+        v = rng.standard_normal((1, T, n_sims)) * self.period_sd
+        a = np.zeros((R, T, n_sims))
+        if self.ar_sd > 0:
+            innov = rng.standard_normal((R, T, n_sims))
+            a[:, 0] = innov[:, 0] * self.ar_sd
+            s_in = self.ar_sd * math.sqrt(1 - self.ar_rho**2)
+            for t in range(1, T):
+                a[:, t] = self.ar_rho * a[:, t - 1] + s_in * innov[:, t]
+        return V["intercept"] + u + v + a + self._layout["tau"][:, :, None]
+
+    def simulate_many(
+        self, rng: np.random.Generator | int, n_sims: int
+    ) -> tuple[pd.DataFrame, np.ndarray]:
+        """Many cell-level data sets at once: the layout and a (cells x n_sims) matrix of y.
+
+        Column ``s`` of the matrix is distributed exactly as ``simulate``'s ``y`` at
+        cell level; rows follow ``cells()`` (region-major). Intended for vectorised
+        power calculations.
+
+        Examples
+        --------
+        >>> cells, Y = RegionalDesign(n_regions=4, n_periods=3, n_treated=2).simulate_many(0, 5)
+        >>> Y.shape
+        (12, 5)
+        """
+        rng = _rng(rng)
+        if not (isinstance(n_sims, int | np.integer) and n_sims >= 1):
+            raise ValueError(f"n_sims must be a positive integer, got {n_sims!r}.")
+        latent = self._latent(rng, int(n_sims))
+        n = self._layout["n"][:, :, None]
+        if self.outcome == "continuous":
+            y = latent + rng.standard_normal(latent.shape) * (
+                self._variance["noise_sd"] / np.sqrt(n)
+            )
+        else:
+            p = self._invlink(latent)
+            y = rng.binomial(np.broadcast_to(n, p.shape), p) / n
+        return self.cells(), y.reshape(self.n_regions * self.n_periods, int(n_sims))
+
+    def simulate(self, rng: np.random.Generator | int) -> pd.DataFrame:
+        """One simulated data set (cells or individual rows, per ``level``).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator or int
+
+        Returns
+        -------
+        pandas.DataFrame
+            ``CELL_COLUMNS`` (``y`` the cell mean) or ``INDIVIDUAL_COLUMNS`` (``y`` the
+            individual outcome; ``n`` the size of the individual's cell).
+        """
+        rng = _rng(rng)
+        if self.level == "cell":
+            cells, Y = self.simulate_many(rng, 1)
+            cells["y"] = Y[:, 0]
+            return cells
+        latent = self._latent(rng, 1)[:, :, 0].ravel()
+        cells = self.cells()
+        n = cells["n"].to_numpy()
+        idx = np.repeat(np.arange(len(cells)), n)
+        if self.outcome == "continuous":
+            y = latent[idx] + rng.standard_normal(len(idx)) * self._variance["noise_sd"]
+        else:
+            y = (rng.random(len(idx)) < self._invlink(latent)[idx]).astype(float)
+        out = cells.iloc[idx].reset_index(drop=True)
+        out.insert(0, "id", np.arange(len(idx)))
+        out["y"] = y
+        return out[INDIVIDUAL_COLUMNS]
+
+    def estimand(self) -> Estimand:
+        """The true ATT over exposed region-periods and the dynamic effects by event time."""
+        L = self._layout
+        exposed, tau, n, event = L["exposed"], L["tau"], L["n"], L["event"]
+        if self.outcome == "binary":
+            V = self._variance
+            z = V["intercept"] + V["latent_sd"] * _GH_X  # quadrature over the random terms
+            base = _GH_W @ self._invlink(z)
+            eff = np.array([_GH_W @ self._invlink(z + t) for t in tau[exposed]]) - base
+            scale = "probability"
+        else:
+            eff = tau[exposed]
+            scale = "outcome"
+        if eff.size == 0:
+            raise ValueError("the design has no exposed region-periods, so there is no ATT.")
+        w = n[exposed].astype(float)
+        ev = event[exposed].astype(np.int64)
+        keys = np.unique(ev)
+        dyn = pd.DataFrame(
+            {
+                "event_time": keys,
+                "value": [_exact_mean(eff[ev == k]) for k in keys],
+                "n_cells": [int((ev == k).sum()) for k in keys],
+            }
+        )
+        return Estimand(
+            att=_exact_mean(eff),
+            att_n_weighted=_exact_mean(eff, w),
+            dynamic=dyn,
+            scale=scale,
+        )
+
+    def describe(self) -> str:
+        """One line on the design's shape."""
+        L = self._layout
+        n_tr = int((~np.isnan(L["adopt"])).sum())
+        return (
+            f"{self.n_regions} regions ({n_tr} with a hub) x {self.n_periods} {self.period_unit}s; "
+            f"{self.population_kind}, {self.outcome} outcome, ICC {self.icc}; "
+            f"n per cell {int(L['n'].min())}-{int(L['n'].max())}"
+        )
