@@ -263,17 +263,14 @@ _values = st.one_of(
 )
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    mutations=st.lists(
-        st.tuples(
-            st.sampled_from(_ALL_PATHS), st.sampled_from(["set", "delete", "rename"]), _values
-        ),
-        min_size=1,
-        max_size=3,
-    )
+_mutations = st.lists(
+    st.tuples(st.sampled_from(_ALL_PATHS), st.sampled_from(["set", "delete", "rename"]), _values),
+    min_size=1,
+    max_size=3,
 )
-def test_random_mutation_loads_or_raises_config_error(tmp_path_factory, mutations):
+
+
+def _mutated_loads_or_raises_config_error(tmp_path_factory, mutations):
     import copy
 
     data = copy.deepcopy(_BASE)
@@ -298,3 +295,16 @@ def test_random_mutation_loads_or_raises_config_error(tmp_path_factory, mutation
         hubsim.load_config(p)
     except hubsim.ConfigError as exc:
         assert all(re.match(r".+, line \d+: ", s) or ": " in s for s in exc.problems)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutations=_mutations)
+def test_random_mutation_loads_or_raises_config_error(tmp_path_factory, mutations):
+    _mutated_loads_or_raises_config_error(tmp_path_factory, mutations)
+
+
+@pytest.mark.slow
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(mutations=_mutations)
+def test_random_mutation_loads_or_raises_config_error_many(tmp_path_factory, mutations):
+    _mutated_loads_or_raises_config_error(tmp_path_factory, mutations)

@@ -141,6 +141,34 @@ def run_command(
         _fail(getattr(exc, "problems", [str(exc)]))
 
 
+class StudySize(StrEnum):
+    default = "default"
+    smoke = "smoke"
+
+
+@app.command()
+def power(
+    study: Annotated[Path, typer.Argument(help="A power-study YAML (see experiments/).")],
+    n_sims: Annotated[
+        int | None, typer.Option("--n-sims", min=2, help="Simulations per design point.")
+    ] = None,
+    seed: Annotated[int | None, typer.Option("--seed", min=0)] = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    size: Annotated[
+        StudySize, typer.Option("--size", help="The study's default size or its smoke size.")
+    ] = StudySize.default,
+    workers: Annotated[int | None, typer.Option("--workers", min=1)] = None,
+) -> None:
+    """Run a power study: diagnosands with MCSEs, power curves, MDEs and a report."""
+    from hubsim.power.study import run_study
+
+    try:
+        res = run_study(study, n_sims=n_sims, seed=seed, out=out, size=size.value, workers=workers)
+    except HubsimError as exc:
+        _fail(getattr(exc, "problems", None) or str(exc))
+    typer.echo(res.summary())
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m hubsim`
     try:
         app()

@@ -12,16 +12,47 @@ from hubsim.power.analytic import (
     power_stepped_wedge,
     stepped_wedge_design,
 )
+from hubsim.power.diagnose import (
+    DIAGNOSAND_COLUMNS,
+    DIAGNOSANDS,
+    ESTIMATORS,
+    SIMULATION_COLUMNS,
+    DiagnosisResult,
+    EstimatorSpec,
+    diagnosands_from,
+    diagnose,
+    twfe_cr1_batch,
+)
+from hubsim.power.grid import MDEResult, minimum_detectable_effect, n_sims_for, power_curve
+from hubsim.power.study import StudyResult, StudySpec, load_study, run_study
 
 __all__ = [
+    # design diagnosis
+    "DIAGNOSANDS",
+    "DIAGNOSAND_COLUMNS",
+    "ESTIMATORS",
+    "SIMULATION_COLUMNS",
     "ClusterDiDPower",
     "ClusterPower",
+    "DiagnosisResult",
+    "EstimatorSpec",
     "IndividualPower",
+    "MDEResult",
     "SteppedWedgePower",
+    "StudyResult",
+    "StudySpec",
     "design_effect",
+    "diagnosands_from",
+    "diagnose",
+    "load_study",
+    "minimum_detectable_effect",
+    "n_sims_for",
     "power_cluster",
     "power_cluster_did",
+    "power_curve",
     "power_individual",
     "power_stepped_wedge",
+    "run_study",
     "stepped_wedge_design",
+    "twfe_cr1_batch",
 ]
