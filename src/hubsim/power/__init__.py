@@ -12,6 +12,7 @@ from hubsim.power.analytic import (
     power_stepped_wedge,
     stepped_wedge_design,
 )
+from hubsim.power.des_effects import DESEffect, effect_from_des
 from hubsim.power.diagnose import (
     DIAGNOSAND_COLUMNS,
     DIAGNOSANDS,
@@ -34,6 +35,7 @@ __all__ = [
     "SIMULATION_COLUMNS",
     "ClusterDiDPower",
     "ClusterPower",
+    "DESEffect",
     "DiagnosisResult",
     "EstimatorSpec",
     "IndividualPower",
@@ -44,6 +46,7 @@ __all__ = [
     "design_effect",
     "diagnosands_from",
     "diagnose",
+    "effect_from_des",
     "load_study",
     "minimum_detectable_effect",
     "n_sims_for",
