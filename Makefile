@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-slow test-all lint sites bench clean
+.PHONY: install run site test test-slow test-all lint sites bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,10 +17,13 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
+	$(BIN)/hubsim power experiments/power_naturalistic_evaluation.yaml --out results/power_naturalistic_evaluation
+
+site: $(STAMP)
 	$(BIN)/hubsim run configs/sites/site_d.yaml --horizon-days 365 --replications 10 --seed 1 --workers 2 --out results/site_d
 
 sites: $(STAMP)
-	$(BIN)/hubsim run configs/sites/site_d.yaml --horizon-days 365 --replications 10 --seed 1 --workers 2 --out results/site_d
+	$(BIN)/hubsim sites
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -m "not slow" -n 2 -p no:cacheprovider
@@ -32,7 +35,10 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks notebooks
+	$(BIN)/ruff check src tests benchmarks notebooks experiments
+
+bench: $(STAMP)
+	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
