@@ -1,6 +1,8 @@
 """Tidy tables derived from one replication's records (event log, busy intervals, clients).
 
-All work here is vectorised over arrays; the kernel only appends tuples.
+All work here is vectorised over arrays; the kernel only appends flat records. Columns are
+built as numpy arrays (masked arrays for the nullable ones) and each frame is constructed
+once, which keeps the tables a small part of a run's cost.
 """
 
 from __future__ import annotations
@@ -11,7 +13,16 @@ import numpy as np
 import pandas as pd
 
 from hubsim.config.schema import STEP_IDS
-from hubsim.des.model import CHANNELS, EVENTS, QUEUE_STAGES, REASONS, STAGES, HubModel
+from hubsim.des.model import (
+    BUSY_FIELDS,
+    CHANNELS,
+    EVENT_FIELDS,
+    EVENTS,
+    QUEUE_STAGES,
+    REASONS,
+    STAGES,
+    HubModel,
+)
 
 EVENT_COLUMNS = ["replication", "client_id", "time", "stage", "event", "role", "staff_id"]
 BUSY_COLUMNS = [
@@ -51,6 +62,7 @@ CLIENT_COLUMNS = [
     "sessions_attended",
     "dna_count",
     "completed_course",
+    "finished_course",
     "dropped_out",
     "discharge_reason",
     "onward_destination",
@@ -62,6 +74,9 @@ CLIENT_COLUMNS = [
     "recovered",
     "reliably_improved",
 ]
+# NHS Talking Therapies: a referral "finished a course of treatment" when it ended having
+# had at least two attended treatment appointments (calibration.md §3)
+FINISHED_COURSE_MIN_SESSIONS = 2
 VIDIGI_COLUMNS = ["entity_id", "event_type", "event", "time", "resource_id", "run"]
 WEEK_DAYS = 7.0
 
@@ -82,6 +97,31 @@ def staff_labels(model: HubModel) -> list[str]:
     return out
 
 
+def _records(flat: list, width: int) -> np.ndarray:
+    """A flat record list of the kernel as an (n, width) float array."""
+    return np.fromiter(flat, dtype=float, count=len(flat)).reshape(-1, width)
+
+
+def _codes(codes: np.ndarray, categories) -> pd.Categorical:
+    # codes come from the kernel's own indices (-1 for none), so validation is redundant
+    return pd.Categorical.from_codes(codes, categories=categories, validate=False)
+
+
+def category_codes(values: pd.Series, categories) -> np.ndarray:
+    """Codes of ``values`` in ``categories`` (-1 where absent), cheap for our categoricals.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> category_codes(pd.Series(["b", "a", "x"]), ["a", "b"]).tolist()
+    [1, 0, -1]
+    """
+    dtype = values.dtype
+    if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(categories):
+        return values.cat.codes.to_numpy()
+    return pd.Categorical(values, categories=categories).codes
+
+
 def events_frame(model: HubModel) -> pd.DataFrame:
     """The event log, a row an event, in time order."""
     rep = model.rep
@@ -97,34 +137,32 @@ def events_frame(model: HubModel) -> pd.DataFrame:
                 "staff_id": pd.Categorical([], categories=staff_labels(model)),
             }
         )
-    arr = np.array(model.events, dtype=float)
+    arr = _records(model.events, len(EVENT_FIELDS))
     order = np.argsort(arr[:, 1], kind="stable")
     arr = arr[order]
-    role = arr[:, 4].astype(np.int64)
-    staff = arr[:, 5].astype(np.int64)
     return pd.DataFrame(
         {
             "replication": np.full(len(arr), rep, dtype=np.int64),
             "client_id": arr[:, 0].astype(np.int64),
             "time": arr[:, 1],
-            "stage": pd.Categorical.from_codes(arr[:, 2].astype(np.int64), categories=STAGES),
-            "event": pd.Categorical.from_codes(arr[:, 3].astype(np.int64), categories=EVENTS),
-            "role": pd.Categorical.from_codes(role, categories=model.role_ids),
-            "staff_id": pd.Categorical.from_codes(staff, categories=staff_labels(model)),
+            "stage": _codes(arr[:, 2].astype(np.int64), STAGES),
+            "event": _codes(arr[:, 3].astype(np.int64), EVENTS),
+            "role": _codes(arr[:, 4].astype(np.int64), model.role_ids),
+            "staff_id": _codes(arr[:, 5].astype(np.int64), staff_labels(model)),
         }
     )
 
 
 def busy_frame(model: HubModel) -> pd.DataFrame:
     """Staff activity: a row a task a staff member worked on (clipped to the horizon)."""
-    n = len(model.busy)
-    arr = np.array(model.busy, dtype=float).reshape(n, 8)
+    arr = _records(model.busy, len(BUSY_FIELDS))
+    n = len(arr)
     sid = arr[:, 0].astype(np.int64)
     servers = model.servers
-    staff = np.array([servers[i].staff for i in sid], dtype=np.int64)
-    channel = np.array([servers[i].channel for i in sid], dtype=np.int64)
-    role = np.array([servers[i].role for i in sid], dtype=np.int64)
-    rate = np.array([servers[i].rate for i in sid], dtype=float)
+    staff = np.array([s.staff for s in servers], dtype=np.int64)[sid]
+    channel = np.array([s.channel for s in servers], dtype=np.int64)[sid]
+    role = np.array([s.role for s in servers], dtype=np.int64)[sid]
+    rate = np.array([s.rate for s in servers], dtype=float)[sid]
     cal = model.cal
     start, end = arr[:, 1], arr[:, 2]
     w_h = cal.open_hours(model.H)
@@ -132,19 +170,20 @@ def busy_frame(model: HubModel) -> pd.DataFrame:
     we = np.minimum(cal.open_hours_array(end), w_h)
     hours = rate * (we - ws)  # work done before the horizon
     step = arr[:, 6].astype(np.int64)
-    step_names = np.array([*STEP_IDS, ""], dtype=object)
+    step_cats = [*STEP_IDS, ""]
     return pd.DataFrame(
         {
             "replication": np.full(n, model.rep, dtype=np.int64),
-            "staff_id": pd.Categorical.from_codes(staff, categories=staff_labels(model)),
-            "role": pd.Categorical.from_codes(role, categories=model.role_ids),
-            "channel": pd.Categorical.from_codes(channel, categories=CHANNELS),
+            "staff_id": _codes(staff, staff_labels(model)),
+            "role": _codes(role, model.role_ids),
+            "channel": _codes(channel, CHANNELS),
             "start": start,
             "end": end,
             "hours": hours,
-            "stage": pd.Categorical.from_codes(arr[:, 4].astype(np.int64), categories=STAGES),
+            "stage": _codes(arr[:, 4].astype(np.int64), STAGES),
             "client_id": arr[:, 5].astype(np.int64),
-            "step": pd.Categorical(step_names[step], categories=[*STEP_IDS, ""]),
+            # -1 (no step) is the "" category, the last one
+            "step": _codes(np.where(step < 0, len(STEP_IDS), step), step_cats),
             "clients_sharing": arr[:, 7].astype(np.int64),
         }
     )
@@ -152,6 +191,31 @@ def busy_frame(model: HubModel) -> pd.DataFrame:
 
 def _nan_array(x) -> np.ndarray:
     return np.asarray(x, dtype=float)
+
+
+def _masked_float(values: np.ndarray, missing: np.ndarray) -> pd.arrays.FloatingArray:
+    return pd.arrays.FloatingArray(np.asarray(values, dtype=np.float64), missing.copy())
+
+
+def _masked_bool(values: np.ndarray, missing: np.ndarray) -> pd.arrays.BooleanArray:
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool) & ~missing, missing.copy())
+
+
+_DROPPED = tuple(
+    REASONS.index(r) for r in ("dropped_out_waiting", "dropped_out_treatment", "dna_discharge")
+)
+# endings after which the client's state at discharge is an outcome (scored at discharge)
+_WITH_OUTCOME = tuple(
+    REASONS.index(r)
+    for r in (
+        "dropped_out_waiting",
+        "onward_referred",
+        "completed",
+        "dropped_out_treatment",
+        "dna_discharge",
+    )
+)
+_NEEDED = np.array([*("self_help", "low_intensity", "step3", "step4"), None], dtype=object)
 
 
 def clients_frame(model: HubModel) -> pd.DataFrame:
@@ -171,102 +235,74 @@ def clients_frame(model: HubModel) -> pd.DataFrame:
     senior = _nan_array(model.first_senior_at)
     duty_seen = _nan_array(model.duty_seen_at)
     flagged = _nan_array(model.duty_flag_at)
+    sessions = np.asarray(model.sessions, dtype=np.int64)
     dest = np.asarray(model.dest, dtype=np.int64)
-    steps_rx = [">".join(STEP_IDS[k] for k in s) for s in model.steps_rx]
+    step_names = STEP_IDS
+    steps_rx = [">".join([step_names[k] for k in s]) if s else "" for s in model.steps_rx]
+    in_house = np.array([len(s) > 0 for s in model.steps_rx], dtype=bool)
     pathway = np.where(
         dest >= 0,
         "onward",
-        np.where(
-            np.array([len(s) > 0 for s in model.steps_rx], dtype=bool),
-            "in_house",
-            np.where(~np.isnan(first_a), "assessment_only", "none"),
-        ),
+        np.where(in_house, "in_house", np.where(~np.isnan(first_a), "assessment_only", "none")),
     )
     # same working day: seen before the close of the day the flag was first handled on
     same_day = np.full(n, np.nan)
-    for c in np.flatnonzero(~np.isnan(flagged)):
+    eod = model.cal.end_of_working_day
+    for c in np.flatnonzero(~np.isnan(flagged)).tolist():
+        close = eod(flagged[c])
         if not np.isnan(duty_seen[c]):
-            same_day[c] = float(duty_seen[c] <= model.cal.end_of_working_day(flagged[c]) + 1e-12)
-        elif H >= model.cal.end_of_working_day(flagged[c]):
+            same_day[c] = float(duty_seen[c] <= close + 1e-12)
+        elif H >= close:
             same_day[c] = 0.0
     reasons = np.array([*REASONS, None], dtype=object)[np.where(censored, len(REASONS), reason)]
-    dropped = np.isin(
-        reason,
-        [
-            REASONS.index(r)
-            for r in ("dropped_out_waiting", "dropped_out_treatment", "dna_discharge")
-        ],
-    )
     dest_names = np.array([*model.dest_ids, None], dtype=object)[
         np.where(dest >= 0, dest, len(model.dest_ids))
     ]
-    need = np.array([*("self_help", "low_intensity", "step3", "step4"), None], dtype=object)[
-        np.where(model.need >= 0, model.need, 4)
-    ]
-    out = pd.DataFrame(
-        {
-            "replication": np.full(n, model.rep, dtype=np.int64),
-            "client_id": np.arange(n, dtype=np.int64),
-            "occupational_group": pd.Categorical(
-                group_ids[model.groups], categories=list(group_ids)
-            ),
-            "from_initial_waiting_list": np.arange(n) < model.n0,
-            "referred_at": ref,
-            "screened_at": screened,
-            "first_assessment_at": first_a,
-            "in_depth_assessment_at": _nan_array(model.deep_at),
-            "treatment_start_at": treat,
-            "discharged_at": disc,
-            "wait_to_assessment_days": first_a - ref,
-            "wait_to_treatment_days": treat - ref,
-            "first_senior_contact_at": senior,
-            "wait_to_first_senior_days": senior - ref,
-            "risk_flag": ~np.isnan(flagged),
-            "duty_seen_at": duty_seen,
-            "duty_same_working_day": pd.array(
-                [None if math.isnan(v) else bool(v) for v in same_day], dtype="boolean"
-            ),
-            "needed_step": need,
-            "pathway": pathway,
-            "steps_received": steps_rx,
-            "sessions_attended": np.asarray(model.sessions, dtype=np.int64),
-            "dna_count": np.asarray(model.dna, dtype=np.int64),
-            "completed_course": np.asarray(model.completed_course, dtype=bool),
-            "dropped_out": dropped,
-            "discharge_reason": reasons,
-            "onward_destination": dest_names,
-            "external_wait_days": _nan_array(model.ext_wait),
-            "external_treated": np.asarray(model.ext_treated, dtype=bool),
-            "censored": censored,
-            "cost_gbp": np.asarray(model.cost, dtype=float),
-        }
-    )
+    cols = {
+        "replication": np.full(n, model.rep, dtype=np.int64),
+        "client_id": np.arange(n, dtype=np.int64),
+        "occupational_group": pd.Categorical.from_codes(
+            np.asarray(model.groups, dtype=np.int64), categories=list(group_ids), validate=False
+        ),
+        "from_initial_waiting_list": np.arange(n) < model.n0,
+        "referred_at": ref,
+        "screened_at": screened,
+        "first_assessment_at": first_a,
+        "in_depth_assessment_at": _nan_array(model.deep_at),
+        "treatment_start_at": treat,
+        "discharged_at": disc,
+        "wait_to_assessment_days": first_a - ref,
+        "wait_to_treatment_days": treat - ref,
+        "first_senior_contact_at": senior,
+        "wait_to_first_senior_days": senior - ref,
+        "risk_flag": ~np.isnan(flagged),
+        "duty_seen_at": duty_seen,
+        "duty_same_working_day": _masked_bool(same_day == 1.0, np.isnan(same_day)),
+        "needed_step": _NEEDED[np.where(model.need >= 0, model.need, 4)],
+        "pathway": pathway,
+        "steps_received": np.array(steps_rx, dtype=object),
+        "sessions_attended": sessions,
+        "dna_count": np.asarray(model.dna, dtype=np.int64),
+        "completed_course": np.asarray(model.completed_course, dtype=bool),
+        # NHS Talking Therapies "finished a course of treatment": the referral ended
+        # (any reason) after at least two attended treatment sessions
+        "finished_course": (~censored)
+        & ~np.isnan(treat)
+        & (sessions >= FINISHED_COURSE_MIN_SESSIONS),
+        "dropped_out": np.isin(reason, _DROPPED),
+        "discharge_reason": reasons,
+        "onward_destination": dest_names,
+        "external_wait_days": _nan_array(model.ext_wait),
+        "external_treated": np.asarray(model.ext_treated, dtype=bool),
+        "censored": censored,
+        "cost_gbp": np.asarray(model.cost, dtype=float),
+    }
     # scores at screening (observed only for those screened) and at discharge
     instruments = list(model.instruments)
-    pre = model.pre.reset_index(drop=True)
+    pre = model.pre
     seen = ~np.isnan(screened)
-    has_outcome = (
-        (~censored)
-        & seen
-        & np.isin(
-            reason,
-            [
-                REASONS.index(r)
-                for r in (
-                    "dropped_out_waiting",
-                    "onward_referred",
-                    "completed",
-                    "dropped_out_treatment",
-                    "dna_discharge",
-                )
-            ],
-        )
-    )
+    has_outcome = (~censored) & seen & np.isin(reason, _WITH_OUTCOME)
     post = simulate_scores(model.latent, instruments, model._stream("outcome_scores")) if n else pre
-    for col in pre.columns:
-        out[f"{col}_pre"] = pd.Series(pre[col].to_numpy(), dtype="Float64").where(seen)
-    for col in post.columns:
-        out[f"{col}_post"] = pd.Series(post[col].to_numpy(), dtype="Float64").where(has_outcome)
     both = seen & has_outcome
     if n and "phq9" in pre and "gad7" in pre:
         p0, g0 = pre["phq9"].to_numpy(), pre["gad7"].to_numpy()
@@ -276,24 +312,76 @@ def clients_frame(model: HubModel) -> pd.DataFrame:
         ri = np.asarray(
             reliable_improvement(phq9_pre=p0, phq9_post=p1, gad7_pre=g0, gad7_post=g1), dtype=bool
         )
-        out["case_at_screening"] = pd.array(np.where(seen, case, False), dtype="boolean")
-        out.loc[~seen, "case_at_screening"] = pd.NA
-        out["recovered"] = pd.array(rec, dtype="boolean")
-        out.loc[~(both & case), "recovered"] = pd.NA
-        out["reliably_improved"] = pd.array(ri, dtype="boolean")
-        out.loc[~both, "reliably_improved"] = pd.NA
+        cols["case_at_screening"] = _masked_bool(case, ~seen)
+        cols["recovered"] = _masked_bool(rec, ~(both & case))
+        cols["reliably_improved"] = _masked_bool(ri, ~both)
     else:
         for col in ("case_at_screening", "recovered", "reliably_improved"):
-            out[col] = pd.array([pd.NA] * n, dtype="boolean")
-    first = [c for c in CLIENT_COLUMNS if c in out]
-    return out[first + [c for c in out.columns if c not in first]]
+            cols[col] = _masked_bool(np.zeros(n, dtype=bool), np.ones(n, dtype=bool))
+    not_seen, no_outcome = ~seen, ~has_outcome
+    scores = {}
+    for col in pre.columns:
+        scores[f"{col}_pre"] = _masked_float(pre[col].to_numpy(), not_seen)
+    for col in post.columns:
+        scores[f"{col}_post"] = _masked_float(post[col].to_numpy(), no_outcome)
+    ordered = {c: cols[c] for c in CLIENT_COLUMNS if c in cols}
+    ordered.update(scores)
+    return pd.DataFrame(ordered)
 
 
-def _overlap_by_week(a: np.ndarray, b: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    """Length of the overlap of each interval [a, b) with each week: shape (weeks,)."""
-    out = np.empty(len(edges) - 1)
-    for k in range(len(edges) - 1):
-        out[k] = np.clip(np.minimum(b, edges[k + 1]) - np.maximum(a, edges[k]), 0.0, None).sum()
+# cells of one (weeks x intervals) block in the overlap sums (bounds the temporary memory)
+_BLOCK_CELLS = 1 << 21
+
+
+def _overlap_by_week(
+    a: np.ndarray, b: np.ndarray, edges: np.ndarray, weight: np.ndarray | None = None
+) -> np.ndarray:
+    """Total overlap of the intervals [a, b) with each bin [edges[k], edges[k+1]).
+
+    With ``weight``, each interval's overlap is multiplied by its weight first. Blocks of
+    bins are computed as (bins x intervals) arrays and summed along the intervals axis,
+    which gives each bin exactly the sum a loop over bins would give.
+    """
+    n_bins = len(edges) - 1
+    out = np.empty(n_bins)
+    if n_bins == 0:
+        return out
+    step = max(1, _BLOCK_CELLS // max(len(a), 1))
+    lo_all, hi_all = edges[:-1, None], edges[1:, None]
+    for k in range(0, n_bins, step):
+        lo, hi = lo_all[k : k + step], hi_all[k : k + step]
+        ov = np.clip(np.minimum(b[None, :], hi) - np.maximum(a[None, :], lo), 0.0, None)
+        if weight is not None:
+            ov = weight[None, :] * ov
+        out[k : k + step] = ov.sum(axis=1)
+    return out
+
+
+def _queue_spans(events: pd.DataFrame, horizon: float) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Stage code -> (begin, end) of every stay in that queue, for one replication.
+
+    The same pairing and order as :func:`queue_intervals` (by client, then time), from
+    the categorical codes rather than a pandas group-by.
+    """
+    ev_code = category_codes(events["event"], EVENTS)
+    keep = (ev_code == EVENTS.index("wait_begins")) | (ev_code == EVENTS.index("wait_ends"))
+    stage = category_codes(events["stage"], STAGES)[keep]
+    client = events["client_id"].to_numpy()[keep]
+    time = events["time"].to_numpy()[keep]
+    begin_all = ev_code[keep] == EVENTS.index("wait_begins")
+    out = {}
+    for code in np.unique(stage).tolist():
+        m = stage == code
+        c, t, beg = client[m], time[m], begin_all[m]
+        order = np.lexsort((t, c))  # stable: ties keep event-log order
+        c, t, beg = c[order], t[order], beg[order]
+        idx = np.flatnonzero(beg)
+        nxt = idx + 1
+        has_end = nxt < len(c)
+        has_end[has_end] &= ~beg[nxt[has_end]] & (c[nxt[has_end]] == c[idx[has_end]])
+        end = np.full(len(idx), horizon)
+        end[has_end] = t[nxt[has_end]]
+        out[code] = (t[idx], np.minimum(end, horizon))
     return out
 
 
@@ -338,58 +426,51 @@ def weekly_frame(model: HubModel, events: pd.DataFrame, busy: pd.DataFrame) -> p
     n_weeks = max(1, math.ceil(H / WEEK_DAYS - 1e-9))
     edges = np.minimum(np.arange(n_weeks + 1) * WEEK_DAYS, H)
     length = np.diff(edges)
-    out = pd.DataFrame(
-        {
-            "replication": np.full(n_weeks, model.rep, dtype=np.int64),
-            "week": np.arange(n_weeks, dtype=np.int64),
-            "week_start_day": edges[:-1],
-            "week_days": length,
-        }
-    )
+    cols: dict[str, object] = {
+        "replication": np.full(n_weeks, model.rep, dtype=np.int64),
+        "week": np.arange(n_weeks, dtype=np.int64),
+        "week_start_day": edges[:-1],
+        "week_days": length,
+    }
     arr_t = model.ref_at[model.n0 :]
-    out["referrals"] = np.histogram(arr_t, bins=edges)[0] if len(arr_t) else 0
-    qi = queue_intervals(events, H)
+    cols["referrals"] = np.histogram(arr_t, bins=edges)[0] if len(arr_t) else 0
+    spans = _queue_spans(events, H)
+    empty = (np.empty(0), np.empty(0))
     for stage in QUEUE_STAGES:
-        q = qi[qi["stage"] == stage]
-        area = _overlap_by_week(q["begin"].to_numpy(), q["end"].to_numpy(), edges)
-        out[f"queue_{stage}"] = area / np.where(length > 0, length, 1.0)
+        begin, end = spans.get(STAGES.index(stage), empty)
+        area = _overlap_by_week(begin, end, edges)
+        cols[f"queue_{stage}"] = area / np.where(length > 0, length, 1.0)
     case = np.zeros((n_weeks, len(model.role_ids)))
     for week, r, k in model.caseload_log:
         if week < n_weeks:
             case[week, r] = k
     cal = model.cal
     wb = cal.open_hours_array(edges)
-    clin = busy[busy["channel"] == "clinical"]
-    ws = cal.open_hours_array(clin["start"].to_numpy())
-    we = cal.open_hours_array(clin["end"].to_numpy())
-    labels = staff_labels(model)
-    srv_rate: dict[int, list[float]] = {}
-    rate_of = {}
-    for s in model.servers:
-        if s.channel == 0:
-            srv_rate.setdefault(s.role, []).append(s.rate)
-            rate_of[labels[s.staff]] = s.rate
-    row_rate = (
-        clin["staff_id"].astype(str).map(rate_of).to_numpy(dtype=float)
-        if len(clin)
-        else np.empty(0)
-    )
-    roles = clin["role"].cat.codes.to_numpy() if len(clin) else np.empty(0, dtype=np.int64)
+    clinical = category_codes(busy["channel"], CHANNELS) == CHANNELS.index("clinical")
+    ws = cal.open_hours_array(busy["start"].to_numpy()[clinical])
+    we = cal.open_hours_array(busy["end"].to_numpy()[clinical])
+    # each staff member's clinical rate (a staff member has at most one clinical server)
+    staff_rate = np.full(len(model.staff_role), np.nan)
+    avail_rate = [0.0] * len(model.role_ids)
+    for srv in model.servers:
+        if srv.channel == 0:
+            staff_rate[srv.staff] = srv.rate
+    for ri in range(len(model.role_ids)):
+        # summed in server order, as the hours available always were
+        avail_rate[ri] = sum(s.rate for s in model.servers if s.channel == 0 and s.role == ri)
+    staff_code = category_codes(busy["staff_id"], staff_labels(model))[clinical]
+    row_rate = staff_rate[staff_code] if len(staff_code) else np.empty(0)
+    roles = category_codes(busy["role"], model.role_ids)[clinical]
     for ri, rid in enumerate(model.role_ids):
-        avail = sum(srv_rate.get(ri, [])) * np.diff(wb)
+        avail = avail_rate[ri] * np.diff(wb)
         m = roles == ri
-        used = np.empty(n_weeks)
-        for k in range(n_weeks):
-            used[k] = (
-                row_rate[m]
-                * np.clip(np.minimum(we[m], wb[k + 1]) - np.maximum(ws[m], wb[k]), 0.0, None)
-            ).sum()
-        out[f"caseload_{rid}"] = case[:, ri]
-        out[f"hours_used_{rid}"] = used
-        out[f"hours_available_{rid}"] = avail
+        used = _overlap_by_week(ws[m], we[m], wb, weight=row_rate[m])
+        cols[f"caseload_{rid}"] = case[:, ri]
+        cols[f"hours_used_{rid}"] = used
+        cols[f"hours_available_{rid}"] = avail
         with np.errstate(invalid="ignore", divide="ignore"):
-            out[f"utilisation_{rid}"] = np.where(avail > 0, used / avail, np.nan)
-    return out
+            cols[f"utilisation_{rid}"] = np.where(avail > 0, used / avail, np.nan)
+    return pd.DataFrame(cols)
 
 
 def vidigi_log(events: pd.DataFrame) -> pd.DataFrame:

@@ -2,8 +2,9 @@
 
 The kernel is event-driven: SimPy's environment orders the events and every event is a
 callback (no generator process per client), which keeps a site-year well under a second.
-What happens is recorded once, in preallocated per-client lists, an event list and a list
-of staff busy intervals; :mod:`hubsim.des.frames` derives every table from these.
+What happens is recorded once, in preallocated per-client lists, a flat event list and a
+flat list of staff busy intervals (:data:`EVENT_FIELDS`, :data:`BUSY_FIELDS`);
+:mod:`hubsim.des.frames` derives every table from these.
 
 Staff. Each role of ``wte`` W becomes ceil(W) staff members (the last one part-time).
 Each member has three *channels* of time from the job plan: direct clinical work
@@ -90,6 +91,18 @@ REASONS: tuple[str, ...] = (
     "dna_discharge",
 )
 CHANNELS: tuple[str, ...] = ("clinical", "admin", "team")
+# the fields of one record in HubModel.events and HubModel.busy (flat lists)
+EVENT_FIELDS: tuple[str, ...] = ("client", "time", "stage", "event", "role", "staff")
+BUSY_FIELDS: tuple[str, ...] = (
+    "server",
+    "start",
+    "end",
+    "work_hours",
+    "stage",
+    "client",
+    "step",
+    "clients_sharing",
+)
 
 S = {s: i for i, s in enumerate(STAGES)}
 E = {e: i for i, e in enumerate(EVENTS)}
@@ -473,9 +486,9 @@ class HubModel:
         if t is None:
             t = self.env.now
         if srv is None:
-            self.events.append((c, t, stage, event, -1, -1))
+            self.events.extend((c, t, stage, event, -1, -1))
         else:
-            self.events.append((c, t, stage, event, srv.role, srv.staff))
+            self.events.extend((c, t, stage, event, srv.role, srv.staff))
 
     def _at(self, delay, fn, *args):
         ev = self.env.timeout(delay, (fn, args))
@@ -505,8 +518,11 @@ class HubModel:
     def run(self):
         """Run to the horizon; results stay on the model for :mod:`hubsim.des.frames`."""
         n = self.n
-        self.events: list[tuple] = []
-        self.busy: list[tuple] = []  # (server, start, end, work_h, stage, client, step, n_split)
+        # flat records (EVENT_FIELDS / BUSY_FIELDS numbers each, one after another): extending
+        # a flat list is cheaper than keeping a tuple alive per record, and a flat list of
+        # numbers converts to an array faster
+        self.events: list[float] = []
+        self.busy: list[float] = []
         self.q_len = [0] * len(STAGES)
         self.q_area = [0.0] * len(STAGES)
         self.q_last = [0.0] * len(STAGES)
@@ -830,7 +846,7 @@ class HubModel:
             share = len(members) or 1
             for m in members:
                 self.cost[m] += work * srv.cost / share
-            self.busy.append((srv.sid, start, end, work, stage, -1, extra.step, share))
+            self.busy.extend((srv.sid, start, end, work, stage, -1, extra.step, share))
         else:
             if c >= 0:
                 self.cost[c] += work * srv.cost
@@ -840,7 +856,7 @@ class HubModel:
                     self._q_change(stage, -1)
                     self._ev(c, stage, E["wait_ends"])
             step = extra.step if kind == _SESSION else -1
-            self.busy.append((srv.sid, start, end, work, stage, c, step, 1))
+            self.busy.extend((srv.sid, start, end, work, stage, c, step, 1))
         self._begin(srv, task, start)
         self._at(end - now, self._finish, srv, task)
 

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from hubsim.des.frames import vidigi_log
+from hubsim.des.frames import category_codes, vidigi_log
+from hubsim.des.model import CHANNELS
 
 SIX_WEEKS = 42.0
 EIGHTEEN_WEEKS = 126.0
@@ -56,56 +57,102 @@ def replication_kpis(
 
     Population: clients referred at or after ``warmup_days`` (and, with no warm-up, the
     initial waiting list). Staff measures use the time from ``warmup_days`` to the horizon.
+
+    Outcome KPIs follow the NHS Talking Therapies definitions (calibration.md §3):
+
+    - ``finished_courses``: referrals that ended (any reason: completed, dropped out or
+      discharged after non-attendance) having attended at least two in-house treatment
+      sessions (the client column ``finished_course``); onward referrals are excluded
+      because their treatment happens elsewhere.
+      ``finished_course_share_of_starters`` divides them by discharged treatment starters
+      and ``sessions_per_finished_course`` is their mean attended sessions (the national
+      "mean sessions per finished course", 6.8-7.9).
+    - ``recovery_rate``: among finished courses at caseness at screening (PHQ-9 >= 10 or
+      GAD-7 >= 8), the share below caseness on both at discharge.
+    - ``reliable_improvement_rate``: among all finished courses (cases or not), the share
+      whose PHQ-9 fell by >= 6 or GAD-7 by >= 4 with neither reliably deteriorating
+      (:func:`hubsim.measures.reliable_improvement` with its default
+      ``require_no_deterioration=True``, the rule the national statistics use; that clause
+      is calibration.md conf. R, and it moves these rates by well under one point because
+      treated clients rarely deteriorate reliably on one measure while improving on the
+      other).
+
+    ``completers``, ``sessions_per_completed_course`` and ``treatment_dropout_rate`` keep
+    the course-level view: a course completed as planned, and an ending by dropout or
+    non-attendance among treatment starters.
     """
-    c = clients
-    keep = c["referred_at"].to_numpy() >= warmup_days
+    # plain arrays of the columns used, filtered once (pandas row filtering of the whole
+    # client table costs more than every KPI below together)
+    ref_all = clients["referred_at"].to_numpy()
+    initial_all = clients["from_initial_waiting_list"].to_numpy(dtype=bool)
+    keep = ref_all >= warmup_days
     if warmup_days <= 0:
-        keep |= c["from_initial_waiting_list"].to_numpy()
-    c = c[keep]
+        keep |= initial_all
     window = horizon_days - warmup_days
     years = window / 365.25
-    censored = c["censored"].to_numpy()
-    elapsed = horizon_days - c["referred_at"].to_numpy()
-    new = c[~c["from_initial_waiting_list"].to_numpy()]
-    referred = new[new["discharge_reason"].to_numpy() != "not_referred"]
+
+    def col(name, dtype=None):
+        return clients[name].to_numpy(dtype=dtype)[keep]
+
+    def flag(name):
+        """A nullable boolean column as (values, observed)."""
+        s = clients[name]
+        return s.to_numpy(dtype=bool, na_value=False)[keep], ~s.isna().to_numpy()[keep]
+
+    n_kept = int(keep.sum())
+    censored = col("censored", bool)
+    initial = initial_all[keep]
+    reason_all = col("discharge_reason")
+    elapsed = horizon_days - ref_all[keep]
+    new_reason = reason_all[~initial]
+    n_referred = int((new_reason != "not_referred").sum())
     out: dict[str, float] = {"replication": replication}
-    out["arrivals"] = float(len(new))
-    out["referrals"] = float(len(referred))
-    out["referrals_per_year"] = _rate(len(referred), years)
-    out["uptake_pct_per_year"] = 100.0 * _rate(len(referred), years) / in_scope_staff
-    wa = c["wait_to_assessment_days"].to_numpy(dtype=float)
+    out["arrivals"] = float(len(new_reason))
+    out["referrals"] = float(n_referred)
+    out["referrals_per_year"] = _rate(n_referred, years)
+    out["uptake_pct_per_year"] = 100.0 * _rate(n_referred, years) / in_scope_staff
+    wa = col("wait_to_assessment_days", float)
     cens_a = np.where(censored & np.isnan(wa), elapsed, -np.inf)
     out.update(_wait_stats("wait_to_assessment", wa, cens_a))
-    wt = c["wait_to_treatment_days"].to_numpy(dtype=float)
-    waiting_t = censored & np.isnan(wt) & (c["pathway"].to_numpy() == "in_house")
+    wt = col("wait_to_treatment_days", float)
+    waiting_t = censored & np.isnan(wt) & (col("pathway") == "in_house")
     out.update(_wait_stats("wait_to_treatment", wt, np.where(waiting_t, elapsed, -np.inf)))
-    disc = c["discharged_at"].to_numpy(dtype=float)
+    disc = col("discharged_at", float)
     out["discharges_per_week"] = _rate(np.sum(disc >= warmup_days), window / 7.0)
-    done = c[~censored]
-    reason = done["discharge_reason"].to_numpy()
-    entered = done["first_assessment_at"].notna().to_numpy() | np.isin(
-        reason, ["dropped_out_waiting"]
-    )
+    done = ~censored
+    reason = reason_all[done]
+    assessed = ~np.isnan(col("first_assessment_at", float)[done])
+    entered = assessed | np.isin(reason, ["dropped_out_waiting"])
     drop = np.isin(reason, ["dropped_out_waiting", "dropped_out_treatment", "dna_discharge"])
     out["dropout_rate"] = _rate(drop.sum(), entered.sum())
-    starters = done["treatment_start_at"].notna().to_numpy()
+    starters = ~np.isnan(col("treatment_start_at", float)[done])
     out["treatment_dropout_rate"] = _rate(
         np.isin(reason[starters], ["dropped_out_treatment", "dna_discharge"]).sum(), starters.sum()
     )
-    assessed = done["first_assessment_at"].notna().to_numpy()
     out["onward_share"] = _rate((reason[assessed] == "onward_referred").sum(), assessed.sum())
-    completers = done[(reason == "completed") & starters]
-    out["completers"] = float(len(completers))
+    sessions = col("sessions_attended")[done]
+    completers = (reason == "completed") & starters
+    out["completers"] = float(completers.sum())
     out["sessions_per_completed_course"] = (
-        float(completers["sessions_attended"].mean()) if len(completers) else math.nan
+        float(sessions[completers].mean()) if completers.any() else math.nan
     )
-    rec = completers["recovered"].dropna()
-    out["recovery_rate"] = float(rec.astype(bool).mean()) if len(rec) else math.nan
-    ri = completers["reliably_improved"].dropna()
-    out["reliable_improvement_rate"] = float(ri.astype(bool).mean()) if len(ri) else math.nan
-    rf = c["duty_same_working_day"].dropna()
-    out["risk_seen_same_working_day_share"] = float(rf.astype(bool).mean()) if len(rf) else math.nan
-    ws = c["wait_to_first_senior_days"].to_numpy(dtype=float)
+    finished = col("finished_course", bool)[done]
+    out["finished_courses"] = float(finished.sum())
+    out["finished_course_share_of_starters"] = _rate(finished.sum(), starters.sum())
+    out["sessions_per_finished_course"] = (
+        float(sessions[finished].mean()) if finished.any() else math.nan
+    )
+    # recovery: denominator the finished courses at caseness (recovered is NA otherwise)
+    for kpi, name in (
+        ("recovery_rate", "recovered"),
+        ("reliable_improvement_rate", "reliably_improved"),
+    ):
+        value, seen = flag(name)
+        value, seen = value[done][finished], seen[done][finished]
+        out[kpi] = float(value[seen].mean()) if seen.any() else math.nan
+    value, seen = flag("duty_same_working_day")
+    out["risk_seen_same_working_day_share"] = float(value[seen].mean()) if seen.any() else math.nan
+    ws = col("wait_to_first_senior_days", float)
     out["wait_to_first_senior_mean_days"] = (
         float(np.nanmean(ws)) if np.any(~np.isnan(ws)) else math.nan
     )
@@ -113,25 +160,28 @@ def replication_kpis(
     out["senior_contact_within_6w_share"] = _rate(
         np.sum((ws <= SIX_WEEKS) & eligible), eligible.sum()
     )
-    contact = c["cost_gbp"].to_numpy() > 0
-    out["direct_cost_gbp"] = float(c["cost_gbp"].sum())
-    out["cost_per_client_gbp"] = _rate(c["cost_gbp"].sum(), contact.sum())
-    out["censored_share"] = _rate(censored.sum(), len(c))
+    cost = col("cost_gbp", float)
+    contact = cost > 0
+    out["direct_cost_gbp"] = float(cost.sum())
+    out["cost_per_client_gbp"] = _rate(cost.sum(), contact.sum())
+    out["censored_share"] = _rate(censored.sum(), n_kept)
     # staff time after the warm-up
-    wk = weekly[weekly["week_start_day"].to_numpy() >= warmup_days]
+    wk = weekly["week_start_day"].to_numpy() >= warmup_days
     used_all = 0.0
     used_senior = 0.0
     for rid in role_ids:
-        used = float(wk[f"hours_used_{rid}"].sum())
-        avail = float(wk[f"hours_available_{rid}"].sum())
+        used = float(weekly[f"hours_used_{rid}"].to_numpy()[wk].sum())
+        avail = float(weekly[f"hours_available_{rid}"].to_numpy()[wk].sum())
         if avail > 0:
             out[f"utilisation_{rid}"] = used / avail
         used_all += used
         if rid in qualified_roles:
             used_senior += used
     out["senior_hours_share"] = _rate(used_senior, used_all)
-    team = busy[(busy["channel"] == "team") & (busy["start"].to_numpy() >= warmup_days)]
-    out["team_support_hours"] = float(team["hours"].sum())
+    team = (category_codes(busy["channel"], CHANNELS) == CHANNELS.index("team")) & (
+        busy["start"].to_numpy() >= warmup_days
+    )
+    out["team_support_hours"] = float(busy["hours"].to_numpy()[team].sum())
     return out
 
 

@@ -42,8 +42,8 @@ _SHOWN = (
     ("onward_share", "Onward-referred share of assessed", "{:.1%}"),
     ("treatment_dropout_rate", "Drop-out among treatment starters", "{:.1%}"),
     ("sessions_per_completed_course", "Sessions per completed course", "{:.1f}"),
-    ("recovery_rate", "Recovery among completers", "{:.1%}"),
-    ("reliable_improvement_rate", "Reliable improvement among completers", "{:.1%}"),
+    ("recovery_rate", "Recovery (finished courses, cases at start)", "{:.1%}"),
+    ("reliable_improvement_rate", "Reliable improvement (finished courses)", "{:.1%}"),
     ("senior_hours_share", "Senior share of clinical hours", "{:.1%}"),
     ("cost_per_client_gbp", "Direct staff cost per client (GBP)", "{:.0f}"),
 )
