@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+import hubsim.power.study as study_module
 from hubsim.errors import ConfigError
+from hubsim.power import effect_from_des
 from hubsim.power.diagnose import SIMULATION_COLUMNS
 from hubsim.power.study import (
     CURVE_COLUMNS,
+    DES_EFFECT_COLUMNS,
     MDE_COLUMNS,
     STUDY_DIAGNOSAND_COLUMNS,
+    _apply_des,
     load_study,
     run_study,
 )
@@ -129,7 +135,12 @@ def test_flagship_study_runs_at_smoke_size(tmp_path):
         "help_seeker_cohort",
         "service_waits",
         "help_seekers_dynamic",
+        "help_seekers_site_d",
+        "waits_site_d",
+        "waits_site_d_band_shift",
     }
+    des = {s for s, c in spec.scenarios.items() if "effect_from_des" in c}
+    assert des == {"help_seekers_site_d", "waits_site_d", "waits_site_d_band_shift"}
     assert {d.n_regions for d in designs.values()} == {42}
     assert set(spec.estimators) >= {
         "twfe_cr1",
@@ -140,9 +151,18 @@ def test_flagship_study_runs_at_smoke_size(tmp_path):
     }
     res = run_study(FLAGSHIP, size="smoke", out=tmp_path / "flag")
     assert res.n_sims == spec.sizes["smoke"].n_sims
-    assert len(res.diagnosands) == 4 * len(spec.estimators)
+    assert len(res.diagnosands) == 7 * len(spec.estimators)
     assert (res.diagnosands["failure_rate"] == 0).all()
     assert len(list((tmp_path / "flag").glob("power_*.png"))) == len(spec.curves)
+    # the DES-fed scenarios: capped at the smoke size, one DES run per distinct spec
+    assert set(res.des) == des and set(res.des_effects["scenario"]) == des
+    assert {d.replications for d in res.des.values()} == {spec.sizes["smoke"].des_replications}
+    man = json.loads((tmp_path / "flag" / "manifest.json").read_text())
+    assert man["des_runs"] == 3
+    assert {"help_seekers_site_d", "waits_site_d"} <= set(res.mde["scenario"])
+    report = (tmp_path / "flag" / "report.md").read_text()
+    assert "**waits_site_d_band_shift** (site_d_band_shift) vs **waits_site_d** (site_d)" in report
+    assert "Along curve regions_des_waits (twfe_cr1, n_regions) 8: " in report
 
 
 @pytest.mark.parametrize(
@@ -205,3 +225,251 @@ def test_bad_overrides_and_missing_file(tmp_path):
     with pytest.raises(ConfigError, match="file not found"):
         run_study(tmp_path / "missing.yaml")
     assert not (tmp_path / "o").exists()
+
+
+# ---------------------------------------------------------------------------------------
+# DES-fed scenarios (effect_from_des)
+# ---------------------------------------------------------------------------------------
+
+SITE_D = ROOT / "configs" / "sites" / "site_d.yaml"
+BAND_SHIFT = ROOT / "configs" / "scenarios" / "site_d_band_shift.yaml"
+USUAL_CARE = ROOT / "configs" / "usual_care.yaml"
+DES_KW = {"horizon_days": 300.0, "replications": 2, "seed": 5, "follow_up_days": 90.0}
+
+DES_STUDY = """\
+name: des_tiny
+seed: 3
+sizes:
+  default: {{n_sims: 3, mde_max_evals: 2}}
+  smoke: {{n_sims: 2, des_replications: 1, des_horizon_days: 100}}
+design:
+  n_regions: 10
+  n_periods: 12
+  n_treated: 6
+  schedule: [3, 5, 8]
+  period_sd: 0.05
+  ar_rho: 0.5
+  ar_sd: 0.05
+scenarios:
+  waits_d:
+    population_kind: service_waits
+    effect_from_des:
+      hub: {site_d}
+      outcome: wait_days
+      horizon_days: 300
+      replications: 2
+      seed: 5
+      follow_up_days: 90
+  waits_d_small:
+    population_kind: service_waits
+    n_per_cell: 40
+    effect_from_des:
+      hub: {site_d}
+      comparator: {usual_care}
+      horizon_days: 300
+      replications: 2
+      seed: 5
+      follow_up_days: 90
+  waits_shift:
+    population_kind: service_waits
+    effect_from_des:
+      hub: {band_shift}
+      horizon_days: 300
+      replications: 2
+      seed: 5
+      follow_up_days: 90
+estimators: [twfe_cr1]
+"""
+
+
+def _des_study(tmp_path: Path) -> Path:
+    # the hub paths are relative to the study file (the comparator's absolute)
+    rel = {
+        k: os.path.relpath(v, tmp_path) for k, v in (("site_d", SITE_D), ("band_shift", BAND_SHIFT))
+    }
+    return _write(tmp_path, DES_STUDY.format(usual_care=USUAL_CARE, **rel))
+
+
+@pytest.fixture(scope="module")
+def des_run(tmp_path_factory):
+    """The DES-fed tiny study, run once with effect_from_des spied on."""
+    tmp = tmp_path_factory.mktemp("des_study")
+    study = _des_study(tmp)
+    calls = []
+    real = study_module.effect_from_des
+
+    def spy(hub, comparator=None, **kw):
+        calls.append((hub.name, comparator.name, kw))
+        return real(hub, comparator, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(study_module, "effect_from_des", spy)
+        res = run_study(study, out=tmp / "out", workers=1)
+    return study, res, calls
+
+
+def test_des_fed_scenario_estimand_is_the_profile_weighted_att(des_run):
+    study, res, _ = des_run
+    out = res.out
+    direct = effect_from_des(SITE_D, USUAL_CARE, population="service_waits", **DES_KW)
+    prof = res.des_effects[res.des_effects["scenario"] == "waits_d"]
+    assert list(res.des_effects.columns) == DES_EFFECT_COLUMNS
+    # the study ran exactly the DES a direct call runs (same settings, same seed)
+    np.testing.assert_array_equal(prof["effect"], direct.profile["effect"])
+    np.testing.assert_array_equal(prof["mcse"], direct.profile["mcse"])
+    pd.testing.assert_frame_equal(
+        pd.read_csv(out / "des_effects.csv"), res.des_effects, check_dtype=False
+    )
+    # the design's estimand: the profile value at each exposed cell's event time (the last
+    # month holding thereafter), averaged over exposed region-periods
+    _, designs = load_study(study)
+    cells = designs["waits_d"].cells()
+    k = cells.loc[cells["treated"] == 1, "event_time"].to_numpy().astype(int)
+    p = direct.profile["effect"].to_numpy()
+    expected = p[np.clip(k, 0, p.size - 1)].mean()
+    diag = res.diagnosands.set_index("scenario")
+    assert diag.loc["waits_d", "mean_estimand"] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    # the outcome scale: the DES baseline, with the noise terms in proportion to its SD
+    applied = _apply_des(direct, designs["waits_d"], "outcome")
+    ratio = direct.baseline_sd / designs["waits_d"].sd
+    assert applied.mean == direct.baseline_mean and applied.sd == direct.baseline_sd
+    assert applied.period_sd == pytest.approx(0.05 * ratio) and applied.ar_sd == pytest.approx(
+        0.05 * ratio
+    )
+    # the standardised scale: the same estimand in units of the DES baseline SD
+    std = _apply_des(direct, designs["waits_d"], "standardised")
+    assert std.sd == designs["waits_d"].sd and std.period_sd == 0.05
+    assert std.estimand().att == pytest.approx(expected / direct.baseline_sd, rel=1e-12)
+    report = (out / "report.md").read_text()
+    for part in ("## DES-derived effects", "Assumptions:", "common random numbers", direct.units):
+        assert part in report, part
+    man = json.loads((out / "manifest.json").read_text())
+    assert man["des_runs"] == 2 and man["des_effects"]["waits_d"]["seed"] == 5
+    assert {"des_effects.csv", "des_effects.parquet", "des_effects.png"} <= set(res.files)
+
+
+def test_same_des_spec_runs_the_des_once(des_run):
+    _, res, calls = des_run
+    # waits_d and waits_d_small differ only in the design (and the comparator given
+    # explicitly rather than by default): one DES run; the band shift is a second
+    assert sorted(c[0] for c in calls) == ["site_d", "site_d_band_shift"]
+    assert res.des["waits_d"] is res.des["waits_d_small"]
+    assert all(c[1] == "usual_care" and c[2]["replications"] == 2 for c in calls)
+
+
+def test_band_shift_moves_the_des_wait_profile_on_common_random_numbers(des_run):
+    _, res, _ = des_run
+    d = res.des_effects
+    mapped = d[d["scenario"] == "waits_d"].reset_index(drop=True)
+    shift = d[d["scenario"] == "waits_shift"].reset_index(drop=True)
+    # CRN: the comparator arm is identical, so the whole difference is the hub's staffing
+    np.testing.assert_array_equal(mapped["comparator_mean"], shift["comparator_mean"])
+    assert not np.allclose(mapped["hub_mean"], shift["hub_mean"])
+    np.testing.assert_allclose(
+        shift["effect"] - mapped["effect"], shift["hub_mean"] - mapped["hub_mean"], atol=1e-9
+    )
+    diag = res.diagnosands.set_index("scenario")["mean_estimand"]
+    assert diag["waits_d"] != diag["waits_shift"]
+    report = (res.out / "report.md").read_text()
+    assert "### Hub configurations compared" in report
+    assert "**waits_shift** (site_d_band_shift) vs **waits_d** (site_d)" in report
+
+
+def test_smoke_size_caps_des_replications_and_horizon(tmp_path):
+    study = _des_study(tmp_path)
+    calls = []
+    real = study_module.effect_from_des
+
+    def spy(hub, comparator=None, **kw):
+        calls.append(kw)
+        return real(hub, comparator, **kw)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(study_module, "effect_from_des", spy)
+        res = run_study(study, out=tmp_path / "s", size="smoke", workers=1)
+    # at most 1 replication; the horizon cut to 100 days is raised to the follow-up (90
+    # days) plus one month (rounded up), the least that gives a one-month profile
+    assert [c["replications"] for c in calls] == [1, 1]
+    assert all(c["horizon_days"] == 121.0 for c in calls)
+    assert set(res.des_effects["event_time_months"]) == {0}
+
+
+def _des_error(tmp_path: Path, old: str, new: str, count: int = 1) -> str:
+    text = _des_study(tmp_path).read_text()
+    assert old in text
+    study = _write(tmp_path, text.replace(old, new, count))
+    with pytest.raises(ConfigError) as info:
+        run_study(study, out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    msg = str(info.value)
+    assert msg.startswith(str(study)), msg
+    return msg
+
+
+def test_effect_and_effect_from_des_together_refused(tmp_path):
+    msg = _des_error(tmp_path, "    n_per_cell: 40\n", "    n_per_cell: 40\n    effect: 0.1\n")
+    assert "line 28: scenarios.waits_d_small.effect_from_des:" in msg
+    assert "either effect (line 27) or effect_from_des, not both" in msg
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "expected"),
+    [
+        (
+            "      replications: 2\n      seed: 5\n      follow_up_days: 90\n  waits_d_small",
+            "      replication: 2\n      seed: 5\n      follow_up_days: 90\n  waits_d_small",
+            [
+                "line 21: scenarios.waits_d.effect_from_des.replication",
+                "did you mean 'replications'?",
+            ],
+        ),
+        (
+            "      outcome: wait_days",
+            "      outcome: phq9",
+            ["line 19: scenarios.waits_d.effect_from_des.outcome", "'phq9' is not available"],
+        ),
+        (
+            "      horizon_days: 300\n      replications: 2\n      seed: 5\n      follow_up_days: 90\n"
+            "  waits_d_small",
+            "      horizon_days: 100\n      replications: 2\n      seed: 5\n      follow_up_days: 90\n"
+            "  waits_d_small",
+            ["scenarios.waits_d.effect_from_des.horizon_days", "expected at least 120.4 days"],
+        ),
+        (
+            "      outcome: wait_days",
+            "      outcome: wait_days\n      scale: sd",
+            ["scenarios.waits_d.effect_from_des.scale", "'outcome' or 'standardised'"],
+        ),
+    ],
+)
+def test_bad_effect_from_des_blocks_refused(tmp_path, old, new, expected):
+    msg = _des_error(tmp_path, old, new)
+    for part in expected:
+        assert part in msg, (part, msg)
+
+
+def test_bad_hub_path_and_invalid_hub_config_refused(tmp_path):
+    msg = _des_error(tmp_path, "sites/site_d.yaml", "sites/site_x.yaml", count=2)
+    assert "line 18: scenarios.waits_d.effect_from_des.hub: configuration file" in msg
+    assert "site_x.yaml' not found" in msg and "relative to the study file" in msg
+    assert "scenarios.waits_d_small.effect_from_des.hub" in msg  # every problem reported
+    # a hub file that exists but is not a valid configuration: its own problems are named
+    bad = tmp_path / "bad_hub.yaml"
+    bad.write_text(
+        f"extends: {os.path.relpath(SITE_D, tmp_path)}\nregion: {{in_scope_staff: -5}}\n",
+        encoding="utf-8",
+    )
+    msg = _des_error(tmp_path, "hub: " + os.path.relpath(BAND_SHIFT, tmp_path), "hub: bad_hub.yaml")
+    assert "scenarios.waits_shift.effect_from_des.hub: bad_hub.yaml is not a valid" in msg
+    assert f"{bad}, line 2: region.in_scope_staff: expected a number greater than 0" in msg
+
+
+def test_a_failed_mde_search_is_reported_not_fatal(tmp_path, monkeypatch):
+    def fail(*args, **kwargs):
+        raise ValueError("no bracket")
+
+    monkeypatch.setattr(study_module, "minimum_detectable_effect", fail)
+    res = run_study(_write(tmp_path, TINY), out=tmp_path / "out", workers=1)
+    row = res.mde.iloc[0]
+    assert np.isnan(row["mde"]) and row["note"] == "the MDE search failed: no bracket."
+    assert "the MDE search failed: no bracket." in (tmp_path / "out" / "report.md").read_text()

@@ -381,6 +381,10 @@ def minimum_detectable_effect(
     f = interpolate.PchipInterpolator(xu, yu)
     if f(lo) >= power:
         sol = lo
+    elif f(hi) <= power:
+        # simulated power at hi can equal the target exactly (e.g. 160/200), leaving the
+        # interpolant a rounding error short of it and brentq without a sign change
+        sol = hi
     else:
         sol = float(optimize.brentq(lambda t: float(f(t)) - power, lo, hi, xtol=1e-12))
     # Slope of power in the effect from the normal model Phi(e / sd - z): the interpolant's
