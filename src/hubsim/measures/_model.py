@@ -504,3 +504,19 @@ def expected_total_correlation(
         moments.append((pmf @ t, pmf @ t**2 - (pmf @ t) ** 2))
     (mean_a, var_a), (mean_b, var_b) = moments
     return float((cross - mean_a * mean_b) / np.sqrt(var_a * var_b))
+
+
+def category_probabilities(instrument: str, theta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """P(item category | domain latent) of a single-domain instrument, and item values.
+
+    Returns an array of shape (len(theta), items, categories) and the item values
+    (items, categories), so expected totals and tail probabilities are exact sums.
+    """
+    lam, thr, vals = _primary(item_model(instrument))
+    return _cat_probs(np.asarray(theta, dtype=float), lam, thr), vals
+
+
+def total_at_least(instrument: str, theta: np.ndarray, cut: int) -> np.ndarray:
+    """P(total >= cut | domain latent), by convolving the items' distributions."""
+    lam, thr, vals = _primary(item_model(instrument))
+    return _total_pmf(np.asarray(theta, dtype=float), lam, thr, vals)[:, cut:].sum(axis=1)

@@ -67,7 +67,8 @@ import pandas as pd
 from scipy import optimize, special, stats
 
 from hubsim.config import ServiceConfig, load_config
-from hubsim.measures import GAD7_CASENESS, PHQ9_CASENESS, item_model
+from hubsim.measures import GAD7_CASENESS, PHQ9_CASENESS
+from hubsim.measures._model import category_probabilities, total_at_least
 from hubsim.regional.design import RegionalDesign
 from hubsim.regional.effects import DynamicEffect
 
@@ -174,24 +175,9 @@ _POPULATION_ASSUMPTIONS = {
 
 
 # ------------------------------------------------------------------ expected scores
-def _cat_probs(theta: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """P(category | domain latent) for every item, shape (n, items, categories), and values."""
-    model = item_model(name)
-    domains = np.flatnonzero(np.any(model.weights != 0, axis=0))
-    lam = model.weights[:, domains[0]]
-    thr = model.thresholds
-    z = (lam[None, :, None] * theta[:, None, None] - thr[None, :, :]) / model.noise_sd[
-        None, :, None
-    ]
-    p_ge = special.ndtr(z)  # P(item >= k), k = 1..m; +inf padding gives 0
-    ones = np.ones((*p_ge.shape[:2], 1))
-    full = np.concatenate([ones, p_ge, np.zeros_like(ones)], axis=2)
-    return full[:, :, :-1] - full[:, :, 1:], model.values
-
-
 def _total_moments(theta: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Mean and second moment of an instrument's total given its domain latent."""
-    p, vals = _cat_probs(theta, name)
+    p, vals = category_probabilities(name, theta)
     m = np.einsum("nic,ic->ni", p, vals)
     m2 = np.einsum("nic,ic->ni", p, vals.astype(float) ** 2)
     mean = m.sum(axis=1)
@@ -199,27 +185,12 @@ def _total_moments(theta: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray
     return mean, var + mean**2
 
 
-def _p_total_at_least(theta: np.ndarray, name: str, cut: int) -> np.ndarray:
-    """P(total >= cut | domain latent), by convolving the items' distributions."""
-    p, vals = _cat_probs(theta, name)
-    top = int(vals.max(axis=1).sum())
-    pmf = np.zeros((theta.size, top + 1))
-    pmf[:, 0] = 1.0
-    for j in range(vals.shape[0]):
-        new = np.zeros_like(pmf)
-        for c in range(vals.shape[1]):
-            v = int(vals[j, c])
-            new[:, v:] += pmf[:, : top + 1 - v] * p[:, j, c : c + 1]
-        pmf = new
-    return pmf[:, cut:].sum(axis=1)
-
-
 def _expected(latent: np.ndarray, outcome: str) -> tuple[np.ndarray, np.ndarray]:
     """Expected outcome and its second moment given latent (n, >=2: depression, anxiety)."""
     if outcome == "phq9":
         return _total_moments(latent[:, 0], "phq9")
-    p_dep = _p_total_at_least(latent[:, 0], "phq9", PHQ9_CASENESS)
-    p_anx = _p_total_at_least(latent[:, 1], "gad7", GAD7_CASENESS)
+    p_dep = total_at_least("phq9", latent[:, 0], PHQ9_CASENESS)
+    p_anx = total_at_least("gad7", latent[:, 1], GAD7_CASENESS)
     p = 1.0 - (1.0 - p_dep) * (1.0 - p_anx)  # instruments independent given the latents
     return p, p
 
