@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import difflib
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
 
@@ -250,7 +250,16 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _sentence(err: dict[str, Any], loc: Loc) -> str:
+def error_sentence(
+    err: dict[str, Any], loc: Loc, fields_at: Callable[[Loc], list[str]] | None = None
+) -> str:
+    """One "expected ..." sentence for a pydantic error dict at YAML location ``loc``.
+
+    ``fields_at(loc)`` lists the field names allowed beside ``loc[-1]`` (for the
+    did-you-mean hint of an unknown field); the default looks them up in ServiceConfig.
+    Other YAML-backed specs (e.g. power studies) pass their own.
+    """
+    fields_at = _model_fields_at if fields_at is None else fields_at
     typ = err["type"]
     ctx = err.get("ctx") or {}
     got = err.get("input")
@@ -258,9 +267,9 @@ def _sentence(err: dict[str, Any], loc: Loc) -> str:
         return "required field is missing; expected a value"
     if typ == "extra_forbidden":
         field = str(loc[-1])
-        close = difflib.get_close_matches(field, _model_fields_at(loc), n=1, cutoff=0.6)
+        allowed = fields_at(loc)
+        close = difflib.get_close_matches(field, allowed, n=1, cutoff=0.6)
         hint = f"; did you mean {close[0]!r}?" if close else ""
-        allowed = _model_fields_at(loc)
         exp = f" (expected one of: {', '.join(allowed)})" if allowed and not close else ""
         return f"unknown field {field!r}{hint}{exp}"
     if typ == "literal_error":
@@ -318,7 +327,7 @@ def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: st
                 out.append(_end(f"{f}, line {line}: {_dotted(loc)}: {msg}"))
             continue
         f, line = _line_for(base, where, path)
-        out.append(_end(f"{f}, line {line}: {_dotted(base)}: {_sentence(err, base)}"))
+        out.append(_end(f"{f}, line {line}: {_dotted(base)}: {error_sentence(err, base)}"))
     return out
 
 

@@ -82,7 +82,6 @@ stays fast. Unset, the scenario's own values are used.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
 import math
@@ -99,7 +98,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubsim._version import __version__
-from hubsim.config.loader import _data_loc, _dotted, _line_for, _read_yaml
+from hubsim.config.loader import _data_loc, _dotted, _line_for, _read_yaml, error_sentence
 from hubsim.errors import ConfigError
 from hubsim.power.des_effects import (
     DAYS_PER_MONTH,
@@ -322,44 +321,7 @@ def _fields_at(loc: tuple) -> list[str]:
 
 
 def _msg(err: dict[str, Any], full: tuple = ()) -> str:
-    typ = err["type"]
-    got = err.get("input")
-    shown = repr(got) if len(repr(got)) <= 60 else repr(got)[:57] + "..."
-    if typ == "missing":
-        return "required field is missing; expected a value"
-    if typ == "extra_forbidden":
-        name = str(err["loc"][-1])
-        allowed = _fields_at(full or tuple(err["loc"]))
-        close = difflib.get_close_matches(name, allowed, n=1, cutoff=0.6)
-        if close:
-            return f"unknown field {name!r}; did you mean {close[0]!r}?"
-        return f"unknown field {name!r}; expected one of {', '.join(allowed)}"
-    if typ in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        word = {
-            "greater_than_equal": "at least",
-            "greater_than": "greater than",
-            "less_than_equal": "at most",
-            "less_than": "less than",
-        }[typ]
-        bound = next(iter((err.get("ctx") or {}).values()), "")
-        return f"expected a number {word} {bound}, got {shown}"
-    if typ == "literal_error":
-        return f"expected {(err.get('ctx') or {}).get('expected', 'an allowed value')}, got {shown}"
-    if typ == "too_short":
-        return f"expected at least {(err.get('ctx') or {}).get('min_length')} item(s), got {shown}"
-    if typ == "value_error":
-        return str((err.get("ctx") or {}).get("error", err.get("msg", "")))
-    if typ in ("int_type", "int_parsing", "int_from_float"):
-        return f"expected a whole number, got {shown}"
-    if typ in ("float_type", "float_parsing"):
-        return f"expected a number, got {shown}"
-    if typ in ("list_type", "tuple_type"):
-        return f"expected a list, got {shown}"
-    if typ in ("dict_type", "model_type"):
-        return f"expected a mapping of fields, got {shown}"
-    if typ in ("string_type",):
-        return f"expected text, got {shown}"
-    return f"{err.get('msg', 'invalid value')}, got {shown}"
+    return error_sentence(err, full or tuple(err["loc"]), _fields_at)
 
 
 def _sentences(exc: ValidationError, prefix: tuple, data: Any, where: dict, path: str) -> list[str]:
