@@ -932,27 +932,35 @@ class HubModel:
             srv.own.append((kind, -1, work, course, self.env.now))
         self._kick(srv)
 
-    def _session_done(self, srv, course, c, draws):
-        u_dna, u_drop = draws
+    def _attend(self, srv, course, c, u_dna):
+        """One appointment of ``c``: "attended", "dna", or "discharged" after repeated DNAs."""
         att = self.att
-        if self.reason[c] >= 0:
-            return
         if u_dna < att.p_dna:
             self.dna[c] += 1
             self._ev(c, S["treatment"], E["dna"], srv)
             course.consec_dna[c] += 1
             if course.consec_dna[c] >= att.discharge_after_dna:
                 self._end_course(course, c, "dna_discharge")
-                return
-        else:
-            self._ev(c, S["treatment"], E["completes"], srv)
-            self.sessions[c] += 1
-            course.consec_dna[c] = 0
-            course.attended[c] += 1
+                return "discharged"
+            return "dna"
+        self._ev(c, S["treatment"], E["completes"], srv)
+        self.sessions[c] += 1
+        course.consec_dna[c] = 0
+        course.attended[c] += 1
+        return "attended"
+
+    def _session_done(self, srv, course, c, draws):
+        u_dna, u_drop = draws
+        if self.reason[c] >= 0:
+            return
+        outcome = self._attend(srv, course, c, u_dna)
+        if outcome == "discharged":
+            return
+        if outcome == "attended":
             if course.attended[c] >= course.planned:
                 self._end_course(course, c, None)
                 return
-            if u_drop < att.p_dropout_per_session:
+            if u_drop < self.att.p_dropout_per_session:
                 self._ev(c, S["treatment"], E["dropout"], srv)
                 self._end_course(course, c, "dropped_out_treatment")
                 return
@@ -1030,26 +1038,15 @@ class HubModel:
         for m in live:
             g = self._gen(m)
             u_dna, u_drop = g.random(), g.random()
-            if u_dna < att.p_dna:
-                self.dna[m] += 1
-                self._ev(m, S["treatment"], E["dna"], srv)
-                course.consec_dna[m] += 1
-                if course.consec_dna[m] >= att.discharge_after_dna:
-                    self._end_course(course, m, "dna_discharge")
+            if self._attend(srv, course, m, u_dna) != "attended":
                 continue
-            self._ev(m, S["treatment"], E["completes"], srv)
-            self.sessions[m] += 1
-            course.consec_dna[m] = 0
-            course.attended[m] += 1
             if course.done < course.planned and u_drop < att.p_dropout_per_session:
                 self._ev(m, S["treatment"], E["dropout"], srv)
                 self._end_course(course, m, "dropped_out_treatment")
         live = [m for m in course.members if self.reason[m] < 0]
         if course.done >= course.planned or not live:
             self._release(srv)
-            for m in live:
-                # a group member completes the course by staying to the end
-                course.attended[m] = max(course.attended[m], 0)
+            for m in live:  # a group member completes the course by staying to the end
                 self._end_group_member(course, m)
             return
         step = self.iv.steps.get(STEP_IDS[course.step])

@@ -35,7 +35,7 @@ from hubsim.estimators._data import (
     require_columns,
     require_numeric,
 )
-from hubsim.estimators._estimate import Estimate
+from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate
 from hubsim.estimators.inference import (
     INFERENCES,
     FEProjector,
@@ -49,21 +49,7 @@ from hubsim.estimators.inference import (
     wild_bootstrap,
 )
 
-EVENT_STUDY_COLUMNS = [
-    "term",
-    "event_time",
-    "estimate",
-    "std_error",
-    "statistic",
-    "p_value",
-    "conf_low",
-    "conf_high",
-    "df",
-    "n_obs",
-    "n_clusters",
-    "method",
-    "inference",
-]
+EVENT_STUDY_COLUMNS = [TIDY_COLUMNS[0], "event_time", *TIDY_COLUMNS[1:]]
 
 
 # ---------------------------------------------------------------------------------------

@@ -248,33 +248,24 @@ class CallawaySantAnnaResult(EstimateView):
             wif = member / share.sum() - np.outer(member.sum(axis=1), share / share.sum() ** 2)
             inf = infs_a @ w + wif @ ests_a
             return keys_a, ests_a, infs_a, est, inf
+
+        def by_key(mask, values):
+            # one cohort-share weighted ATT per distinct value (event time or calendar time)
+            keys = np.unique(values[mask])
+            parts = [
+                self._combine(cells, pg[cells] / pg[cells].sum(), estimated_weights=True)
+                for cells in (np.flatnonzero(mask & (values == k)) for k in keys)
+            ]
+            return keys, np.array([p[0] for p in parts]), np.column_stack([p[1] for p in parts])
+
         if kind == "dynamic":
-            window = (event >= min_e) & (event <= max_e)
-            keys, ests, infs = [], [], []
-            for e in np.unique(event[window]):
-                cells = np.flatnonzero(window & (event == e))
-                est_e, inf_e = self._combine(
-                    cells, pg[cells] / pg[cells].sum(), estimated_weights=True
-                )
-                keys.append(e)
-                ests.append(est_e)
-                infs.append(inf_e)
-            keys_a, ests_a, infs_a = np.array(keys), np.array(ests), np.column_stack(infs)
+            keys_a, ests_a, infs_a = by_key((event >= min_e) & (event <= max_e), event)
             pos = keys_a >= 0
             est = float(ests_a[pos].mean())
             inf = infs_a[:, pos].mean(axis=1)
             return keys_a, ests_a, infs_a, est, inf
         if kind == "calendar":
-            keys, ests, infs = [], [], []
-            for tt in np.unique(time[post]):
-                cells = np.flatnonzero(post & (time == tt))
-                est_t, inf_t = self._combine(
-                    cells, pg[cells] / pg[cells].sum(), estimated_weights=True
-                )
-                keys.append(tt)
-                ests.append(est_t)
-                infs.append(inf_t)
-            keys_a, ests_a, infs_a = np.array(keys), np.array(ests), np.column_stack(infs)
+            keys_a, ests_a, infs_a = by_key(post, time)
             return keys_a, ests_a, infs_a, float(ests_a.mean()), infs_a.mean(axis=1)
         raise ValueError(
             f"callaway_santanna: kind must be 'simple', 'dynamic', 'group' or 'calendar', got {kind!r}."
