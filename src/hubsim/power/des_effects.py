@@ -45,9 +45,7 @@ Populations:
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> root = Path(hubsim.__file__).parents[2]
->>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+>>> hub = hubsim.load_config("site_d")
 >>> res = effect_from_des(hub, population="service_waits", horizon_days=240, replications=2)
 >>> list(res.profile.columns)[:3]
 ['event_time_months', 'effect', 'mcse']
@@ -59,7 +57,6 @@ import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -557,9 +554,9 @@ class DESEffect:
 
 # ------------------------------------------------------------------ the entry point
 def _default_comparator() -> ServiceConfig:
-    import hubsim
+    from hubsim.resources import config_path
 
-    path = Path(hubsim.__file__).resolve().parents[2] / "configs" / "usual_care.yaml"
+    path = config_path("usual_care")  # shipped with the package (hubsim.resources)
     if not path.exists():
         raise ValueError(
             f"comparator_config was not given and {path} does not exist; pass the usual-care "
@@ -672,9 +669,7 @@ def effect_from_des(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> root = Path(hubsim.__file__).parents[2]
-    >>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+    >>> hub = hubsim.load_config("site_d")
     >>> res = effect_from_des(hub, horizon_days=92, replications=2, seed=1)
     >>> bool(res.components["uptake"].iloc[-1] < 0.01)
     True

@@ -842,7 +842,10 @@ def load_study(path: str | os.PathLike[str]) -> tuple[StudySpec, dict[str, Any]]
 
     Examples
     --------
-    >>> spec, designs = load_study("experiments/power_naturalistic_evaluation.yaml")  # doctest: +SKIP
+    >>> from hubsim.resources import experiment_path
+    >>> spec, designs = load_study(experiment_path("naturalistic_evaluation"))
+    >>> spec.name, len(designs) > 0
+    ('power_naturalistic_evaluation', True)
     """
     spec, designs, _ = _load(path)
     return spec, designs
@@ -1184,7 +1187,8 @@ def run_study(
 
     Examples
     --------
-    >>> res = run_study("experiments/power_naturalistic_evaluation.yaml", size="smoke",
+    >>> from hubsim.resources import experiment_path
+    >>> res = run_study(experiment_path("naturalistic_evaluation"), size="smoke",
     ...                 out="/tmp/pne")  # doctest: +SKIP
     """
     t0 = time.monotonic()
