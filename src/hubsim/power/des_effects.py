@@ -138,7 +138,7 @@ _COMMON_ASSUMPTIONS = (
     "Outcomes follow the DES: natural remission at the configured monthly hazard towards the "
     "person's general-population level, a penalty per month waited, and each course's effect "
     "counted at its end (external services: after the external wait plus "
-    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md 3).",
+    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md §3).",
     "People still in the service are counted at their natural-course value; after the "
     "episode natural remission continues; without any service there is no waiting penalty.",
     "Scores are replaced by their expectation under the hubsim.measures item model "
