@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import click
 import pytest
 import typer
 from typer.testing import CliRunner
@@ -31,7 +30,8 @@ def test_every_parameter_has_help_text(name):
 def test_booleans_are_flags(name):
     cmd = GROUP.commands[name]
     for param in cmd.params:
-        if isinstance(param, click.Option) and isinstance(param.type, click.types.BoolParamType):
+        # a boolean option is one with a bool default (typer's parameter classes change)
+        if param.param_type_name == "option" and isinstance(param.default, bool):
             assert param.is_flag, f"hubsim {name} {param.opts}: expected a flag"
     res = runner.invoke(app, [name, "--help"])
     assert res.exit_code == 0, res.output
