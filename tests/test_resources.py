@@ -176,3 +176,28 @@ def test_nothing_finds_data_through_the_source_tree():
                 line = text.count("\n", 0, m.start()) + 1
                 offenders.append(f"{p.relative_to(ROOT)}:{line}")
     assert not offenders, offenders
+
+
+def test_a_users_delta_extends_a_shipped_configuration_by_name(tmp_path):
+    own = tmp_path / "my_site_d.yaml"
+    own.write_text(
+        "extends: site_d\nname: my_site_d\nsimulation:\n  demand:\n    multiplier: 1.5\n",
+        encoding="utf-8",
+    )
+    cfg = load_config(own)
+    base = load_config("site_d")
+    assert cfg.name == "my_site_d" and cfg.region == base.region
+    assert cfg.simulation.demand.multiplier == 1.5 != base.simulation.demand.multiplier
+    # a file beside it of that name wins over the shipped one
+    (tmp_path / "site_d").write_text((config_path("site_d")).read_text(), encoding="utf-8")
+    with pytest.raises(hubsim.ConfigError, match="extends"):
+        load_config(own)  # the copy's own relative extends: ../defaults/hub.yaml is missing
+
+
+def test_extends_an_unknown_name(tmp_path):
+    own = tmp_path / "x.yaml"
+    own.write_text("extends: site_q\nname: x\n", encoding="utf-8")
+    with pytest.raises(hubsim.ConfigError) as err:
+        load_config(own)
+    msg = str(err.value)
+    assert f"{own}, line 1: extends: 'site_q' is neither a file" in msg and "site_d" in msg

@@ -44,6 +44,7 @@ __all__ = [
     "data_path",
     "experiment_names",
     "experiment_path",
+    "is_bare_word",
     "is_name",
     "resolve_config",
     "resolve_experiment",
@@ -155,6 +156,19 @@ def experiment_path(name: str) -> Path:
     return _lookup(name, "experiment", experiment_names(), _experiment_aliases())
 
 
+def is_bare_word(text: str) -> bool:
+    """Whether ``text`` could be a shipped name: no folder separator, no YAML suffix.
+
+    Examples
+    --------
+    >>> is_bare_word("site_d"), is_bare_word("../sites/site_d.yaml"), is_bare_word("x.yml")
+    (True, False, False)
+    """
+    if not text or any(sep in text for sep in ("/", "\\", os.sep)):
+        return False
+    return not text.lower().endswith(_SUFFIXES)
+
+
 def is_name(ref: str | os.PathLike[str]) -> bool:
     """Whether ``ref`` is read as a shipped name rather than as a path.
 
@@ -167,11 +181,7 @@ def is_name(ref: str | os.PathLike[str]) -> bool:
     (True, False, False)
     """
     text = os.fspath(ref)
-    if not text or any(sep in text for sep in ("/", "\\", os.sep)):
-        return False
-    if text.lower().endswith(_SUFFIXES):
-        return False
-    return not Path(text).exists()
+    return is_bare_word(text) and not Path(text).exists()
 
 
 def resolve_config(ref: str | os.PathLike[str]) -> Path:

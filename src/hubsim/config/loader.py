@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from hubsim.config.schema import CrossFieldError, ServiceConfig
 from hubsim.errors import ConfigError
-from hubsim.resources import resolve_config
+from hubsim.resources import config_names, config_path, is_bare_word, resolve_config
 
 Loc = tuple[str | int, ...]
 Where = tuple[str, int]  # (file, 1-based line)
@@ -157,8 +157,21 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
         return data, where
     line = where.get(("extends",), (str(path), 1))[1]
     if not isinstance(parent, str) or not parent:
-        raise ConfigError(f"{path}, line {line}: extends: expected a relative file path string.")
+        raise ConfigError(
+            f"{path}, line {line}: extends: expected a file path (relative to this file) or "
+            "the name of a shipped configuration."
+        )
     target = path.parent / parent
+    if not target.exists() and is_bare_word(parent):
+        # a shipped configuration by name (extends: site_d), so a user's own delta needs
+        # no copy of the package's files
+        if parent not in config_names():
+            raise ConfigError(
+                f"{path}, line {line}: extends: {parent!r} is neither a file beside this one "
+                f"nor a shipped configuration; expected a YAML path or one of: "
+                f"{', '.join(config_names())}."
+            )
+        target = config_path(parent)
     if not target.is_file():
         raise ConfigError(
             f"{path}, line {line}: extends: target {parent!r} not found (looked for {target}); "
@@ -350,8 +363,8 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
     path : str or os.PathLike
         A YAML file, or the name of a shipped configuration (``"site_d"``, ``"usual_care"``;
         :func:`hubsim.resources.config_names` lists them). ``extends: other.yaml``
-        (relative to the file) makes it a delta on another file: mappings merge key by
-        key, lists are replaced whole.
+        (relative to the file) or ``extends: site_d`` (a shipped name) makes it a delta on
+        another configuration: mappings merge key by key, lists are replaced whole.
 
     Returns
     -------
