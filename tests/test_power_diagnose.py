@@ -571,8 +571,8 @@ class SpyDesign:
         ),
         (dict(estimators=["twfe_cr1", "twfe_cr1"]), "appears more than once"),
         (dict(estimators=[]), "at least one estimator"),
-        (dict(workers=0), "workers must be an integer of at least 1"),
-        (dict(seed=-1), "seed must be an integer of at least 0"),
+        (dict(workers=0), "workers must be a positive integer"),
+        (dict(seed=-1), "seed must be a non-negative integer"),
     ],
 )
 def test_bad_input_refused_before_any_simulation(kwargs, match):

@@ -23,10 +23,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubsim.estimators._data import handle_missing, require_columns, require_numeric
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate
+from hubsim.stats import cr1_factor, t_interval
 
 __all__ = ["its", "newey_west_lags"]
 
@@ -204,7 +204,7 @@ def its(
         np.add.at(sums, codes, scores)
         meat = _bartlett_hac(sums, lags)
         cov = xtx_inv @ meat @ xtx_inv
-        cov *= n_periods / (n_periods - 1.0) * (n - 1.0) / (n - k)
+        cov *= cr1_factor(n_periods, n, k)
         dof = float(n_periods - 1)
         inference = "driscoll_kraay"
         note = (
@@ -214,8 +214,7 @@ def its(
         n_clusters = int(data[unit].nunique())
     se = np.sqrt(np.diag(cov))
     tstat = beta / se
-    p = 2 * stats.t.sf(np.abs(tstat), dof)
-    q = stats.t.ppf(1 - alpha / 2, dof)
+    p, lo, hi = t_interval(beta, se, dof, alpha)
     coef = pd.DataFrame(
         {
             "term": names,
@@ -223,8 +222,8 @@ def its(
             "std_error": se,
             "statistic": tstat,
             "p_value": p,
-            "conf_low": beta - q * se,
-            "conf_high": beta + q * se,
+            "conf_low": lo,
+            "conf_high": hi,
             "df": dof,
             "n_obs": n,
             "n_clusters": n_clusters,
@@ -239,8 +238,8 @@ def its(
         return Estimate(
             estimate=float(beta[i]),
             se=float(se[i]),
-            ci_low=float(beta[i] - q * se[i]),
-            ci_high=float(beta[i] + q * se[i]),
+            ci_low=float(lo[i]),
+            ci_high=float(hi[i]),
             p_value=float(p[i]),
             n_obs=n,
             n_clusters=n_clusters,

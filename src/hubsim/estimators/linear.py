@@ -45,9 +45,9 @@ from hubsim.estimators.inference import (
     cr1,
     cr2,
     randomization_inference,
-    t_interval,
     wild_bootstrap,
 )
+from hubsim.stats import cr1_factor, t_interval
 
 EVENT_STUDY_COLUMNS = [TIDY_COLUMNS[0], "event_time", *TIDY_COLUMNS[1:]]
 
@@ -884,7 +884,7 @@ def event_study(
     u = ys - Xs @ beta
     S = np.zeros((fr.G, Xs.shape[1]))
     np.add.at(S, fr.cl, Xs * u[:, None])
-    ssc = fr.G / (fr.G - 1) * (len(d) - 1) / (len(d) - k_ssc)
+    ssc = cr1_factor(fr.G, len(d), k_ssc)
     V = ssc * XtX_inv @ (S.T @ S) @ XtX_inv
 
     common = dict(

@@ -36,6 +36,7 @@ from hubsim.estimators._data import (
     require_numeric,
 )
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate, EstimateView
+from hubsim.stats import t_interval
 
 __all__ = [
     "ATT_GT_COLUMNS",
@@ -112,10 +113,8 @@ def _per_unit_constant(df: pd.DataFrame, unit: str, column: str, *, where: str) 
 
 
 def _normal_ci(est: np.ndarray, se: np.ndarray, alpha: float):
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore"):
-        p = 2 * stats.norm.sf(np.abs(est / se))
-    return est - z * se, est + z * se, p
+    p, lo, hi = t_interval(est, se, math.inf, alpha)
+    return lo, hi, p
 
 
 # ---------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from hubsim.estimators._data import (
     require_numeric,
 )
 from hubsim.estimators._estimate import Estimate, EstimateView
+from hubsim.stats import t_interval
 
 __all__ = ["ARM_COLUMNS", "WaitsComparison", "compare_waits", "cox_ph", "kaplan_meier"]
 
@@ -407,13 +408,13 @@ def compare_waits(
     chi2, p_lr = _logrank(d, e, g)
     beta, cov, _ = cox_ph(d, e, g, ties=ties)
     b, se = float(beta[0]), float(math.sqrt(cov[0, 0]))
-    z = stats.norm.ppf(1 - alpha / 2)
+    p_wald, lo, hi = t_interval(b, se, math.inf, alpha)
     est = Estimate(
         estimate=b,
         se=se,
-        ci_low=b - z * se,
-        ci_high=b + z * se,
-        p_value=float(2 * stats.norm.sf(abs(b / se))),
+        ci_low=lo,
+        ci_high=hi,
+        p_value=p_wald,
         n_obs=len(d),
         n_clusters=len(d),
         method="compare_waits",

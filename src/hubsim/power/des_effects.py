@@ -66,11 +66,13 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from hubsim.checks import check_int
 from hubsim.config import ServiceConfig, load_config
 from hubsim.measures import GAD7_CASENESS, PHQ9_CASENESS
 from hubsim.measures._model import category_probabilities, total_at_least
 from hubsim.regional.design import RegionalDesign
 from hubsim.regional.effects import DynamicEffect
+from hubsim.stats import mean_mcse
 
 __all__ = [
     "COMPONENT_COLUMNS",
@@ -347,10 +349,7 @@ class DESEffect:
         return self.outcome in _BINARY
 
     def _periods(self, months_per_period: int) -> np.ndarray:
-        if not (isinstance(months_per_period, int | np.integer) and months_per_period >= 1):
-            raise ValueError(
-                f"months_per_period must be a positive integer, got {months_per_period!r}."
-            )
+        check_int("months_per_period", months_per_period, 1)
         prof = self.profile.sort_values("event_time_months")
         ok = np.isfinite(prof["effect"].to_numpy())
         months = prof["event_time_months"].to_numpy()[ok]
@@ -578,14 +577,7 @@ def _as_config(value: Any, what: str) -> ServiceConfig:
 
 def _mean_sd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over replications (axis 0, NaN-aware), its MCSE and the count of finite values."""
-    ok = np.isfinite(values)
-    n = ok.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, np.nansum(values, axis=0) / np.maximum(n, 1), np.nan)
-        dev = np.where(ok, values - mean, 0.0)
-        sd = np.sqrt((dev**2).sum(axis=0) / np.maximum(n - 1, 1))
-        mcse = np.where(n > 1, sd / np.sqrt(np.maximum(n, 1)), np.nan)
-    return mean, mcse, n
+    return mean_mcse(values, axis=0)
 
 
 def _collapse(x: np.ndarray) -> np.ndarray:
@@ -693,16 +685,9 @@ def effect_from_des(
             f"outcome {outcome!r} is not available for {population}; expected one of "
             f"{', '.join(OUTCOMES[population])}."
         )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    if (
-        isinstance(replications, bool)
-        or not isinstance(replications, int | np.integer)
-        or (replications < 1)
-    ):
-        raise ValueError(f"replications must be a positive integer, got {replications!r}.")
-    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}.")
+    check_int("seed", seed, 0)
+    check_int("replications", replications, 1)
+    check_int("workers", workers, 1)
     if not (isinstance(horizon_days, int | float) and math.isfinite(horizon_days)):
         raise ValueError(f"horizon_days must be a finite number, got {horizon_days!r}.")
     if not follow_up_days > 0:

@@ -67,14 +67,15 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from hubsim.checks import check_alpha, check_int
 from hubsim.estimators.inference import FEProjector
 from hubsim.estimators.its import its
 from hubsim.estimators.linear import diff_in_means, event_study, twfe
 from hubsim.estimators.staggered import callaway_santanna
 from hubsim.estimators.synth import synthetic_control
 from hubsim.rng import seed_sequence, stream
+from hubsim.stats import cr1_factor, cr1_se, mean_mcse, proportion_mcse, t_interval
 
 __all__ = [
     "DIAGNOSANDS",
@@ -590,22 +591,9 @@ def twfe_cr1_batch(
     # K as twfe counts it: 1 regressor + (T - 1) period levels (region effects nest in clusters)
     T = int(tcode.max()) + 1
     k = 1 + (G + T - 1) - G + 1
-    ssc = G / (G - 1) * (n - 1) / (n - k)
-    se = np.sqrt(ssc * np.einsum("gs,gs->s", S, S)) / xx
-    df_t = G - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = beta / se
-    p = 2 * stats.t.sf(np.abs(t), df_t)
-    q = stats.t.ppf(1 - alpha / 2, df_t)
-    out = pd.DataFrame(
-        {
-            "estimate": beta,
-            "se": se,
-            "ci_low": beta - q * se,
-            "ci_high": beta + q * se,
-            "p_value": p,
-        }
-    )
+    se = cr1_se(S, xx, cr1_factor(G, n, k))
+    p, lo, hi = t_interval(beta, se, G - 1, alpha)
+    out = pd.DataFrame({"estimate": beta, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p})
     # guard: the batched first column must reproduce the general fit
     if not math.isclose(out["se"].iloc[0], first.se, rel_tol=1e-8, abs_tol=1e-14):
         raise RuntimeError("twfe_cr1_batch: batched CR1 disagrees with twfe; report this bug.")
@@ -708,23 +696,6 @@ class _Progress:
 # ---------------------------------------------------------------------------------------
 
 
-def _mean_mcse(v: np.ndarray) -> tuple[float, float]:
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return math.nan, math.nan
-    if len(v) == 1:
-        return float(v[0]), math.nan
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v)))
-
-
-def _prop_mcse(hits: np.ndarray) -> tuple[float, float]:
-    n = len(hits)
-    if n == 0:
-        return math.nan, math.nan
-    p = float(np.mean(hits))
-    return p, math.sqrt(p * (1 - p) / n)
-
-
 def _exaggeration(est: np.ndarray, theta: np.ndarray, sig: np.ndarray) -> float:
     ok = sig & (theta != 0)
     if not ok.any():
@@ -760,7 +731,7 @@ def diagnosands_from(
     >>> float(diagnosands_from(sims)["power"].iloc[0])
     1.0
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     names = list(order) if order is not None else list(dict.fromkeys(simulations["estimator"]))
     rows = []
     for name in names:
@@ -777,10 +748,10 @@ def diagnosands_from(
         p = ok["p_value"].to_numpy(dtype=float)
         n = len(est)
         r: dict[str, Any] = {"estimator": name, "n_sims": n_all, "n_ok": n, "alpha": alpha}
-        r["mean_estimand"], r["mean_estimand_mcse"] = _mean_mcse(theta)
-        r["mean_estimate"], r["mean_estimate_mcse"] = _mean_mcse(est)
+        r["mean_estimand"], r["mean_estimand_mcse"] = mean_mcse(theta)[:2]
+        r["mean_estimate"], r["mean_estimate_mcse"] = mean_mcse(est)[:2]
         err = est - theta
-        r["bias"], r["bias_mcse"] = _mean_mcse(err)
+        r["bias"], r["bias_mcse"] = mean_mcse(err)[:2]
         if n >= 2:
             s = float(est.std(ddof=1))
             m4 = float(np.mean((est - est.mean()) ** 4))
@@ -797,14 +768,14 @@ def diagnosands_from(
             )
         else:
             r["sd_estimate"] = r["sd_estimate_mcse"] = r["rmse"] = r["rmse_mcse"] = math.nan
-        r["mean_se"], r["mean_se_mcse"] = _mean_mcse(se)
+        r["mean_se"], r["mean_se_mcse"] = mean_mcse(se)[:2]
         has_p = np.isfinite(p)
         sig = has_p & (p < alpha)
-        r["power"], r["power_mcse"] = _prop_mcse(sig[has_p])
+        r["power"], r["power_mcse"] = proportion_mcse(sig[has_p])
         has_ci = np.isfinite(lo) & np.isfinite(hi)
-        r["coverage"], r["coverage_mcse"] = _prop_mcse(((lo <= theta) & (theta <= hi))[has_ci])
+        r["coverage"], r["coverage_mcse"] = proportion_mcse(((lo <= theta) & (theta <= hi))[has_ci])
         signed = sig & (theta != 0)
-        r["type_s_rate"], r["type_s_rate_mcse"] = _prop_mcse(
+        r["type_s_rate"], r["type_s_rate_mcse"] = proportion_mcse(
             np.sign(est[signed]) != np.sign(theta[signed])
         )
         r["exaggeration_ratio"] = _exaggeration(est, theta, sig)
@@ -817,8 +788,8 @@ def diagnosands_from(
         else:
             r["exaggeration_ratio_mcse"] = math.nan
         widths = hi - lo
-        r["mean_ci_width"], r["mean_ci_width_mcse"] = _mean_mcse(widths[has_ci])
-        r["failure_rate"], r["failure_rate_mcse"] = _prop_mcse(failed)
+        r["mean_ci_width"], r["mean_ci_width_mcse"] = mean_mcse(widths[has_ci])[:2]
+        r["failure_rate"], r["failure_rate_mcse"] = proportion_mcse(failed)
         rows.append(r)
     return pd.DataFrame(rows, columns=DIAGNOSAND_COLUMNS)
 
@@ -866,7 +837,7 @@ class DiagnosisResult:
         Power, type S and exaggeration change with ``alpha``; coverage and CI width refer
         to the intervals stored (fitted at the original ``alpha``).
         """
-        a = self.alpha if alpha is None else _check_alpha(alpha)
+        a = self.alpha if alpha is None else check_alpha(alpha)
         diag = diagnosands_from(self.simulations, alpha=a, seed=self.seed, order=self.estimators)
         return DiagnosisResult(
             diag,
@@ -919,22 +890,6 @@ def _fmt(v: float, m: float) -> str:
 # ---------------------------------------------------------------------------------------
 # Input checks and the entry point
 # ---------------------------------------------------------------------------------------
-
-
-def _check_alpha(alpha: Any) -> float:
-    if (
-        isinstance(alpha, bool)
-        or not isinstance(alpha, int | float | np.floating)
-        or not 0 < alpha < 1
-    ):
-        raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}.")
-    return float(alpha)
-
-
-def _check_int(name: str, v: Any, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
-        raise ValueError(f"{name} must be an integer of at least {low}, got {v!r}.")
-    return int(v)
 
 
 def _check_design(design: Any) -> None:
@@ -1005,10 +960,10 @@ def diagnose(
     >>> list(res.diagnosands["estimator"]), int(res.diagnosands["n_sims"].iloc[0])
     (['twfe_cr1'], 20)
     """
-    a = _check_alpha(alpha)
-    n = _check_int("n_sims", n_sims, 2)
-    seed = _check_int("seed", seed, 0)
-    workers = _check_int("workers", workers, 1)
+    a = check_alpha(alpha)
+    n = check_int("n_sims", n_sims, 2)
+    seed = check_int("seed", seed, 0)
+    workers = check_int("workers", workers, 1)
     specs = tuple(resolve_estimators(estimators))
     _check_design(design)
     k = key if key is not None else design_key(design)

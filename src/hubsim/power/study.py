@@ -98,6 +98,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubsim._version import __version__
+from hubsim.checks import check_int
 from hubsim.config.loader import _data_loc, _dotted, _line_for, _read_yaml, error_sentence
 from hubsim.errors import ConfigError
 from hubsim.power.des_effects import (
@@ -110,6 +111,7 @@ from hubsim.power.des_effects import (
 )
 from hubsim.power.diagnose import DIAGNOSAND_COLUMNS, ESTIMATORS, SIMULATION_COLUMNS, diagnose
 from hubsim.power.grid import minimum_detectable_effect, power_curve
+from hubsim.stats import mean_mcse
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -579,8 +581,7 @@ def _replicate_atts(des: DESEffect, design: Any, scale: str) -> pd.Series:
 
 
 def _mcse(x: np.ndarray) -> float:
-    x = np.asarray(x, dtype=float)
-    return float(x.std(ddof=1) / math.sqrt(x.size)) if x.size > 1 else math.nan
+    return mean_mcse(x)[1]
 
 
 def _des_frame(effects: dict[str, DESEffect]) -> pd.DataFrame:
@@ -1194,16 +1195,12 @@ def run_study(
             f"{path}: size {size!r} is not defined; expected one of {', '.join(spec.sizes)}."
         )
     sz = spec.sizes[size]
-    if n_sims is not None and (
-        isinstance(n_sims, bool) or not isinstance(n_sims, int) or n_sims < 2
-    ):
-        raise ConfigError(f"--n-sims must be an integer of at least 2, got {n_sims!r}.")
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
-        raise ConfigError(f"--seed must be a non-negative integer, got {seed!r}.")
-    if workers is not None and (
-        isinstance(workers, bool) or not isinstance(workers, int) or workers < 1
-    ):
-        raise ConfigError(f"workers must be a positive integer, got {workers!r}.")
+    for flag, value, low in (("--n-sims", n_sims, 2), ("--seed", seed, 0), ("workers", workers, 1)):
+        if value is not None:
+            try:
+                check_int(flag, value, low)
+            except ValueError as exc:
+                raise ConfigError(str(exc)) from None
     n = n_sims if n_sims is not None else sz.n_sims
     sd = seed if seed is not None else spec.seed
     w = workers if workers is not None else spec.workers
