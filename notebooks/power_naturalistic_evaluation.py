@@ -36,7 +36,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 import hubsim
-from hubsim.power import power_cluster_did, run_study
+from hubsim.evaluation import run_study
+from hubsim.power import power_cluster_did
 
 SMOKE = os.environ.get("HUBSIM_SMOKE") == "1"
 root = Path(hubsim.__file__).resolve().parents[2]

@@ -1,4 +1,4 @@
-"""DES-derived hub effects for the regional evaluation (hubsim.power.des_effects)."""
+"""DES-derived hub effects for the regional evaluation (hubsim.evaluation.des_effects)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import hubsim
-from hubsim.experiment.variants import vary
+from hubsim.config import vary
+from hubsim.evaluation import DESEffect, effect_from_des
+from hubsim.evaluation.des_effects import PROFILE_COLUMNS, _expected, _Outcomes, _run_paths
 from hubsim.measures import iapt_caseness, simulate_scores
-from hubsim.power import DESEffect, effect_from_des
-from hubsim.power.des_effects import PROFILE_COLUMNS, _expected, _Outcomes, _run_paths
 from hubsim.regional import DynamicEffect, RegionalDesign
 
 from .conftest import CONFIGS, SITES

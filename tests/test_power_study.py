@@ -1,4 +1,4 @@
-"""Tests of hubsim.power.study: study files, clear errors, atomic outputs, the flagship."""
+"""Tests of hubsim.evaluation: study files, clear errors, atomic outputs, the flagship."""
 
 from __future__ import annotations
 
@@ -10,19 +10,19 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import hubsim.power.study as study_module
+import hubsim.evaluation.runner as study_module
 from hubsim.errors import ConfigError
-from hubsim.power import effect_from_des
-from hubsim.power.diagnose import SIMULATION_COLUMNS
-from hubsim.power.study import (
+from hubsim.evaluation import (
     CURVE_COLUMNS,
     DES_EFFECT_COLUMNS,
     MDE_COLUMNS,
     STUDY_DIAGNOSAND_COLUMNS,
-    _apply_des,
+    apply_des_effect,
+    effect_from_des,
     load_study,
     run_study,
 )
+from hubsim.power.diagnose import SIMULATION_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
 FLAGSHIP = ROOT / "experiments" / "power_naturalistic_evaluation.yaml"
@@ -330,14 +330,14 @@ def test_des_fed_scenario_estimand_is_the_profile_weighted_att(des_run):
     diag = res.diagnosands.set_index("scenario")
     assert diag.loc["waits_d", "mean_estimand"] == pytest.approx(expected, rel=1e-12, abs=1e-12)
     # the outcome scale: the DES baseline, with the noise terms in proportion to its SD
-    applied = _apply_des(direct, designs["waits_d"], "outcome")
+    applied = apply_des_effect(direct, designs["waits_d"], "outcome")
     ratio = direct.baseline_sd / designs["waits_d"].sd
     assert applied.mean == direct.baseline_mean and applied.sd == direct.baseline_sd
     assert applied.period_sd == pytest.approx(0.05 * ratio) and applied.ar_sd == pytest.approx(
         0.05 * ratio
     )
     # the standardised scale: the same estimand in units of the DES baseline SD
-    std = _apply_des(direct, designs["waits_d"], "standardised")
+    std = apply_des_effect(direct, designs["waits_d"], "standardised")
     assert std.sd == designs["waits_d"].sd and std.period_sd == 0.05
     assert std.estimand().att == pytest.approx(expected / direct.baseline_sd, rel=1e-12)
     report = (out / "report.md").read_text()
