@@ -45,6 +45,7 @@ study = root / "experiments/power_naturalistic_evaluation.yaml"
 out = Path(tempfile.mkdtemp()) / "power_study"
 res = run_study(study, out=out, size="smoke" if SMOKE else "default")
 print(res.summary())
+res.tidy().head()  # long form: scenario, estimator, diagnosand, estimate, MCSE
 
 # %% [markdown]
 # ## Diagnosands, with their Monte-Carlo standard errors

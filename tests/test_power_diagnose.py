@@ -205,7 +205,12 @@ def test_result_frames_have_declared_columns_and_one_row_per_estimator():
     tidy = res.tidy()
     assert len(tidy) == 2 * len(DIAGNOSANDS)
     assert set(tidy["diagnosand"]) == set(DIAGNOSANDS)
-    assert "twfe_cr1" in res.summary() and "6 simulations" in res.summary()
+    # the long frame carries the wide one's values and MCSEs
+    wide = res.diagnosands.set_index("estimator")
+    for r in tidy.itertuples(index=False):
+        np.testing.assert_equal(r.estimate, wide.loc[r.estimator, r.diagnosand])
+        np.testing.assert_equal(r.mcse, wide.loc[r.estimator, f"{r.diagnosand}_mcse"])
+    assert isinstance(res.summary(), str)
 
 
 def test_diagnosands_follow_their_definitions_and_mcse_formulas():
