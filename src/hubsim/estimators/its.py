@@ -14,6 +14,16 @@ trend, level and slope terms; the covariance is then Driscoll-Kraay (Newey-West 
 to the per-period sums of the scores, robust to correlation across units and over
 time; statsmodels' ``cov_type="hac-groupsum"`` with its default cluster correction) and
 tests use t with ``T - 1`` degrees of freedom, ``T`` the number of periods.
+
+The covariances' meat is statsmodels' ``S_hac_simple`` (the Bartlett-kernel sum behind
+``cov_type="HAC"``, applied to the per-period score sums for Driscoll-Kraay as
+``"hac-groupsum"`` does); the coefficients come from the normal equations here. ``benchmarks/bench_estimators.py``
+measured fitting with ``sm.OLS(...).fit(cov_type="hac-groupsum")`` instead at about 5x
+the kernel's cost, but only ~7% of an ``its()`` call and ~1% of diagnosing the flagship
+design with its five estimators: not worth a kernel of its own. The normal equations are
+kept because statsmodels' OLS solves by pseudo-inverse, which moves every estimate in
+its last bits (the flagship study's diagnosands would not reproduce to the bit); the
+estimates agree with statsmodels' to 1e-8 (tests/test_its.py).
 """
 
 from __future__ import annotations
@@ -23,6 +33,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from statsmodels.stats.sandwich_covariance import S_hac_simple
 
 from hubsim.estimators._data import handle_missing, require_columns, require_numeric
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate
@@ -34,16 +45,6 @@ __all__ = ["its", "newey_west_lags"]
 def newey_west_lags(n_periods: int) -> int:
     """Newey & West's (1994) rule of thumb, ``floor(4 (T / 100)^(2/9))``."""
     return math.floor(4 * (n_periods / 100.0) ** (2.0 / 9.0))
-
-
-def _bartlett_hac(scores: np.ndarray, lags: int) -> np.ndarray:
-    """Sum over lags of Bartlett-weighted autocovariances of the rows of ``scores``."""
-    s = scores.T @ scores
-    for lag in range(1, lags + 1):
-        w = 1.0 - lag / (lags + 1.0)
-        g = scores[lag:].T @ scores[:-lag]
-        s += w * (g + g.T)
-    return s
 
 
 def its(
@@ -192,17 +193,16 @@ def its(
             f"{where}: hac_lags must be between 0 and {n_periods - 1}, got {hac_lags!r}."
         )
     if unit is None:
-        meat = _bartlett_hac(scores, lags)
+        meat = S_hac_simple(scores, nlags=lags)
         cov = xtx_inv @ meat @ xtx_inv
         dof = float(n - k)
         inference = "newey_west"
         note = f"Newey-West HAC (Bartlett, {lags} lags), t with {n - k} df."
         n_clusters = 1
     else:
-        codes = np.searchsorted(tvals, t)
         sums = np.zeros((n_periods, k))
-        np.add.at(sums, codes, scores)
-        meat = _bartlett_hac(sums, lags)
+        np.add.at(sums, np.searchsorted(tvals, t), scores)  # per-period score sums
+        meat = S_hac_simple(sums, nlags=lags)
         cov = xtx_inv @ meat @ xtx_inv
         cov *= cr1_factor(n_periods, n, k)
         dof = float(n_periods - 1)
