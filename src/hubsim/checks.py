@@ -78,10 +78,13 @@ def check_unit_interval(name: str, value: Any, *, closed_low: bool = False) -> f
     return v
 
 
-def check_alpha(alpha: Any) -> float:
-    """A significance level strictly between 0 and 1."""
+def check_alpha(alpha: Any, where: str = "") -> float:
+    """A significance level strictly between 0 and 1 (``where`` prefixes the message)."""
     if isinstance(alpha, bool) or not isinstance(alpha, _REAL) or not 0 < alpha < 1:
-        raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}.")
+        head = f"{where}: " if where else ""
+        raise ValueError(
+            f"{head}alpha must be a number strictly between 0 and 1, got {alpha!r}."
+        )
     return float(alpha)
 
 

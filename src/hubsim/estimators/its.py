@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from statsmodels.stats.sandwich_covariance import S_hac_simple
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import handle_missing, require_columns, require_numeric
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate
 from hubsim.stats import cr1_factor, t_interval
@@ -102,8 +103,7 @@ def its(
     (1.8, 'level_change')
     """
     where = "its"
-    if not 0 < alpha < 1:
-        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    check_alpha(alpha, where)
     covariates = list(covariates or [])
     int_col = intervention if isinstance(intervention, str) else None
     cols = [y, time, unit, season, int_col, *covariates]

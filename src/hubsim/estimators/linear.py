@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
     adoption_periods,
     handle_missing,
@@ -64,8 +65,7 @@ def _check_options(
         raise ValueError(
             f"{where}: inference must be one of {', '.join(INFERENCES)}, got {inference!r}."
         )
-    if not (isinstance(alpha, float | int) and 0 < alpha < 1):
-        raise ValueError(f"{where}: alpha must be in (0, 1), got {alpha!r}.")
+    check_alpha(alpha, where)
     if not (isinstance(B, int | np.integer) and B >= 19):
         raise ValueError(f"{where}: B must be an integer of at least 19, got {B!r}.")
     if wild_weights not in (None, "rademacher", "webb"):

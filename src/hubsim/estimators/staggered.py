@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
     adoption_periods,
     handle_missing,
@@ -539,8 +540,7 @@ def callaway_santanna(
         raise ValueError(
             f"{where}: base_period must be 'varying' or 'universal', got {base_period!r}."
         )
-    if not 0 < alpha < 1:
-        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    check_alpha(alpha, where)
     if not (np.isfinite(anticipation) and anticipation >= 0):
         raise ValueError(
             f"{where}: anticipation must be a non-negative number, got {anticipation!r}."

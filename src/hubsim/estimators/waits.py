@@ -34,6 +34,7 @@ from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
     handle_missing,
     require_binary,
@@ -305,8 +306,7 @@ def compare_waits(
     2.2
     """
     where = "compare_waits"
-    if not 0 < alpha < 1:
-        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    check_alpha(alpha, where)
     require_columns(df, [duration, event, arm], where=where)
     data = handle_missing(
         df[[duration, event, arm]], [duration, event, arm], missing=missing, where=where
