@@ -16,8 +16,12 @@ individuals), cluster size or effect is passed as ``None``:
   least squares variance of Hussey & Hughes (2007), as in swCRTdesign's ``swPwr``.
 
 They are fast cross-checks for the simulation-based :mod:`hubsim.power` results and a
-formula for users who want one. Every function returns a frozen result with all inputs,
-the solved quantity, ``.tidy()`` (one row) and ``.summary()``.
+formula for users who want one. Each design states only its standard error and degrees of
+freedom as a function of its sample sizes; one solver (``_solve``) fills in whichever
+quantity is missing (power directly, the effect or a sample size by bracketing and
+Brent's method, where power increases in it). Every function returns a frozen
+:class:`PowerResult` (one shape: the common fields, the design's own, ``.tidy()`` one row
+and ``.summary()`` text).
 
 References
 ----------
