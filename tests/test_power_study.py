@@ -18,10 +18,14 @@ from hubsim.evaluation import (
     MDE_COLUMNS,
     STUDY_DIAGNOSAND_COLUMNS,
     STUDY_TIDY_COLUMNS,
+    RunSettings,
     apply_des_effect,
     effect_from_des,
+    evaluate,
     load_study,
+    read_study,
     run_study,
+    write_study,
 )
 from hubsim.power.diagnose import DIAGNOSANDS, SIMULATION_COLUMNS
 
@@ -129,6 +133,25 @@ def test_same_seed_same_results_and_sizes(tmp_path):
     pd.testing.assert_frame_equal(a.curves, b.curves, check_exact=True)
     s = run_study(study, out=tmp_path / "s", size="smoke", workers=1)
     assert s.n_sims == 3
+
+
+def test_evaluate_runs_in_memory_and_the_writer_adds_only_files(tmp_path, monkeypatch):
+    study = _write(tmp_path, TINY)
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    plan = read_study(study)
+    mem = evaluate(plan, RunSettings.resolve(plan.spec, "smoke"))
+    assert mem.out is None and mem.files == () and list(work.iterdir()) == []
+    written = run_study(study, size="smoke", out=tmp_path / "w")
+    for name in ("diagnosands", "curves", "mde", "simulations"):
+        pd.testing.assert_frame_equal(getattr(mem, name), getattr(written, name), check_exact=True)
+        pd.testing.assert_frame_equal(
+            pd.read_parquet(tmp_path / "w" / f"{name}.parquet"), getattr(mem, name)
+        )
+    # writing the in-memory result later gives the same files
+    again = write_study(mem, tmp_path / "w2", source=study)
+    assert set(again.files) == set(written.files)
 
 
 def test_flagship_study_runs_at_smoke_size(tmp_path):
