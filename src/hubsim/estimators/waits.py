@@ -31,8 +31,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
-from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 
 from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
@@ -82,6 +80,8 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, *, alpha: float = 0.05
     e = np.asarray(event, dtype=float)
     if not (e == 1).any():
         return pd.DataFrame(columns=KM_COLUMNS)
+    from statsmodels.duration.survfunc import SurvfuncRight  # on use: ~0.1 s to import
+
     sf = SurvfuncRight(d, e)
     times = np.asarray(sf.surv_times, dtype=float)
     at_risk = np.asarray(sf.n_risk, dtype=float)
@@ -160,6 +160,8 @@ def cox_ph(
     xm = np.asarray(x, dtype=float)
     if xm.ndim == 1:
         xm = xm[:, None]
+    from statsmodels.duration.hazard_regression import PHReg
+
     with warnings.catch_warnings():
         # a singular or divergent fit is reported below as one sentence
         warnings.simplefilter("ignore")
@@ -187,6 +189,8 @@ def cox_ph(
 
 def _logrank(d: np.ndarray, e: np.ndarray, g: np.ndarray) -> tuple[float, float]:
     """Two-sample log-rank chi-square statistic and p-value (1 df)."""
+    from statsmodels.duration.survfunc import survdiff
+
     chi2, p = survdiff(d, e, g)
     return float(chi2), float(p)
 
