@@ -160,7 +160,7 @@ def power(
     workers: Annotated[int | None, typer.Option("--workers", min=1)] = None,
 ) -> None:
     """Run a power study: diagnosands with MCSEs, power curves, MDEs and a report."""
-    from hubsim.power.study import run_study
+    from hubsim.evaluation import run_study
 
     try:
         res = run_study(study, n_sims=n_sims, seed=seed, out=out, size=size.value, workers=workers)
