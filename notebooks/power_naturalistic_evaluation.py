@@ -35,7 +35,8 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from hubsim.power import power_cluster_did, run_study
+from hubsim.evaluation import run_study
+from hubsim.power import power_cluster_did
 from hubsim.resources import experiment_path
 
 SMOKE = os.environ.get("HUBSIM_SMOKE") == "1"
@@ -43,6 +44,7 @@ study = experiment_path("naturalistic_evaluation")  # shipped: experiments/power
 out = Path(tempfile.mkdtemp()) / "power_study"
 res = run_study(study, out=out, size="smoke" if SMOKE else "default")
 print(res.summary())
+res.tidy().head()  # long form: scenario, estimator, diagnosand, estimate, MCSE
 
 # %% [markdown]
 # ## Diagnosands, with their Monte-Carlo standard errors

@@ -46,7 +46,8 @@ print({c.name: c.content_hash[:12] for c in (base, band_shift, reversed_care, su
 
 # %%
 res = hubsim.simulate(base, horizon_days=HORIZON, seed=2024, replications=REPS)
-res.summary().head(25)
+print(res.summary())
+res.tidy().head(25)  # the same as a frame: mean, SD, t interval and MCSE per KPI
 
 # %% [markdown]
 # ## Paired differences from the mapped Site D

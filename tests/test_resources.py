@@ -53,7 +53,7 @@ def test_every_shipped_configuration_loads_by_name_and_by_path(name):
 
 @pytest.mark.parametrize("name", sorted(experiment_names()))
 def test_every_shipped_experiment_loads_by_name(name):
-    from hubsim.power.study import load_study
+    from hubsim.evaluation import load_study
 
     path = experiment_path(name)
     spec, designs = load_study(path)

@@ -277,7 +277,7 @@ def power(
     ] = None,
 ) -> None:
     """Run a power study: diagnosands with MCSEs, power curves, MDEs and a report."""
-    from hubsim.power.study import run_study
+    from hubsim.evaluation import run_study
     from hubsim.resources import resolve_experiment
 
     try:

@@ -23,6 +23,8 @@ import hashlib
 
 import numpy as np
 
+from hubsim.checks import check_int
+
 
 def _word(key: str | int) -> int:
     # a stable 64-bit integer for any key (Python's hash() is salted per process)
@@ -44,8 +46,7 @@ def seed_sequence(seed: int, *keys: str | int) -> np.random.SeedSequence:
     -------
     numpy.random.SeedSequence
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    check_int("seed", seed, 0)
     return np.random.SeedSequence([int(seed), *(_word(k) for k in keys)])
 
 

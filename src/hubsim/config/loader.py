@@ -60,7 +60,7 @@ def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -
                 key = str(key)
             if key in out:
                 raise ConfigError(
-                    f"{path}, line {key_node.start_mark.line + 1}: {_dotted((*loc, key))}: "
+                    f"{path}, line {key_node.start_mark.line + 1}: {dotted_path((*loc, key))}: "
                     "duplicate key; expected each key once."
                 )
             out[key] = _construct(value_node, path, (*loc, key), where)
@@ -72,7 +72,12 @@ def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -
     return loader.construct_object(node, deep=True)
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
+def read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
+    """Plain data from a YAML file and the (file, line) of every location in it.
+
+    Raises :class:`~hubsim.errors.ConfigError` (file, line, what was expected) on an
+    unreadable file, a YAML syntax error or a duplicate key.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -147,7 +152,7 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise ConfigError(f"{path}: extends cycle {cycle}; expected a chain that ends.")
-    data, where = _read_yaml(path)
+    data, where = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}, line 1: the document is a {type(data).__name__}; expected a mapping of fields."
@@ -183,7 +188,8 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
 
 
 # ------------------------------------------------------------------------ validation
-def _dotted(loc: Loc) -> str:
+def dotted_path(loc: Loc) -> str:
+    """A location as users write it: ``("a", 0, "b")`` -> ``"a[0].b"``."""
     parts: list[str] = []
     for p in loc:
         if isinstance(p, int):
@@ -193,8 +199,8 @@ def _dotted(loc: Loc) -> str:
     return "".join(parts) or "(document)"
 
 
-def _data_loc(loc: Loc, data: Any) -> Loc:
-    """Drop pydantic's union-tag components so the loc addresses the YAML data."""
+def data_location(loc: Loc, data: Any) -> Loc:
+    """A pydantic error location without its union-tag parts, so it addresses the YAML data."""
     out: list[str | int] = []
     cur = data
     for part in loc:
@@ -218,7 +224,8 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
 _TAGS = {"fixed", "exponential", "lognormal", "gamma", "uniform", "empirical"}
 
 
-def _line_for(loc: Loc, where: dict[Loc, Where], fallback: str) -> Where:
+def line_for(loc: Loc, where: dict[Loc, Where], fallback: str) -> Where:
+    """(file, line) of ``loc``, or of its nearest recorded parent (``(fallback, 1)``)."""
     for n in range(len(loc), -1, -1):
         w = where.get(loc[:n])
         if w is not None:
@@ -327,23 +334,25 @@ def error_sentence(
     return f"{err.get('msg', 'invalid value')}, got {_shown(got)}"
 
 
-def _end(sentence: str) -> str:
-    return sentence if sentence.endswith((".", "?")) else sentence + "."
+def end_sentence(text: str) -> str:
+    """``text`` without surrounding white space, ending in a full stop (or a question mark)."""
+    text = text.strip()
+    return text if text.endswith((".", "?")) else text + "."
 
 
 def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: str) -> list[str]:
     out: list[str] = []
     for err in exc.errors(include_url=False):
         cause = (err.get("ctx") or {}).get("error")
-        base = _data_loc(tuple(err["loc"]), data)
+        base = data_location(tuple(err["loc"]), data)
         if isinstance(cause, CrossFieldError):
             for sub, msg in cause.problems:
                 loc = (*base, *sub)
-                f, line = _line_for(loc, where, path)
-                out.append(_end(f"{f}, line {line}: {_dotted(loc)}: {msg}"))
+                f, line = line_for(loc, where, path)
+                out.append(end_sentence(f"{f}, line {line}: {dotted_path(loc)}: {msg}"))
             continue
-        f, line = _line_for(base, where, path)
-        out.append(_end(f"{f}, line {line}: {_dotted(base)}: {error_sentence(err, base)}"))
+        f, line = line_for(base, where, path)
+        out.append(end_sentence(f"{f}, line {line}: {dotted_path(base)}: {error_sentence(err, base)}"))
     return out
 
 

@@ -59,7 +59,7 @@ def format_summary(result: SimulationResult) -> str:
     >>> print(format_summary(hubsim.simulate(cfg, horizon_days=30)).splitlines()[0])  # doctest: +ELLIPSIS
     site_d: 30 days, 1 replication(s), seed 0...
     """
-    s = result.summary().set_index("kpi")
+    s = result.tidy().set_index("kpi")
     m = result.meta
     reps = len(m.get("replications", [])) or len(result.kpis)
     head = (

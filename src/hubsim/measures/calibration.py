@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from hubsim.checks import check_int
 from hubsim.measures._model import (
     _GH_W,
     _GH_X,
@@ -129,8 +130,7 @@ def calibration_report(n: int = 200_000, seed: int = 0, *, latent_correlation=No
     >>> bool(abs(row.simulated - row.target) < 4 * row.mcse)
     True
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2 * _BATCHES:
-        raise ValueError(f"n must be an integer of at least {2 * _BATCHES}, got {n!r}.")
+    check_int("n", n, 2 * _BATCHES)
     r = REFERENCE_LATENT_CORRELATION if latent_correlation is None else latent_correlation
     r = np.asarray(r, dtype=float)
     if r.shape != (5, 5) or not np.allclose(r, r.T) or np.linalg.eigvalsh(r).min() <= 0:

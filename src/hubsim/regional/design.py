@@ -49,16 +49,56 @@ from hubsim.regional.effects import DynamicEffect, ExternalEffect, Heterogeneous
 TABLE2_POPULATIONS = (126000, 165000, 129000, 180000)
 TABLE2_SOURCE = "Allsopp 2024 Table 2"
 
+@dataclass(frozen=True)
+class PanelColumns:
+    """What each column of a simulated regional panel holds, by role.
+
+    Estimator adapters (:data:`hubsim.power.ESTIMATORS`) read a design's panel through
+    these names, so a design that names its columns otherwise declares them once here.
+
+    Attributes
+    ----------
+    unit, time : str
+        Region and period labels.
+    population : str
+        Staff in scope in the region.
+    treated : str
+        1 when the region-period is exposed to an open hub.
+    cohort : str
+        Adoption period (0 for never treated).
+    event_time : str
+        Period minus adoption (NaN for never treated).
+    size : str
+        Individuals measured in the cell (cell means are weighted by it).
+    true_effect : str
+        The effect in the cell (what the estimand averages).
+    outcome : str
+        The measured outcome (the cell mean, or the individual's value).
+    """
+
+    unit: str = "region"
+    time: str = "period"
+    population: str = "population"
+    treated: str = "treated"
+    cohort: str = "cohort"
+    event_time: str = "event_time"
+    size: str = "n"
+    true_effect: str = "true_effect"
+    outcome: str = "y"
+
+
+#: The columns :class:`RegionalDesign` simulates.
+PANEL_COLUMNS = PanelColumns()
 CELL_COLUMNS = [
-    "region",
-    "period",
-    "population",
-    "treated",
-    "cohort",
-    "event_time",
-    "n",
-    "true_effect",
-    "y",
+    PANEL_COLUMNS.unit,
+    PANEL_COLUMNS.time,
+    PANEL_COLUMNS.population,
+    PANEL_COLUMNS.treated,
+    PANEL_COLUMNS.cohort,
+    PANEL_COLUMNS.event_time,
+    PANEL_COLUMNS.size,
+    PANEL_COLUMNS.true_effect,
+    PANEL_COLUMNS.outcome,
 ]
 INDIVIDUAL_COLUMNS = ["id", *CELL_COLUMNS]
 ESTIMAND_COLUMNS = ["estimand", "event_time", "value", "n_cells"]
@@ -218,6 +258,11 @@ class RegionalDesign(BaseModel):
     ar_sd: float = 0.0
     effect: Effect = 0.0
     level: Literal["cell", "individual"] = "cell"
+
+    @property
+    def columns(self) -> PanelColumns:
+        """The roles of the simulated panel's columns (:data:`PANEL_COLUMNS`)."""
+        return PANEL_COLUMNS
 
     # ---- validation ------------------------------------------------------------------
 
