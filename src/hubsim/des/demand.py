@@ -15,8 +15,7 @@ differ in staffing or care model see the same arrivals (common random numbers).
 Examples
 --------
 >>> import numpy as np, hubsim
->>> from pathlib import Path
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")
 >>> rates = daily_rates(cfg, 365)
 >>> rates.shape
 (365, 6)

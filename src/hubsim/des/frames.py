@@ -119,7 +119,9 @@ def category_codes(values: pd.Series, categories) -> np.ndarray:
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(categories):
         return values.cat.codes.to_numpy()
-    return pd.Categorical(values, categories=categories).codes
+    # an index lookup, not pd.Categorical(values, categories): that deprecates values
+    # outside the categories (pandas 3), which must stay -1 here
+    return pd.Index(categories).get_indexer(values)
 
 
 def events_frame(model: HubModel) -> pd.DataFrame:
@@ -501,9 +503,11 @@ def vidigi_log(events: pd.DataFrame) -> pd.DataFrame:
         ],
         default="",
     )
-    staff = ev["staff_id"].astype(str).to_numpy()
+    # missing staff are None/NaN (pandas 2) or stay NaN through astype(str) (pandas 3)
+    staff = ev["staff_id"].to_numpy(dtype=object)
     res = np.array(
-        [int(s.rsplit("_", 1)[1]) if s not in ("nan", "") else -1 for s in staff], dtype=np.int64
+        [int(s.rsplit("_", 1)[1]) if isinstance(s, str) and s else -1 for s in staff],
+        dtype=np.int64,
     )
     keep = event_type != ""
     out = pd.DataFrame(

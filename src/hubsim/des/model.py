@@ -213,9 +213,8 @@ class HubModel:
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
     >>> from hubsim.measures import simulate_scores
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> m = HubModel(cfg, 60, seed=1, scenario="d", replication=0, scores=simulate_scores)
     >>> m.run()
     >>> m.n > 0

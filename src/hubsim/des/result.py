@@ -212,8 +212,7 @@ class SimulationResult:
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> res = hubsim.simulate(cfg, horizon_days=90, seed=1)
     >>> {"wait_to_assessment_mean_days", "recovery_rate"} <= set(res.tidy()["kpi"])
     True

@@ -75,8 +75,7 @@ def run_replication(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> out = run_replication(cfg, horizon_days=30, seed=0, replication=0, scenario="d")
     >>> sorted(out)[:3]
     ['clients', 'events', 'kpis']
@@ -177,8 +176,7 @@ def simulate(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> res = hubsim.simulate(cfg, horizon_days=60, seed=3, replications=2)
     >>> sorted(res.kpis["replication"].tolist())
     [0, 1]

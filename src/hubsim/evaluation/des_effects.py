@@ -45,9 +45,7 @@ Populations:
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> root = Path(hubsim.__file__).parents[2]
->>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+>>> hub = hubsim.load_config("site_d")
 >>> res = effect_from_des(hub, population="service_waits", horizon_days=240, replications=2)
 >>> list(res.profile.columns)[:3]
 ['event_time_months', 'effect', 'mcse']
@@ -59,7 +57,6 @@ import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -150,7 +147,7 @@ _COMMON_ASSUMPTIONS = (
     "Outcomes follow the DES: natural remission at the configured monthly hazard towards the "
     "person's general-population level, a penalty per month waited, and each course's effect "
     "counted at its end (external services: after the external wait plus "
-    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md 3).",
+    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md §3).",
     "People still in the service are counted at their natural-course value; after the "
     "episode natural remission continues; without any service there is no waiting penalty.",
     "Scores are replaced by their expectation under the hubsim.measures item model "
@@ -615,9 +612,9 @@ class DESEffect:
 # ------------------------------------------------------------------ the entry point
 def default_comparator() -> ServiceConfig:
     """The usual-care configuration a hub is compared with when none is given."""
-    import hubsim
+    from hubsim.resources import config_path
 
-    path = Path(hubsim.__file__).resolve().parents[2] / "configs" / "usual_care.yaml"
+    path = config_path("usual_care")  # shipped with the package (hubsim.resources)
     if not path.exists():
         raise ValueError(
             f"comparator_config was not given and {path} does not exist; pass the usual-care "
@@ -723,9 +720,7 @@ def effect_from_des(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> root = Path(hubsim.__file__).parents[2]
-    >>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+    >>> hub = hubsim.load_config("site_d")
     >>> res = effect_from_des(hub, horizon_days=92, replications=2, seed=1)
     >>> bool(res.components["uptake"].iloc[-1] < 0.01)
     True

@@ -8,9 +8,8 @@ replication, which removes the shared noise from their confidence intervals.
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
 >>> from hubsim.experiment import compare_scenarios, vary
->>> site_d = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> site_d = hubsim.load_config("site_d")
 >>> more = vary(site_d, {"simulation.demand.multiplier": 2.0}, name="double_demand")
 >>> cmp = compare_scenarios([site_d, more], horizon_days=60, replications=2, seed=1)
 >>> cmp.differences.loc[0, "scenario"]
