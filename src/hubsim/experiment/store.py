@@ -1,0 +1,387 @@
+"""The results database of a run: one embedded DuckDB file plus Parquet partitions.
+
+A results folder (:mod:`hubsim.experiment.outdir`) holds ``results.duckdb`` with these
+tables (the store is schema-agnostic: each frame's table is created from the first frame
+written and gains columns as later frames bring them; its key columns are declared):
+
+============  =============================================================================
+table         rows and key columns
+============  =============================================================================
+runs          one per invocation (``run_id``): kind, name, seed, fingerprint, command,
+              started_utc, finished_utc, status (``running``/``finished``/``interrupted``)
+scenarios     one per scenario (``scenario``): position, label, source, changes, config
+              name and hash, horizon, warm-up, period start, window dates
+replications  one per finished replication (``scenario, replication``): seed, seconds,
+              finished_utc, run_id; a row here is what makes a replication finished
+kpis          ``scenario, replication, kpi``: value (long form, so sites with other roles
+              share a table)
+<frame>       every other frame of a replication (``clients``, ``weekly``, ...) with
+              ``scenario`` prepended: key ``scenario, replication, row_in_replication``
+cells         power-study units (``cell``): kind, payload (the unit's result), seconds
+============  =============================================================================
+
+Per-row logs (``events``, ``staff_activity``) are Parquet files, one per replication,
+``<frame>/<scenario>/<replication>.parquet``; the database has a view of each over them
+(``SELECT * FROM events``), re-created on every open.
+
+Each replication is committed atomically: its Parquet partitions are written first (each
+file atomically), then its rows and its ``replications`` row in one transaction. A
+replication whose transaction did not commit is not finished; its partitions are
+overwritten when it is run again, and orphans are removed (:meth:`ResultsStore.tidy_up`).
+One process writes (the parent); workers only return frames.
+
+Examples
+--------
+>>> import tempfile, pandas as pd
+>>> from hubsim.experiment.outdir import open_results_folder
+>>> folder = open_results_folder(tempfile.mkdtemp() + "/r", kind="demo", fingerprint={})
+>>> store = ResultsStore(folder)
+>>> store.commit_replication("a", 0, {"kpis": pd.DataFrame({"replication": [0], "x": [1.5]})})
+>>> store.finished()
+{('a', 0)}
+>>> store.kpis()[["scenario", "replication", "kpi", "value"]].to_dict("records")
+[{'scenario': 'a', 'replication': 0, 'kpi': 'x', 'value': 1.5}]
+>>> store.close(); folder.close()
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from hubsim.experiment.outdir import (
+    TMP_PREFIX,
+    OutputError,
+    ResultsFolder,
+    os_error_sentence,
+)
+
+__all__ = ["DB_NAME", "PARQUET_FRAMES", "ResultsStore"]
+
+DB_NAME = "results.duckdb"
+#: frames stored as Parquet partitions (large per-row logs) rather than tables
+PARQUET_FRAMES = ("events", "staff_activity")
+ROW = "row_in_replication"
+_META = {
+    "runs": """CREATE TABLE IF NOT EXISTS runs (
+        run_id INTEGER PRIMARY KEY, kind VARCHAR, name VARCHAR, seed BIGINT,
+        fingerprint VARCHAR, command VARCHAR, started_utc TIMESTAMP, finished_utc TIMESTAMP,
+        status VARCHAR, hubsim VARCHAR)""",
+    "scenarios": """CREATE TABLE IF NOT EXISTS scenarios (
+        scenario VARCHAR PRIMARY KEY, position INTEGER, label VARCHAR, source VARCHAR,
+        changes VARCHAR, config_name VARCHAR, config_hash VARCHAR, horizon_days DOUBLE,
+        warmup_days DOUBLE, period_start DATE, window_start DATE, window_end DATE)""",
+    "replications": """CREATE TABLE IF NOT EXISTS replications (
+        scenario VARCHAR, replication INTEGER, seed BIGINT, seconds DOUBLE,
+        finished_utc TIMESTAMP, run_id INTEGER, PRIMARY KEY (scenario, replication))""",
+    "kpis": """CREATE TABLE IF NOT EXISTS kpis (
+        scenario VARCHAR, replication INTEGER, kpi VARCHAR, value DOUBLE)""",
+    "cells": """CREATE TABLE IF NOT EXISTS cells (
+        cell VARCHAR PRIMARY KEY, kind VARCHAR, payload BLOB, seconds DOUBLE,
+        finished_utc TIMESTAMP, run_id INTEGER)""",
+}
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _plain(df: pd.DataFrame) -> pd.DataFrame:
+    """Categoricals as text (categories differ between replications and sites)."""
+    cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
+    if not cats:
+        return df
+    out = df.copy()
+    for c in cats:
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
+    return out
+
+
+class ResultsStore:
+    """The DuckDB results database of an open :class:`~hubsim.experiment.outdir.ResultsFolder`."""
+
+    def __init__(self, folder: ResultsFolder):
+        import duckdb
+
+        self.folder = folder
+        self.path = folder.path / DB_NAME
+        folder.check_free(DB_NAME)
+        folder.register(DB_NAME, f"{DB_NAME}.wal", *PARQUET_FRAMES)
+        try:
+            self.con = duckdb.connect(str(self.path))
+            for sql in _META.values():
+                self.con.execute(sql)
+        except (OSError, duckdb.IOException) as exc:
+            err = exc if isinstance(exc, OSError) else OSError(0, str(exc))
+            raise OutputError(os_error_sentence(self.path, err)) from None
+        self._columns: dict[str, list[str]] = {}
+        self.run_id: int | None = None
+        self._views()
+
+    # -------------------------------------------------------------------- runs
+    def begin_run(self, *, kind: str, name: str, seed: int, fingerprint: str, command: str) -> int:
+        """Record the start of an invocation; returns its ``run_id``."""
+        from hubsim._version import __version__
+
+        (last,) = self.con.execute("SELECT coalesce(max(run_id), 0) FROM runs").fetchone()
+        self.run_id = int(last) + 1
+        self.con.execute(
+            "INSERT INTO runs VALUES (?, ?, ?, ?, ?, ?, ?, NULL, 'running', ?)",
+            [self.run_id, kind, name, int(seed), fingerprint, command, _now(), __version__],
+        )
+        return self.run_id
+
+    def end_run(self, status: str) -> None:
+        """Record how the invocation ended (``finished`` or ``interrupted``)."""
+        if self.run_id is not None:
+            self.con.execute(
+                "UPDATE runs SET finished_utc = ?, status = ? WHERE run_id = ?",
+                [_now(), status, self.run_id],
+            )
+
+    # --------------------------------------------------------------- scenarios
+    def put_scenarios(self, frame: pd.DataFrame) -> None:
+        """Write the scenarios table (the same on every resume: it is in the fingerprint)."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute("DELETE FROM scenarios")
+            self.con.register("_hubsim_frame", frame)
+            self.con.execute("INSERT INTO scenarios BY NAME SELECT * FROM _hubsim_frame")
+            self.con.unregister("_hubsim_frame")
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    # ------------------------------------------------------------ replications
+    def finished(self) -> set[tuple[str, int]]:
+        """The (scenario, replication) pairs already committed."""
+        rows = self.con.execute("SELECT scenario, replication FROM replications").fetchall()
+        return {(str(s), int(r)) for s, r in rows}
+
+    def _ensure_table(self, name: str, df: pd.DataFrame) -> None:
+        """Create ``name`` from ``df``'s columns, or add the columns it lacks."""
+        cols = self._columns.get(name)
+        if cols is None:
+            found = self.con.execute(
+                "SELECT column_name FROM information_schema.columns WHERE table_name = ? "
+                "ORDER BY ordinal_position",
+                [name],
+            ).fetchall()
+            cols = [c for (c,) in found]
+        if not cols:
+            self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _hubsim_frame LIMIT 0')
+            cols = list(df.columns)
+        else:
+            missing = [c for c in df.columns if c not in cols]
+            if missing:
+                rows = self.con.execute("DESCRIBE SELECT * FROM _hubsim_frame").fetchall()
+                types = {r[0]: r[1] for r in rows}
+                for c in missing:
+                    self.con.execute(f'ALTER TABLE "{name}" ADD COLUMN "{c}" {types[c]}')
+                cols = [*cols, *missing]
+        self._columns[name] = cols
+
+    def _insert(self, name: str, df: pd.DataFrame) -> None:
+        self.con.register("_hubsim_frame", df)
+        try:
+            self._ensure_table(name, df)
+            self.con.execute(f'INSERT INTO "{name}" BY NAME SELECT * FROM _hubsim_frame')
+        finally:
+            self.con.unregister("_hubsim_frame")
+
+    def _partition(self, frame: str, scenario: str, replication: int) -> Path:
+        return self.folder.path / frame / scenario / f"{int(replication)}.parquet"
+
+    def _write_partition(self, frame: str, scenario: str, replication: int, df: pd.DataFrame):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        dest = self._partition(frame, scenario, replication)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        tmp = dest.with_name(f"{TMP_PREFIX}{os.getpid()}-{dest.name}")
+        out = df.reset_index(drop=True)  # a new frame: the caller's is not changed
+        out.insert(0, "scenario", scenario)
+        out[ROW] = range(len(out))
+        table = pa.Table.from_pandas(out, preserve_index=False)
+        try:
+            pq.write_table(table, tmp)
+            os.replace(tmp, dest)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+
+    def commit_replication(
+        self,
+        scenario: str,
+        replication: int,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        seed: int = 0,
+        seconds: float = float("nan"),
+    ) -> None:
+        """Store one finished replication's frames, atomically (see the module notes).
+
+        ``frames`` are the tables of :func:`hubsim.des.simulate.run_replication`; ``kpis``
+        (one wide row) is stored in long form.
+        """
+        try:
+            for name in PARQUET_FRAMES:
+                if name in frames:
+                    self._write_partition(name, scenario, replication, frames[name])
+        except OSError as exc:
+            raise OutputError(os_error_sentence(self.folder.path, exc)) from None
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for name, df in frames.items():
+                if name in PARQUET_FRAMES:
+                    continue
+                if name == "kpis":
+                    long = df.drop(columns=["replication"], errors="ignore").melt(
+                        var_name="kpi", value_name="value"
+                    )
+                    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
+                    long.insert(0, "replication", int(replication))
+                    long.insert(0, "scenario", scenario)
+                    self._insert("kpis", long)
+                    continue
+                out = _plain(df).reset_index(drop=True)
+                out.insert(0, "scenario", scenario)
+                if "replication" not in out.columns:
+                    out.insert(1, "replication", int(replication))
+                out[ROW] = range(len(out))
+                self._insert(name, out)
+            con.execute(
+                "INSERT INTO replications VALUES (?, ?, ?, ?, ?, ?)",
+                [scenario, int(replication), int(seed), float(seconds), _now(), self.run_id],
+            )
+            con.execute("COMMIT")
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                con.execute("ROLLBACK")
+            import duckdb
+
+            if isinstance(exc, duckdb.IOException | OSError):
+                err = exc if isinstance(exc, OSError) else OSError(0, str(exc).splitlines()[0])
+                raise OutputError(os_error_sentence(self.path, err)) from None
+            raise
+        if not self._has_views:
+            self._views()
+
+    def tidy_up(self) -> None:
+        """Remove Parquet partitions of replications that never committed."""
+        done = self.finished()
+        for frame in PARQUET_FRAMES:
+            root = self.folder.path / frame
+            if not root.is_dir():
+                continue
+            for f in root.glob("*/*.parquet"):
+                try:
+                    key = (f.parent.name, int(f.stem))
+                except ValueError:
+                    continue
+                if key not in done:
+                    with contextlib.suppress(OSError):
+                        f.unlink()
+
+    # ------------------------------------------------------------------ views
+    _has_views = False
+
+    def _views(self) -> None:
+        made = False
+        for frame in PARQUET_FRAMES:
+            root = self.folder.path / frame
+            if root.is_dir() and any(root.glob("*/*.parquet")):
+                glob = (root / "*" / "*.parquet").as_posix().replace("'", "''")
+                self.con.execute(
+                    f"CREATE OR REPLACE VIEW {frame} AS SELECT * FROM "
+                    f"read_parquet('{glob}', union_by_name = true)"
+                )
+                made = True
+        self._has_views = made
+
+    # ------------------------------------------------------------------ reads
+    def tables(self) -> list[str]:
+        """Names of the tables and views in the database."""
+        rows = self.con.execute(
+            "SELECT table_name FROM information_schema.tables ORDER BY table_name"
+        ).fetchall()
+        return [r for (r,) in rows]
+
+    def query(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
+        """Any SQL over the store, as a DataFrame."""
+        return self.con.execute(sql, list(params or [])).df()
+
+    def frame(self, name: str, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
+        """A replication frame (table or Parquet view) in key order; empty if none stored."""
+        if name not in self.tables():
+            return pd.DataFrame()
+        where, params = "", []
+        if scenarios is not None:
+            names = list(scenarios)
+            where = "WHERE scenario IN (" + ", ".join("?" * len(names)) + ")"
+            params = names
+        cols = set(self.query(f'SELECT * FROM "{name}" LIMIT 0').columns)
+        order = ", ".join(c for c in ("scenario", "replication", ROW) if c in cols) or "1"
+        df = self.query(f'SELECT * FROM "{name}" {where} ORDER BY {order}', params)
+        return df.drop(columns=[ROW], errors="ignore").reset_index(drop=True)
+
+    def kpis(self) -> pd.DataFrame:
+        """The KPIs of every finished replication: scenario, replication, kpi, value."""
+        return self.query(
+            "SELECT k.* FROM kpis k JOIN replications r USING (scenario, replication) "
+            "ORDER BY scenario, replication, kpi"
+        )
+
+    # ------------------------------------------------------------------ cells
+    def cell(self, cell: str) -> bytes | None:
+        """The stored payload of a power-study unit, or None if it has not finished."""
+        row = self.con.execute("SELECT payload FROM cells WHERE cell = ?", [cell]).fetchone()
+        return None if row is None else bytes(row[0])
+
+    def commit_cell(self, cell: str, kind: str, payload: bytes, seconds: float) -> None:
+        """Store one finished power-study unit (one transaction)."""
+        self.con.execute(
+            "INSERT OR REPLACE INTO cells VALUES (?, ?, ?, ?, ?, ?)",
+            [cell, kind, payload, float(seconds), _now(), self.run_id],
+        )
+
+    def put_table(self, name: str, df: pd.DataFrame) -> None:
+        """Replace a whole summary table (e.g. a power study's diagnosands) in one transaction."""
+        self.con.execute("BEGIN TRANSACTION")
+        try:
+            self.con.execute(f'DROP TABLE IF EXISTS "{name}"')
+            self._columns.pop(name, None)
+            self._insert(name, _plain(df))
+            self.con.execute("COMMIT")
+        except BaseException:
+            self.con.execute("ROLLBACK")
+            raise
+
+    def close(self) -> None:
+        """Checkpoint and close the database (finished work is kept)."""
+        if getattr(self, "con", None) is not None:
+            with contextlib.suppress(Exception):
+                self.con.execute("CHECKPOINT")
+            self.con.close()
+            self.con = None
+
+    def __enter__(self) -> ResultsStore:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+def changes_json(changes: Mapping[str, Any]) -> str:
+    """A scenario's changes as canonical JSON (for the scenarios table)."""
+    return json.dumps(dict(changes), sort_keys=True, default=str)
