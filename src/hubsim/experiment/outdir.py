@@ -228,8 +228,15 @@ def _remove_ours(path: Path, names: list[str]) -> None:
             p.unlink()
 
 
-def _clean_temporaries(path: Path) -> None:
-    for p in path.glob(f"{TMP_PREFIX}*"):
+def _clean_temporaries(path: Path, ours: list[str]) -> None:
+    """Remove temporary files of an interrupted run: in the folder and in hubsim's own
+    sub-folders (never in a folder hubsim did not write)."""
+    found = list(path.glob(f"{TMP_PREFIX}*"))
+    for n in ours:
+        sub = path / n
+        if sub.is_dir() and not sub.is_symlink():
+            found += list(sub.rglob(f"{TMP_PREFIX}*"))
+    for p in found:
         if p.is_dir() and not p.is_symlink():
             shutil.rmtree(p, ignore_errors=True)
         else:
@@ -350,7 +357,7 @@ def open_results_folder(
                 raise OutputError(
                     os_error_sentence(path, exc, "removing hubsim's old files")
                 ) from None
-        _clean_temporaries(path)
+        _clean_temporaries(path, files)
         probe = path / f"{TMP_PREFIX}probe-{os.getpid()}"
         try:
             probe.write_bytes(b"hubsim")

@@ -142,15 +142,14 @@ def replications_needed(
         return None, rule.initial
     ok = [all(_precise(a[:m], rule) for a in arrays) for m in range(rule.initial, n + 1)]
     for i, good in enumerate(ok):
-        if not good:
-            continue
         m = rule.initial + i
         end = m + _look_ahead(rule.look_ahead, m)
+        if not (good and all(ok[i : min(end, n) - rule.initial + 1])):
+            continue
         if end > n:
-            # every count so far from m on is precise: run the rest of its look-ahead
+            # precise from m to every count run so far: run the rest of its look-ahead
             return None, min(end, rule.max)
-        if all(ok[i : end - rule.initial + 1]):
-            return m, end
+        return m, end
     return None, min(n + 1, rule.max)
 
 

@@ -290,8 +290,10 @@ def _sentences(exc: ValidationError, data: Any, where: dict, path: str) -> list[
     for err in exc.errors(include_url=False):
         loc = tuple(err["loc"])
         # replications: int | ReplicationTarget -> pydantic tags the union member
-        if loc[:1] == ("replications",) and len(loc) > 1 and loc[1] in ("int", "ReplicationTarget"):
-            if isinstance(data.get("replications"), dict) != (loc[1] == "ReplicationTarget"):
+        tag = loc[1] if len(loc) > 1 and loc[0] == "replications" else None
+        if isinstance(tag, str) and (tag == "int" or "ReplicationTarget" in tag):
+            # report the union member the file meant (a mapping: the target; else the count)
+            if isinstance(data.get("replications"), dict) != ("ReplicationTarget" in tag):
                 continue
             loc = (loc[0], *loc[2:])
         full = data_location(loc, data)

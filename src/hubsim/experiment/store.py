@@ -206,7 +206,8 @@ class ResultsStore:
 
         dest = self._partition(frame, scenario, replication)
         dest.parent.mkdir(parents=True, exist_ok=True)
-        tmp = dest.with_name(f"{TMP_PREFIX}{os.getpid()}-{dest.name}")
+        # not *.parquet, so the database's views never read a file still being written
+        tmp = dest.with_name(f"{TMP_PREFIX}{os.getpid()}-{dest.name}.part")
         out = df.reset_index(drop=True)  # a new frame: the caller's is not changed
         out.insert(0, "scenario", scenario)
         out[ROW] = range(len(out))
