@@ -27,7 +27,7 @@ import math
 import platform
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -68,6 +68,8 @@ PACKAGES = (
     "distributed",
 )
 LEVEL_COLUMNS = ["scenario", "kpi", "n_replications", "mean", "sd", "ci_low", "ci_high"]
+#: (frame, day-number column, calendar-date column added in the store)
+DATE_COLUMNS = (("weekly", "week_start_day", "week_start"), ("clients", "referred_at", "referred_on"))
 MANIFEST = "manifest.json"
 _DESCRIBE = {
     "seed": "seed",
@@ -336,14 +338,24 @@ def _replication_task(task: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], fl
     from hubsim.des.simulate import run_replication
 
     t0 = time.perf_counter()
-    frames = run_replication(
-        task["config"],
-        horizon_days=task["horizon_days"],
-        seed=task["seed"],
-        replication=task["replication"],
-        scenario="common",  # common random numbers across scenarios
-        warmup_days=task["warmup_days"],
+    cfg = task["config"]
+    frames = dict(
+        run_replication(
+            cfg,
+            horizon_days=task["horizon_days"],
+            seed=task["seed"],
+            replication=task["replication"],
+            scenario="common",  # common random numbers across scenarios
+            warmup_days=task["warmup_days"],
+        )
     )
+    # calendar dates beside the day numbers (day 0 is the configuration's period start)
+    start = pd.Timestamp(cfg.simulation.period.start)
+    for name, day, date in DATE_COLUMNS:
+        df = frames.get(name)
+        if df is not None and day in df.columns and date not in df.columns:
+            days = pd.to_timedelta(df[day].to_numpy(dtype=float), unit="D")
+            frames[name] = df.assign(**{date: (start + days).normalize()})
     return frames, time.perf_counter() - t0
 
 
@@ -409,7 +421,6 @@ def run_experiment(
     command: str | None = None,
     report: bool = True,
     kind: str = "experiment",
-    on_replication: Callable[[str, int], None] | None = None,
 ) -> ExperimentResult:
     """Run (or resume) an experiment into its results folder.
 
@@ -434,8 +445,6 @@ def run_experiment(
         Write ``report.md``/``report.html`` and the figures at the end.
     kind : str
         The folder's kind (``"experiment"``; ``"run"`` for ``hubsim run``).
-    on_replication : callable, optional
-        Called with (scenario, replication) after each commit (tests use it).
 
     Returns
     -------
@@ -527,11 +536,10 @@ def run_experiment(
                 ]
                 for i, (frames, secs) in ex.map(_replication_task, tasks):
                     s, r = todo[i]
-                    store.commit_replication(s, r, frames, seed=spec.seed, seconds=secs)
+                    store.commit_later(s, r, frames, seed=spec.seed, seconds=secs)
                     done.add((s, r))
                     bar.advance()
-                    if on_replication is not None:
-                        on_replication(s, r)
+                store.flush()
             if isinstance(rule, int):
                 break
             n_sol, nxt = replications_needed(_values(store, names, rule.kpis, target), rule)

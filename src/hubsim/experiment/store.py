@@ -163,6 +163,7 @@ class ResultsStore:
     # ------------------------------------------------------------ replications
     def finished(self) -> set[tuple[str, int]]:
         """The (scenario, replication) pairs already committed."""
+        self.flush()
         rows = self.con.execute("SELECT scenario, replication FROM replications").fetchall()
         return {(str(s), int(r)) for s, r in rows}
 
@@ -294,6 +295,71 @@ class ResultsStore:
                     with contextlib.suppress(OSError):
                         f.unlink()
 
+    # ------------------------------------------------------- background commits
+    def commit_later(
+        self,
+        scenario: str,
+        replication: int,
+        frames: Mapping[str, pd.DataFrame],
+        *,
+        seed: int = 0,
+        seconds: float = float("nan"),
+    ) -> None:
+        """Queue a replication for :meth:`commit_replication` on the store's writer thread.
+
+        The writer commits in the order queued (each replication still one unit), while
+        the caller runs the next replication; Parquet and DuckDB release the GIL, so the
+        store's work overlaps the simulation's. :meth:`flush` waits for the queue; an error
+        of the writer (a full disk) is raised by the next call.
+        """
+        import queue
+        import threading
+
+        self._raise_writer_error()
+        if self._queue is None:
+            self._queue = queue.Queue(maxsize=4)
+            self._thread = threading.Thread(
+                target=self._writer, name="hubsim-store-writer", daemon=True
+            )
+            self._thread.start()
+        self._queue.put((scenario, replication, frames, seed, seconds))
+
+    _queue = None
+    _thread = None
+    _writer_error: BaseException | None = None
+
+    def _writer(self) -> None:
+        while True:
+            item = self._queue.get()
+            try:
+                if item is None:
+                    return
+                if self._writer_error is None:
+                    s, r, frames, seed, seconds = item
+                    self.commit_replication(s, r, frames, seed=seed, seconds=seconds)
+            except BaseException as exc:  # handed to the caller's thread
+                self._writer_error = exc
+            finally:
+                self._queue.task_done()
+
+    def _raise_writer_error(self) -> None:
+        if self._writer_error is not None:
+            exc, self._writer_error = self._writer_error, None
+            raise exc
+
+    def flush(self) -> None:
+        """Wait until every queued replication is committed (re-raising a writer error)."""
+        if self._queue is not None:
+            self._queue.join()
+        self._raise_writer_error()
+
+    def _stop_writer(self) -> None:
+        if self._queue is not None:
+            self._queue.join()
+            self._queue.put(None)
+            self._thread.join()
+            self._queue = self._thread = None
+
     # ------------------------------------------------------------------ views
     _has_views = False
 
@@ -313,13 +379,15 @@ class ResultsStore:
     # ------------------------------------------------------------------ reads
     def tables(self) -> list[str]:
         """Names of the tables and views in the database."""
+        self.flush()
         rows = self.con.execute(
             "SELECT table_name FROM information_schema.tables ORDER BY table_name"
         ).fetchall()
         return [r for (r,) in rows]
 
     def query(self, sql: str, params: Iterable[Any] | None = None) -> pd.DataFrame:
-        """Any SQL over the store, as a DataFrame."""
+        """Any SQL over the store, as a DataFrame (after the queued commits)."""
+        self.flush()
         return self.con.execute(sql, list(params or [])).df()
 
     def frame(self, name: str, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
@@ -369,7 +437,8 @@ class ResultsStore:
             raise
 
     def close(self) -> None:
-        """Checkpoint and close the database (finished work is kept)."""
+        """Commit what is queued, checkpoint and close the database (finished work is kept)."""
+        self._stop_writer()
         if getattr(self, "con", None) is not None:
             with contextlib.suppress(Exception):
                 self.con.execute("CHECKPOINT")
