@@ -200,19 +200,21 @@ class HubModel(BookingMixin, PathwayMixin):
             keys.append((gk, lk, np.array([ident[c][2] for c in cs], dtype=np.int64)))
             order.extend(cs)
         self._keys, self._key_order = keys, np.asarray(order, dtype=np.int64)
+        mean = np.array(
+            [cfg.simulation.clients.means[d] for d in ("depression", "anxiety", "trauma", "alcohol", "functioning")]
+        )
         att = draw_clients(
             keys,
             seed=self.seed,
             scenario=self.scenario,
             replication=self.rep,
             correlation=np.asarray(cfg.simulation.clients.correlation, dtype=float),
+            means=mean,
             instruments=self.instruments,
         )
         inv = np.empty(n, dtype=np.int64)
         inv[self._key_order] = np.arange(n)
-        mean = np.array([cfg.simulation.clients.means[d] for d in
-                         ("depression", "anxiety", "trauma", "alcohol", "functioning")])
-        self.latent0 = (mean + att["latent"])[inv] if n else np.empty((0, 5))
+        self.latent0 = att["latent"][inv] if n else np.empty((0, 5))
         self.z0 = att["z0"][inv] if n else np.empty((0, 5))
         self.u = att["u"][inv] if n else np.empty((0, len(U)))
         dur_u = att["durations"][inv] if n else np.empty((0, len(DURATIONS)))

@@ -71,6 +71,7 @@ def draw(
     scenario: str,
     replication: int,
     correlation: np.ndarray,
+    means: np.ndarray,
     instruments: tuple[str, ...],
 ) -> dict:
     """Attributes of the clients named by ``keys``: a list of (group key, layer key, indices).
@@ -108,7 +109,7 @@ def draw(
     tre = np.concatenate(treat)
     from scipy.special import ndtr
 
-    latent = nor[:, :5] @ chol.T
+    latent = np.asarray(means, dtype=float) + nor[:, :5] @ chol.T
     courses = np.stack(
         [tre[:, :N_COURSES], ndtr(tre[:, N_COURSES : 2 * N_COURSES])], axis=2
     )  # effect normal, step-up uniform
