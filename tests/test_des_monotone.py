@@ -38,7 +38,7 @@ def test_more_demand_never_shortens_mean_wait(site_d):
     waits = np.array(
         [
             _waits(
-                vary(site_d, {"simulation.demand.multiplier": m}), "wait_to_assessment_mean_days"
+                vary(site_d, {"simulation.demand.multiplier": m}), "wait_to_first_assessment_mean_days"
             )
             for m in (1.0, 2.0, 3.0)
         ]
@@ -59,7 +59,7 @@ def test_more_wte_never_lengthens_mean_wait(site_d):
                         "service.workforce.roles[therapists].wte": w,
                     },
                 ),
-                "wait_to_treatment_mean_days",
+                "wait_to_first_treatment_mean_days",
             )
             for w in (2.5, 3.5, 5.4, 8.0)
         ]

@@ -340,7 +340,12 @@ class BookingMixin:
         qs, bk = self.q_stage, self.booked
         while q:
             c = q[0]
-            if qs[c] == stage and bk[c] < 0 and self.reason[c] < 0 and self.waiting_course[c] is None:
+            if (
+                qs[c] == stage
+                and bk[c] < 0
+                and self.reason[c] < 0
+                and self.waiting_course[c] is None
+            ):
                 return c
             q.popleft()
         return -1
@@ -486,7 +491,7 @@ class BookingMixin:
             return
         if due is None:
             due = course.last + self.interval[course.step]
-        t0, until = self._window()
+        _t0, until = self._window()
         if due <= until and self._try_session(course, due):
             return
         heapq.heappush(self.due_heap, (due, next(self._seq), course))
@@ -502,7 +507,7 @@ class BookingMixin:
         return True
 
     def _book_due_sessions(self):
-        t0, until = self._window()
+        _t0, until = self._window()
         heap = self.due_heap
         deferred = []
         while heap and heap[0][0] <= until:
@@ -565,10 +570,10 @@ class BookingMixin:
 
 
 # event and stage codes used above (bound here to avoid dict look-ups in the kernel)
+from hubsim.des.record import STEP_STAGE as _STEP_STAGE  # noqa: E402
 from hubsim.des.record import E as _E  # noqa: E402
 from hubsim.des.record import R as _R  # noqa: E402
 from hubsim.des.record import S as _S  # noqa: E402
-from hubsim.des.record import STEP_STAGE as _STEP_STAGE  # noqa: E402
 
 _E_BOOKED = _E["booked"]
 _E_CANCELLED = _E["cancelled"]

@@ -181,4 +181,3 @@ def arrivals(
     i = np.concatenate(out_i)
     order = np.lexsort((i, lay, g, t))
     return Arrivals(t[order], g[order], lay[order], i[order], names)
-

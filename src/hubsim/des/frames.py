@@ -136,7 +136,9 @@ def activity_frame(rec: RunRecord) -> pd.DataFrame:
     channel = np.where(
         stage == _ST["team_support"],
         ACTIVITIES.index("team"),
-        np.where(stage == _ST["processing"], ACTIVITIES.index("admin"), ACTIVITIES.index("clinical")),
+        np.where(
+            stage == _ST["processing"], ACTIVITIES.index("admin"), ACTIVITIES.index("clinical")
+        ),
     )
     out = pd.DataFrame(
         {
@@ -193,7 +195,13 @@ _DROPPED = tuple(
 )
 _WITH_OUTCOME = tuple(
     REASONS.index(r)
-    for r in ("dropped_out_waiting", "onward_referred", "completed", "dropped_out_treatment", "dna_discharge")
+    for r in (
+        "dropped_out_waiting",
+        "onward_referred",
+        "completed",
+        "dropped_out_treatment",
+        "dna_discharge",
+    )
 )
 _NEEDED = np.array(["self_help", "low_intensity", "step3", "step4", None], dtype=object)
 WAITS: dict[str, str] = {
@@ -242,9 +250,15 @@ def client_waits(rec: RunRecord, ev: np.ndarray | None = None) -> dict[str, np.n
     first_t = _first_time(n, client, t, treat)
     second_t = _first_time(n, client, t, treat, k=2)
     joined_a = _first_time(n, client, t, joined & (stage == _ST["assessment"]))
-    joined_a = np.where(np.isnan(joined_a), _first_time(n, client, t, joined & (stage == _ST["in_depth_assessment"])), joined_a)
+    joined_a = np.where(
+        np.isnan(joined_a),
+        _first_time(n, client, t, joined & (stage == _ST["in_depth_assessment"])),
+        joined_a,
+    )
     joined_t = _first_time(n, client, t, joined & np.isin(stage, _STEP_STAGES))
-    ended = _first_time(n, client, t, ok & np.isin(kind, [_EV["discharged"], _EV["onward_referred"]]))
+    ended = _first_time(
+        n, client, t, ok & np.isin(kind, [_EV["discharged"], _EV["onward_referred"]])
+    )
     out["first_assessment_at"] = first_a
     out["first_treatment_at"] = first_t
     out["second_treatment_at"] = second_t
@@ -264,8 +278,11 @@ def client_waits(rec: RunRecord, ev: np.ndarray | None = None) -> dict[str, np.n
         b = _first_time(n, client, t, joined & (stage == code))
         e = _first_time(n, client, t, ok & (kind == _EV["wait_ends"]) & (stage == code))
         pop = ~np.isnan(b)
-        reneged = _first_time(n, client, t, ok & (kind == _EV["reneged"]) & (stage == code))
-        observed = pop & ~np.isnan(e) & ~(~np.isnan(reneged) & (np.abs(reneged - e) < 1e-12))
+        work = _first_time(n, client, t, ok & (kind == _EV["begins"]) & (stage == code))
+        if name in ("assessment", "in_depth_assessment"):
+            # the assessment list's work is the first assessment, short or in-depth
+            work = np.fmin(work, _first_time(n, client, t, assess))
+        observed = pop & ~np.isnan(e) & (np.abs(work - e) < 1e-9)
         days = np.where(pop, np.where(np.isnan(e), H, e) - b, np.nan)
         out[f"list_{name}_days"] = days
         out[f"list_{name}_observed"] = observed
@@ -291,9 +308,13 @@ def clients_frame(rec: RunRecord, ev: np.ndarray | None = None) -> pd.DataFrame:
     ref = cl["referred_at"]
     w = client_waits(rec, ev)
     screened = _first_time(n, client, t, ok & (kind == _EV["screened"]))
-    deep = _first_time(n, client, t, ok & (kind == _EV["begins"]) & (stage == _ST["in_depth_assessment"]))
+    deep = _first_time(
+        n, client, t, ok & (kind == _EV["begins"]) & (stage == _ST["in_depth_assessment"])
+    )
     allocated = _first_time(n, client, t, ok & (kind == _EV["allocated"]))
-    disc = _first_time(n, client, t, ok & np.isin(kind, [_EV["discharged"], _EV["onward_referred"]]))
+    disc = _first_time(
+        n, client, t, ok & np.isin(kind, [_EV["discharged"], _EV["onward_referred"]])
+    )
     flagged = _first_time(n, client, t, ok & (kind == _EV["risk_flagged"]))
     duty_seen = _first_time(n, client, t, ok & (kind == _EV["begins"]) & (stage == _ST["duty"]))
     treat_mask = ok & (kind == _EV["begins"]) & np.isin(stage, _STEP_STAGES)
@@ -324,7 +345,11 @@ def clients_frame(rec: RunRecord, ev: np.ndarray | None = None) -> pd.DataFrame:
     pathway = np.where(
         dest >= 0,
         "onward",
-        np.where(in_house, "in_house", np.where(~np.isnan(w["first_assessment_at"]), "assessment_only", "none")),
+        np.where(
+            in_house,
+            "in_house",
+            np.where(~np.isnan(w["first_assessment_at"]), "assessment_only", "none"),
+        ),
     )
     # risk seen the same working day (the duty hold is on the day of the flag)
     same_day = np.full(n, np.nan)
@@ -332,19 +357,27 @@ def clients_frame(rec: RunRecord, ev: np.ndarray | None = None) -> pd.DataFrame:
     if hit.any():
         close = _close_of_day(rec, flagged[hit])
         seen_t = duty_seen[hit]
-        val = np.where(np.isnan(seen_t), np.where(H >= close, 0.0, np.nan), (seen_t <= close + 1e-12).astype(float))
+        val = np.where(
+            np.isnan(seen_t),
+            np.where(H >= close, 0.0, np.nan),
+            (seen_t <= close + 1e-12).astype(float),
+        )
         same_day[hit] = val
     # direct cost: hours of each attended appointment x the member's hourly cost, shared
     act = activity_frame(rec)
     cost = np.zeros(n)
     if len(act):
-        rate = rec.staff["cost_per_hour"].to_numpy()[category_codes(act["staff_id"], rec.staff["staff_id"])]
+        rate = rec.staff["cost_per_hour"].to_numpy()[
+            category_codes(act["staff_id"], rec.staff["staff_id"])
+        ]
         per = act["hours"].to_numpy() * rate / act["clients_sharing"].to_numpy()
         single = act["client_id"].to_numpy() >= 0
         np.add.at(cost, act["client_id"].to_numpy()[single], per[single])
         grp = ~single
         if grp.any():
-            ga = dict(zip(act["appointment_id"].to_numpy()[grp].tolist(), per[grp].tolist(), strict=True))
+            ga = dict(
+                zip(act["appointment_id"].to_numpy()[grp].tolist(), per[grp].tolist(), strict=True)
+            )
             gm = ok & (kind == _EV["begins"]) & np.isin(ev[:, 5].astype(np.int64), list(ga))
             for c, a in zip(client[gm].tolist(), ev[gm, 5].astype(np.int64).tolist(), strict=True):
                 cost[c] += ga[a]
@@ -357,7 +390,9 @@ def clients_frame(rec: RunRecord, ev: np.ndarray | None = None) -> pd.DataFrame:
     cols: dict[str, object] = {
         "replication": np.full(n, rec.replication, dtype=np.int64),
         "client_id": np.arange(n, dtype=np.int64),
-        "occupational_group": pd.Categorical.from_codes(cl["group"], categories=groups, validate=False),
+        "occupational_group": pd.Categorical.from_codes(
+            cl["group"], categories=groups, validate=False
+        ),
         "arrival_layer": cl["layer"],
         "arrival_index": cl["index"],
         "from_initial_waiting_list": cl["initial"],
@@ -397,9 +432,8 @@ def clients_frame(rec: RunRecord, ev: np.ndarray | None = None) -> pd.DataFrame:
         }
     )
     for name in WAITING_LISTS:
-        if np.any(~np.isnan(w[f"list_{name}_days"])):
-            cols[f"list_{name}_days"] = w[f"list_{name}_days"]
-            cols[f"list_{name}_observed"] = w[f"list_{name}_observed"]
+        cols[f"list_{name}_days"] = w[f"list_{name}_days"]
+        cols[f"list_{name}_observed"] = w[f"list_{name}_observed"]
     pre, post = cl["pre"], cl["post"]
     seen = ~np.isnan(screened)
     has_outcome = (~censored) & seen & np.isin(reason, _WITH_OUTCOME)
@@ -408,8 +442,12 @@ def clients_frame(rec: RunRecord, ev: np.ndarray | None = None) -> pd.DataFrame:
         p0, g0 = pre["phq9"].to_numpy(), pre["gad7"].to_numpy()
         p1, g1 = post["phq9"].to_numpy(), post["gad7"].to_numpy()
         case = np.asarray(iapt_caseness(p0, g0), dtype=bool)
-        rec_ = np.asarray(recovery(phq9_pre=p0, phq9_post=p1, gad7_pre=g0, gad7_post=g1), dtype=bool)
-        ri = np.asarray(reliable_improvement(phq9_pre=p0, phq9_post=p1, gad7_pre=g0, gad7_post=g1), dtype=bool)
+        rec_ = np.asarray(
+            recovery(phq9_pre=p0, phq9_post=p1, gad7_pre=g0, gad7_post=g1), dtype=bool
+        )
+        ri = np.asarray(
+            reliable_improvement(phq9_pre=p0, phq9_post=p1, gad7_pre=g0, gad7_post=g1), dtype=bool
+        )
         cols["case_at_screening"] = _masked_bool(case, ~seen)
         cols["recovered"] = _masked_bool(rec_, ~(both & case))
         cols["reliably_improved"] = _masked_bool(ri, ~both)
@@ -433,7 +471,7 @@ def _close_of_day(rec: RunRecord, t: np.ndarray) -> np.ndarray:
         return day + 1.0
     ends_by_day: dict[int, float] = {}
     for s, e in zip(clin[:, 1].tolist(), clin[:, 2].tolist(), strict=True):
-        d = int(math.floor(s))
+        d = math.floor(s)
         if e > ends_by_day.get(d, -1.0):
             ends_by_day[d] = e
     days = np.array(sorted(ends_by_day))
@@ -468,8 +506,8 @@ def _overlap_by_week(a, b, edges, weight=None):
     return out
 
 
-def list_spans(ev: np.ndarray, horizon: float) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    """Stage code -> (begin, end) of every stay on that waiting list (end capped at the
+def list_spans(ev: np.ndarray, horizon: float) -> dict[int, tuple[np.ndarray, ...]]:
+    """Stage code -> (begin, end, client) of every stay on that waiting list (end capped at the
     horizon): each ``wait_begins`` paired with the client's next ``wait_ends`` there."""
     kind = ev[:, 3]
     keep = (kind == _EV["wait_begins"]) | (kind == _EV["wait_ends"])
@@ -486,7 +524,7 @@ def list_spans(ev: np.ndarray, horizon: float) -> dict[int, tuple[np.ndarray, np
         has_end[has_end] &= ~beg[nxt[has_end]] & (c[nxt[has_end]] == c[idx[has_end]])
         end = np.full(len(idx), horizon)
         end[has_end] = t[nxt[has_end]]
-        out[code] = (t[idx], np.minimum(end, horizon))
+        out[code] = (t[idx], np.minimum(end, horizon), c[idx].astype(np.int64))
     return out
 
 
@@ -502,10 +540,14 @@ def queue_intervals(events: pd.DataFrame, horizon: float) -> pd.DataFrame:
                 category_codes(df["event"], EVENTS).astype(float),
             ]
         )
-        for code, (b, e) in list_spans(ev, horizon).items():
-            rows.append(pd.DataFrame({"replication": rep, "stage": STAGES[code], "begin": b, "end": e}))
+        for code, (b, e, c) in list_spans(ev, horizon).items():
+            rows.append(
+                pd.DataFrame(
+                    {"replication": rep, "stage": STAGES[code], "client_id": c, "begin": b, "end": e}
+                )
+            )
     if not rows:
-        return pd.DataFrame(columns=["replication", "stage", "begin", "end"])
+        return pd.DataFrame(columns=["replication", "stage", "client_id", "begin", "end"])
     return pd.concat(rows, ignore_index=True)
 
 
@@ -525,14 +567,20 @@ def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFr
         "week_days": length,
     }
     new = rec.clients["referred_at"][~rec.clients["initial"]]
-    cols["referrals"] = np.histogram(new, bins=edges)[0] if len(new) else np.zeros(n_weeks, dtype=np.int64)
+    cols["referrals"] = (
+        np.histogram(new, bins=edges)[0] if len(new) else np.zeros(n_weeks, dtype=np.int64)
+    )
     spans = list_spans(ev, H)
-    empty = (np.empty(0), np.empty(0))
+    empty = (np.empty(0), np.empty(0), np.empty(0))
     lists = []
     for name in WAITING_LISTS:
-        b, e = spans.get(_ST[name], empty)
+        b, e, _c = spans.get(_ST[name], empty)
         mean_len = _overlap_by_week(b, e, edges) / safe
-        at_end = np.array([int(((b <= x) & (e > x)).sum()) for x in edges[1:]]) if len(b) else np.zeros(n_weeks, dtype=np.int64)
+        at_end = (
+            np.array([int(((b <= x) & (e > x)).sum()) for x in edges[1:]])
+            if len(b)
+            else np.zeros(n_weeks, dtype=np.int64)
+        )
         cols[f"queue_{name}"] = mean_len
         lists.append(
             pd.DataFrame(
@@ -591,8 +639,14 @@ def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFr
     a_end = activity["end"].to_numpy()[act_clin]
     a_role = category_codes(activity["role"], rec.meta["roles"])[act_clin]
     for ri, rid in enumerate(rec.meta["roles"]):
-        m = clin & (member_role[ros[:, 0].astype(np.int64)] == ri) if len(ros) else np.zeros(0, bool)
-        avail = 24.0 * _overlap_by_week(ros[m, 1], ros[m, 2], edges) if len(ros) else np.zeros(n_weeks)
+        m = (
+            clin & (member_role[ros[:, 0].astype(np.int64)] == ri)
+            if len(ros)
+            else np.zeros(0, bool)
+        )
+        avail = (
+            24.0 * _overlap_by_week(ros[m, 1], ros[m, 2], edges) if len(ros) else np.zeros(n_weeks)
+        )
         k = a_role == ri
         used = 24.0 * _overlap_by_week(a_start[k], a_end[k], edges)
         cols[f"caseload_{rid}"] = case_role[rid]
@@ -606,7 +660,9 @@ def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFr
         "caseloads": (
             pd.concat(case_rows, ignore_index=True)
             if case_rows
-            else pd.DataFrame(columns=["replication", "week", "staff_id", "role", "open_courses", "caseload_cap"])
+            else pd.DataFrame(
+                columns=["replication", "week", "staff_id", "role", "open_courses", "caseload_cap"]
+            )
         ),
     }
 
@@ -643,7 +699,14 @@ def vidigi_log(events: pd.DataFrame, run: int | None = None) -> pd.DataFrame:
     is_c = kind == _EV["completes"]
     event_type = np.select(
         [is_arr, is_term, is_q, is_dna, is_b, is_c],
-        ["arrival_departure", "arrival_departure", "queue", "queue", "resource_use", "resource_use_end"],
+        [
+            "arrival_departure",
+            "arrival_departure",
+            "queue",
+            "queue",
+            "resource_use",
+            "resource_use_end",
+        ],
         default="",
     ).astype(object)
     name = np.select(

@@ -35,7 +35,7 @@ def kaplan_meier(durations: np.ndarray, observed: np.ndarray) -> tuple[np.ndarra
     Examples
     --------
     >>> t, s = kaplan_meier(np.array([1.0, 2.0, 2.0, 3.0]), np.array([True, True, False, True]))
-    >>> t.tolist(), [round(x, 4) for x in s]
+    >>> t.tolist(), [round(float(x), 4) for x in s]
     ([1.0, 2.0, 3.0], [0.75, 0.5, 0.0])
     """
     d = np.asarray(durations, dtype=float)
@@ -172,7 +172,7 @@ def replication_kpis(
         out.update(wait_stats(w, col(f"{w}_days", float), col(f"{w}_observed", bool), tau))
     for s in ("assessment", *STEP_IDS):
         name = f"list_{s}"
-        if f"{name}_days" in clients:
+        if np.any(~np.isnan(col(f"{name}_days", float))):
             st = wait_stats(name, col(f"{name}_days", float), col(f"{name}_observed", bool), tau)
             out[f"{name}_mean_days"] = st[f"{name}_mean_days"]
     wl = waiting_lists

@@ -34,12 +34,10 @@ from hubsim.config.schema import STEP_IDS, STEP_LADDER, ServiceConfig
 from hubsim.des import staff as staff_mod
 from hubsim.des.booking import INF, BookingMixin, Diary
 from hubsim.des.demand import arrivals as draw_arrivals
-from hubsim.des.pathway import LADDER_IDX, STEP_CODE, PathwayMixin
-from hubsim.des.record import EVENT_FIELDS, S, STEP_STAGE, RunRecord
-from hubsim.des.streams import DURATIONS, U
+from hubsim.des.pathway import LADDER_IDX, PathwayMixin
+from hubsim.des.record import EVENT_FIELDS, STEP_STAGE, RunRecord, S
+from hubsim.des.streams import DURATIONS, U, outcome_scores
 from hubsim.des.streams import draw as draw_clients
-from hubsim.des.streams import outcome_scores
-from hubsim.rng import stream
 
 _ACT_CLIN, _ACT_DUTY, _ACT_TEAM, _ACT_ADMIN = 0, 1, 2, 4
 
@@ -127,7 +125,8 @@ class HubModel(BookingMixin, PathwayMixin):
             m.sid
             for i in ridx
             for m in self.staff
-            if m.role == i and (blocks[m.sid][activity] or activity == _ACT_CLIN and blocks[m.sid][_ACT_DUTY])
+            if m.role == i
+            and (blocks[m.sid][activity] or (activity == _ACT_CLIN and blocks[m.sid][_ACT_DUTY]))
         ]
 
     def _build_routing(self):
@@ -138,7 +137,9 @@ class HubModel(BookingMixin, PathwayMixin):
         a = iv.assessment
         self.two_stage = a.model == "two_stage"
         self.pool_short = (
-            self._pool(a.short.roles, senior_only=rev, junior_first=not rev) if self.two_stage else []
+            self._pool(a.short.roles, senior_only=rev, junior_first=not rev)
+            if self.two_stage
+            else []
         )
         self.pool_deep = self._pool(a.in_depth.roles, senior_only=rev)
         self.assess_lists = (S["assessment"], S["in_depth_assessment"])
@@ -188,7 +189,9 @@ class HubModel(BookingMixin, PathwayMixin):
         ident: list[tuple[str, str, int]] = [("initial", "initial", i) for i in range(n0)]
         ident += [
             (gkeys[g], arr.layer_names[lay], int(i))
-            for g, lay, i in zip(arr.group.tolist(), arr.layer.tolist(), arr.index.tolist(), strict=True)
+            for g, lay, i in zip(
+                arr.group.tolist(), arr.layer.tolist(), arr.index.tolist(), strict=True
+            )
         ]
         self.identity = ident
         # draw by (group, layer) key with ascending indices, then put back in client order
@@ -201,7 +204,10 @@ class HubModel(BookingMixin, PathwayMixin):
             order.extend(cs)
         self._keys, self._key_order = keys, np.asarray(order, dtype=np.int64)
         mean = np.array(
-            [cfg.simulation.clients.means[d] for d in ("depression", "anxiety", "trauma", "alcohol", "functioning")]
+            [
+                cfg.simulation.clients.means[d]
+                for d in ("depression", "anxiety", "trauma", "alcohol", "functioning")
+            ]
         )
         att = draw_clients(
             keys,
@@ -301,7 +307,9 @@ class HubModel(BookingMixin, PathwayMixin):
             return min(cand) if cand else k
 
         stable = {k: start_of(k) for k in range(-1, len(STEP_LADDER))}
-        start = need.copy() if self.reversed else np.array([stable[k] for k in need], dtype=np.int64)
+        start = (
+            need.copy() if self.reversed else np.array([stable[k] for k in need], dtype=np.int64)
+        )
         u = self.u
         for j, s in enumerate(("group", "pharmacological", "pastoral")):
             st = iv.steps.get(s)

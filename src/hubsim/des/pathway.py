@@ -35,7 +35,7 @@ from hubsim.des.booking import (
     Course,
 )
 from hubsim.des.outcomes import still_a_case, wait_effects
-from hubsim.des.record import E, R, S, STEP_STAGE
+from hubsim.des.record import STEP_STAGE, E, R, S
 from hubsim.des.streams import N_APPOINTMENTS, N_COURSES, U, overflow
 
 STEP_CODE = {s: i for i, s in enumerate(STEP_IDS)}
@@ -48,7 +48,12 @@ _E_ARRIVAL, _E_SCREENED, _E_BEGINS, _E_COMPLETES = (
     E["begins"],
     E["completes"],
 )
-_E_DNA, _E_DROPOUT, _E_STEP_UP, _E_COURSE_ENDS = E["dna"], E["dropout"], E["step_up"], E["course_ends"]
+_E_DNA, _E_DROPOUT, _E_STEP_UP, _E_COURSE_ENDS = (
+    E["dna"],
+    E["dropout"],
+    E["step_up"],
+    E["course_ends"],
+)
 _E_DISCHARGED, _E_ONWARD, _E_RISK, _E_WAIT_ENDS = (
     E["discharged"],
     E["onward_referred"],
@@ -410,7 +415,11 @@ class PathwayMixin:
             del live[: len(members)]
             self.caseload[sid] += 1
             course = Course(
-                code, sid, int(step.sessions.mean), list(members), {m: self.n_course[m] for m in members}
+                code,
+                sid,
+                int(step.sessions.mean),
+                list(members),
+                {m: self.n_course[m] for m in members},
             )
             for m in members:
                 self.n_course[m] += 1
@@ -497,6 +506,8 @@ class PathwayMixin:
 
     # ------------------------------------------------------------------ endings
     def _terminal(self, c, reason, stage=_S_DISCHARGE):
+        if self.q_stage[c] >= 0:
+            self._wait_ends_renege(c)  # leaves a list without the work starting
         if not self.pre_treat_done[c]:
             self.pre_treat_done[c] = True
             self._wait_effects(c, self.now - self.ref_at[c])

@@ -117,7 +117,9 @@ def run_record(
     return model.run()
 
 
-def tables(config: ServiceConfig, rec: RunRecord, warmup_days: float = 0.0) -> dict[str, pd.DataFrame]:
+def tables(
+    config: ServiceConfig, rec: RunRecord, warmup_days: float = 0.0
+) -> dict[str, pd.DataFrame]:
     """The tidy tables and KPIs of one record."""
     events = events_frame(rec)
     activity = activity_frame(rec)

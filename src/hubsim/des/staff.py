@@ -197,9 +197,7 @@ def _evening_allocation(config: ServiceConfig, staff: list[Member]) -> dict[int,
     left = float(config.simulation.calendar.evening_hours_per_week)
     out: dict[int, float] = {}
     roles = config.service.workforce.roles
-    cands = [
-        m for m in staff if roles[m.role].job_plan.direct_clinical > 0 and m.wte >= 1.0 - 1e-9
-    ]
+    cands = [m for m in staff if roles[m.role].job_plan.direct_clinical > 0 and m.wte >= 1.0 - 1e-9]
     for m in cands:
         if left <= 1e-9:
             break
@@ -270,7 +268,7 @@ def _leave_days(config, member, working, n_days, seed, scenario, rep) -> set[int
     block_weeks = st.leave_block_days / 5.0
     n_years = math.ceil(n_days / 365.25) + 1
     for y in range(n_years):
-        lo = int(round(y * 365.25))
+        lo = round(y * 365.25)
         # Mondays (day index of the week's first weekday) in this leave year
         first_monday = lo + (-(wd0 + lo) % 7)
         mondays = np.arange(first_monday, lo + 365, 7)
@@ -338,9 +336,7 @@ def roster(
 ) -> Roster:
     """Rostered intervals of every member over ``[0, horizon_days)`` (see the module)."""
     n_days = max(1, math.ceil(horizon_days))
-    blocks: list[list[list[tuple[float, float]]]] = [
-        [[] for _ in ACTIVITIES] for _ in staff
-    ]
+    blocks: list[list[list[tuple[float, float]]]] = [[[] for _ in ACTIVITIES] for _ in staff]
     sickness: list[list[tuple[float, float]]] = [[] for _ in staff]
     roles = config.service.workforce.roles
     cal = config.simulation.calendar

@@ -92,12 +92,21 @@ def draw(
         rows = idx % BLOCK
         for b in np.unique(blocks).tolist():
             r = rows[blocks == b]
-            normals.append(_block(seed, scenario, replication, gkey, lkey, b, "normals")
-                           .standard_normal((BLOCK, 10))[r])
-            unif.append(_block(seed, scenario, replication, gkey, lkey, b, "uniforms")
-                        .random((BLOCK, _N_UNIFORMS))[r])
-            treat.append(_block(seed, scenario, replication, gkey, lkey, b, "treatment")
-                         .standard_normal((BLOCK, _N_TREATMENT))[r])
+            normals.append(
+                _block(seed, scenario, replication, gkey, lkey, b, "normals").standard_normal(
+                    (BLOCK, 10)
+                )[r]
+            )
+            unif.append(
+                _block(seed, scenario, replication, gkey, lkey, b, "uniforms").random(
+                    (BLOCK, _N_UNIFORMS)
+                )[r]
+            )
+            treat.append(
+                _block(seed, scenario, replication, gkey, lkey, b, "treatment").standard_normal(
+                    (BLOCK, _N_TREATMENT)
+                )[r]
+            )
             z = _noise(_block(seed, scenario, replication, gkey, lkey, b, "scores"), BLOCK)
             for name in instruments:
                 noise[name].append(z[name][r])
