@@ -56,9 +56,10 @@ def test_unlimited_staff_gives_zero_waits(site_c):
     wait = (qi["end"] - qi["begin"]).to_numpy()[~dna]
     assert np.quantile(wait, 0.5) < 1e-9 and wait.max() <= 5.0, wait.max()  # Easter: 4.7 days
     assert res.kpis["wait_to_first_treatment_median_days"].iloc[0] < 1.0
-    assert (
-        res.clients["dropped_out"] & (res.clients["discharge_reason"] == "dropped_out_waiting")
-    ).sum() == 0
+    # only clients whose renege time is shorter than the wait for the next working day leave
+    # (F(x) = x / (x + 120): about 1% within a day)
+    left = res.clients["discharge_reason"] == "dropped_out_waiting"
+    assert left.mean() < 0.01
 
 
 def test_everyone_onward_referred_gives_no_in_house_therapy(site_c):
