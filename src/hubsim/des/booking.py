@@ -136,19 +136,19 @@ class Diary:
     def remove(self, a: float, b: float) -> None:
         """Remove all free time inside ``[a, b)`` (an absence)."""
         s, e = self.s, self.e
+        i = bisect_right(e, a)  # first interval ending after a
+        j = bisect_left(s, b)  # first interval starting at or after b
+        if i >= j:
+            return
         ns, ne = [], []
-        for x, y in zip(s, e, strict=True):
-            if y <= a or x >= b:
-                ns.append(x)
-                ne.append(y)
-                continue
-            if x < a:
-                ns.append(x)
-                ne.append(a)
-            if y > b:
-                ns.append(b)
-                ne.append(y)
-        self.s, self.e = ns, ne
+        if s[i] < a:
+            ns.append(s[i])
+            ne.append(a)
+        if e[j - 1] > b:
+            ns.append(b)
+            ne.append(e[j - 1])
+        s[i:j] = ns
+        e[i:j] = ne
 
 
 class Course:
@@ -259,6 +259,23 @@ class BookingMixin:
         """Apply the allocation rule to ``pool``: (x, sid) or (None, -1)."""
         rule = self.booking.allocation
         dia = self.dia
+        if rule == "soonest" or (rule == "same_as_assessor" and prefer < 0):
+            best, who, load = None, -1, 0.0
+            case, cap = self.caseload, self.cap
+            for sid in pool:
+                if caseload and case[sid] >= cap[sid]:
+                    continue
+                x = dia[sid][ch].find(t0, d, until)
+                if x is None:
+                    continue
+                if best is None or x < best - EPS:
+                    best, who = x, sid
+                    load = case[sid] / cap[sid] if cap[sid] else 0.0
+                elif x <= best + EPS:
+                    ld = case[sid] / cap[sid] if cap[sid] else 0.0
+                    if ld < load:
+                        best, who, load = x, sid, ld
+            return best, who
         cands = []
         for sid in pool:
             if caseload and self.caseload[sid] >= self.cap[sid]:
@@ -494,7 +511,20 @@ class BookingMixin:
         _t0, until = self._window()
         if due <= until and self._try_session(course, due):
             return
-        heapq.heappush(self.due_heap, (due, next(self._seq), course))
+        self._defer(course, due)
+
+    def _defer(self, course, due):
+        """Queue a session not bookable now: it is retried when the first free slot of its
+        clinician after ``due`` enters the booking window (or at ``due``'s entry)."""
+        ready = due
+        h = self.booking.horizon_days
+        if h is not None:
+            c = course.members[0]
+            d = self._session_len(c, course.step, self.n_appt[c])
+            x = self.dia[course.sid][CH_CLIN].find(max(due, self.now + self.booking.min_notice_days), d, INF)
+            if x is not None:
+                ready = max(due, x - h)
+        heapq.heappush(self.due_heap, (ready, next(self._seq), course, due))
 
     def _try_session(self, course, due):
         t0, until = self._window()
@@ -511,13 +541,13 @@ class BookingMixin:
         heap = self.due_heap
         deferred = []
         while heap and heap[0][0] <= until:
-            due, seq, course = heapq.heappop(heap)
+            _ready, _seq, course, due = heapq.heappop(heap)
             if not self._needs_more(course):
                 continue
             if not self._try_session(course, due):
-                deferred.append((due, seq, course))
-        for item in deferred:
-            heapq.heappush(heap, item)
+                deferred.append((course, due))
+        for course, due in deferred:
+            self._defer(course, due)
 
     # ------------------------------------------------------------ absences
     def _sick(self, sid, a, b):
@@ -561,7 +591,7 @@ class BookingMixin:
                     self._book_processing(c)
 
     def _resched(self, course, due):
-        heapq.heappush(self.due_heap, (due, next(self._seq), course))
+        heapq.heappush(self.due_heap, (due, next(self._seq), course, due))
 
     # ------------------------------------------------------------ caseloads
     def _release(self, sid):

@@ -83,9 +83,15 @@ class HubModel(BookingMixin, PathwayMixin):
         self.reversed = self.iv.care_model.kind == "reversed_stepped"
         self.instruments = tuple(self.iv.screening.measures)
         self.steps = [self.iv.steps.get(s) for s in STEP_IDS]
-        self._build_staff()
-        self._build_routing()
-        self._draw_clients(initial_waiting_list)
+        gc_on = gc.isenabled()
+        gc.disable()
+        try:
+            self._build_staff()
+            self._build_routing()
+            self._draw_clients(initial_waiting_list)
+        finally:
+            if gc_on:
+                gc.enable()
 
     # ---------------------------------------------------------------- construction
     def _build_staff(self):
@@ -227,7 +233,7 @@ class HubModel(BookingMixin, PathwayMixin):
         ses_u = att["sessions"][inv] if n else np.empty((0, 7))
         self.appt_u = att["appointments"][inv] if n else np.empty((0, 1, 3))
         self.course_u = att["courses"][inv] if n else np.empty((0, 1, 2))
-        self.ext_draws = att["external"][inv].tolist() if n else []
+        self._external(att["external"][inv] if n else np.empty((0, 3)))
         self.pre = att["pre"].iloc[inv].reset_index(drop=True) if n else pd.DataFrame()
         groups_arr = np.empty(n, dtype=np.int64)
         ref_at = np.empty(n)
@@ -267,6 +273,29 @@ class HubModel(BookingMixin, PathwayMixin):
             f = f0 + self.u[:, U["renege"]] * (1.0 - f0)
             self.renege_at = (scale * f / np.maximum(1.0 - f, 1e-300)).tolist()
         self.waited0 = waited0.tolist()
+        self.u_rows = self.u.tolist()
+        self.u_remit = self.u[:, U["remit"]].tolist() if n else []
+
+    def _external(self, draws):
+        """Each client's onward destination and external wait, treatment and effect (drawn
+        now, vectorised, from their keyed uniforms; used only if they are referred on)."""
+        n = len(draws)
+        k = np.zeros(n, dtype=np.int64)
+        if len(self.dest_cum) and n:
+            u = self.u[:, U["destination"]] * self.dest_cum[-1]
+            k = np.minimum(np.searchsorted(self.dest_cum, u, side="right"), len(self.dest_ids) - 1)
+        wait = np.zeros(n)
+        treated = np.zeros(n, dtype=bool)
+        effect = np.zeros(n)
+        for j, sid in enumerate(self.dest_ids):
+            m = k == j
+            if not m.any():
+                continue
+            svc = self.ext[sid]
+            wait[m] = svc.wait_days.ppf(np.minimum(draws[m, 0], 1 - 1e-12))
+            treated[m] = draws[m, 1] < svc.p_treated
+            effect[m] = svc.effect.mean + svc.effect.sd * draws[m, 2]
+        self.ext_plan = list(zip(k.tolist(), wait.tolist(), treated.tolist(), effect.tolist(), strict=True))
 
     def _triage_all(self):
         """Needed ladder step, start step and adjunct steps of every client (vectorised)."""
@@ -328,17 +357,29 @@ class HubModel(BookingMixin, PathwayMixin):
 
     # ------------------------------------------------------------------- events
     def _at(self, t, fn, *args):
-        ev = self.env.timeout(t - self.now if t > self.now else 0.0, (fn, args))
-        ev.callbacks.append(self._fire)
+        """Call ``fn(*args)`` at time ``t`` (SimPy's queue orders the calls; a call is a
+        minimal event object with one callback, which avoids a Timeout per call)."""
+        now = self.now
+        self.env.schedule(_Call(self._fire, fn, args), 1, t - now if t > now else 0.0)
 
     def _fire(self, ev):
-        self.now = ev.env._now
-        fn, args = ev._value
-        fn(*args)
+        self.now = self.env._now
+        ev.fn(*ev.args)
 
     # ------------------------------------------------------------------------- run
     def run(self) -> RunRecord:
         """Run to the horizon and return the record of what happened."""
+        # the kernel allocates many small objects and forms no reference cycles: generational
+        # GC passes over its growing lists would dominate the run time
+        gc_on = gc.isenabled()
+        gc.disable()
+        try:
+            return self._run()
+        finally:
+            if gc_on:
+                gc.enable()
+
+    def _run(self) -> RunRecord:
         n = self.n
         self.env = simpy.Environment()
         self.now = 0.0
@@ -371,7 +412,11 @@ class HubModel(BookingMixin, PathwayMixin):
         self.due_heap: list = []
         self._seq = itertools.count()
         self._over: dict = {}
-        self.latent = self.latent0.copy()
+        self._appt_rows: dict = {}
+        # latent states as plain lists (5 numbers a client): cheaper to update than rows of
+        # an array one client at a time
+        self.latent = self.latent0.tolist()
+        self.z0_l = self.z0.tolist()
         self._at(0.0, self._daily, 0)
         if self.team_acts:
             self._at(0.0, self._team_week, 0)
@@ -387,13 +432,7 @@ class HubModel(BookingMixin, PathwayMixin):
         arrive = self._arrive
         for k, t in enumerate(self.ref_at[self.n0 :].tolist()):
             at(t, arrive, self.n0 + k)
-        gc_on = gc.isenabled()
-        gc.disable()
-        try:
-            self.env.run(until=self.H)
-        finally:
-            if gc_on:
-                gc.enable()
+        self.env.run(until=self.H)
         self.now = self.H
         self._finalise()
         return self._record()
@@ -461,7 +500,7 @@ class HubModel(BookingMixin, PathwayMixin):
         post = (
             outcome_scores(
                 self._keys,
-                self.latent[self._key_order],
+                np.asarray(self.latent, dtype=float).reshape(-1, 5)[self._key_order],
                 seed=self.seed,
                 scenario=self.scenario,
                 replication=self.rep,
@@ -485,7 +524,7 @@ class HubModel(BookingMixin, PathwayMixin):
             "needed_step": np.asarray(self.need, dtype=np.int64),
             "start_step": np.asarray(self.start, dtype=np.int64),
             "latent0": self.latent0.copy(),
-            "latent_end": self.latent.copy(),
+            "latent_end": np.asarray(self.latent, dtype=float).reshape(-1, 5),
             "z0": self.z0.copy(),
             "pre": self.pre,
             "post": post,
@@ -516,6 +555,18 @@ class HubModel(BookingMixin, PathwayMixin):
             queue_area=dict(self.q_area),
             meta=meta,
         )
+
+
+class _Call:
+    """A scheduled call: the two attributes SimPy's ``step`` reads, plus the call."""
+
+    __slots__ = ("_ok", "args", "callbacks", "fn")
+
+    def __init__(self, fire, fn, args):
+        self.callbacks = [fire]
+        self._ok = True
+        self.fn = fn
+        self.args = args
 
 
 def _subtract(s, e, spells):

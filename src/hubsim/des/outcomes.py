@@ -39,8 +39,9 @@ def remission_probability(days, rate_per_month: float):
     return -np.expm1(-rate_per_month * np.maximum(days, 0.0) / DAYS_PER_MONTH)
 
 
-def wait_effects(latent: np.ndarray, z0: np.ndarray, u_remit: float, wait_days: float, oc) -> None:
-    """Natural remission and worsening over ``wait_days`` of waiting, in place on ``latent``.
+def wait_effects(latent, z0, u_remit: float, wait_days: float, oc) -> None:
+    """Natural remission and worsening over ``wait_days`` of waiting, in place on ``latent``
+    (a client's latent problems: a list or a 1-d array).
 
     ``u_remit`` is the client's remission uniform: remission happened if it is below the
     probability of remitting within the wait.
@@ -48,10 +49,14 @@ def wait_effects(latent: np.ndarray, z0: np.ndarray, u_remit: float, wait_days: 
     if not wait_days > 0:
         return
     months = wait_days / DAYS_PER_MONTH
-    if u_remit < 1.0 - math.exp(-oc.natural_remission_per_month * months):
-        # remission: no worse than the general staff population the client came from
-        np.minimum(latent, z0, out=latent)
-    latent += oc.wait_penalty_per_month * months
+    remit = u_remit < 1.0 - math.exp(-oc.natural_remission_per_month * months)
+    pen = oc.wait_penalty_per_month * months
+    for i in range(len(latent)):
+        v = latent[i]
+        if remit and z0[i] < v:
+            # remission: no worse than the general staff population the client came from
+            v = z0[i]
+        latent[i] = v + pen
 
 
 def still_a_case(latent: np.ndarray) -> bool:

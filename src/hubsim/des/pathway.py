@@ -79,7 +79,7 @@ class PathwayMixin:
         ev = self.ev
         ev.extend((c, now, _S_REFERRAL, _E_ARRIVAL, -1, -1))
         sc = self.iv.screening
-        u = self.u[c]
+        u = self.u_rows[c]
         if sc.timing == "after_acceptance":
             self._to_processing(c)
             return
@@ -139,7 +139,7 @@ class PathwayMixin:
 
     def _processed(self, c):
         sc = self.iv.screening
-        u = self.u[c]
+        u = self.u_rows[c]
         if u[_U_ACCEPT] >= sc.p_accepted:
             self.ev.extend((c, self.now, _S_PROC, E["not_accepted"], -1, -1))
             self._terminal(c, R["not_accepted"], _S_PROC)
@@ -161,7 +161,7 @@ class PathwayMixin:
             self._book_assessment(c, stage)
 
     def _assessed(self, c, deep):
-        u = self.u[c]
+        u = self.u_rows[c]
         if (
             self.two_stage
             and not deep
@@ -185,19 +185,19 @@ class PathwayMixin:
         if not len(self.dest_cum):
             self._terminal(c, R["completed"])
             return
-        k = int(np.searchsorted(self.dest_cum, self.u[c][_U_DEST] * self.dest_cum[-1], "right"))
-        k = min(k, len(self.dest_ids) - 1)
+        k, wait, treated, effect = self.ext_plan[c]
         self.dest[c] = k
-        svc = self.ext[self.dest_ids[k]]
-        wu, tu, ez = self.ext_draws[c]
-        wait = float(svc.wait_days.ppf(np.array([min(wu, 1.0 - 1e-12)]))[0])
         self.ext_wait[c] = wait
-        self.ext_treated[c] = bool(tu < svc.p_treated)
+        self.ext_treated[c] = treated
         pre_wait = self.now - self.ref_at[c]
         self.pre_treat_done[c] = True
-        if self.ext_treated[c]:
+        if self.q_stage[c] >= 0:
+            self._wait_ends_renege(c)
+        if treated:
             self._wait_effects(c, pre_wait + wait)
-            self.latent[c] -= svc.effect.mean + svc.effect.sd * ez
+            lat = self.latent[c]
+            for i in range(5):
+                lat[i] -= effect
         else:
             self._wait_effects(c, pre_wait)
         self.ev.extend((c, self.now, _S_ONWARD, _E_ONWARD, -1, -1))
@@ -240,7 +240,10 @@ class PathwayMixin:
 
     def _appt_draw(self, c, ix):
         if ix < N_APPOINTMENTS:
-            return self.appt_u[c, ix]
+            rows = self._appt_rows.get(c)
+            if rows is None:
+                rows = self._appt_rows[c] = self.appt_u[c].tolist()
+            return rows[ix]
         g = self._overflow(c)
         return g.random(3)
 
@@ -363,8 +366,10 @@ class PathwayMixin:
     def _end_course(self, course, c, reason):
         step = self.steps[course.step]
         z, u_up = self._course_draw(c, course.index[c])
-        eff = step.effect.mean + step.effect.sd * z
-        self.latent[c] -= eff * (course.attended[c] / course.planned)
+        eff = (step.effect.mean + step.effect.sd * z) * (course.attended[c] / course.planned)
+        lat = self.latent[c]
+        for i in range(5):
+            lat[i] -= eff
         self.steps_rx[c].append(course.step)
         if reason >= 0:
             self._leave_course(course, c)
@@ -479,9 +484,10 @@ class PathwayMixin:
     def _end_group_member(self, course, c):
         step = self.steps[course.step]
         z, _u = self._course_draw(c, course.index[c])
-        self.latent[c] -= (step.effect.mean + step.effect.sd * z) * (
-            course.attended[c] / course.planned
-        )
+        eff = (step.effect.mean + step.effect.sd * z) * (course.attended[c] / course.planned)
+        lat = self.latent[c]
+        for i in range(5):
+            lat[i] -= eff
         self.steps_rx[c].append(course.step)
         self.completed_course[c] = True
         if self.pending[c]:
@@ -515,4 +521,4 @@ class PathwayMixin:
         self.ev.extend((c, self.now, stage, _E_DISCHARGED, -1, -1))
 
     def _wait_effects(self, c, wait_days):
-        wait_effects(self.latent[c], self.z0[c], self.u[c][_U_REMIT], wait_days, self.outcomes)
+        wait_effects(self.latent[c], self.z0_l[c], self.u_remit[c], wait_days, self.outcomes)

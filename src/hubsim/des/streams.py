@@ -11,15 +11,17 @@ anything the configuration says about staffing: configurations share clients (co
 random numbers), and runs can be extended.
 
 Blocks rather than a generator per client: building a ``SeedSequence`` and a generator per
-client cost about a third of the old kernel; a block of 64 costs the same set-up once and
-draws vectorised (benchmarks/bench_des.py prints both costs).
+client cost about a third of the old kernel. Here each attribute's key is derived once per
+(group, layer) and a block's generator is counter-based Philox with the block number as
+its counter: addressing a block costs only setting a counter, and the block's draws are
+vectorised (benchmarks/bench_des.py prints both costs).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from hubsim.rng import stream
+from hubsim.rng import seed_sequence, stream
 
 BLOCK = 64
 N_APPOINTMENTS = 48  # per-appointment draws kept per client (more are drawn on demand)
@@ -41,8 +43,23 @@ U = {name: i for i, name in enumerate(DECISIONS)}
 DURATIONS: tuple[str, ...] = ("processing", "duty", "short", "in_depth")
 
 
+_KEYS: dict[tuple, np.ndarray] = {}
+
+
 def _block(seed, scenario, rep, group_key, layer_key, b, attribute):
-    return stream(seed, scenario, rep, "client", group_key, layer_key, b, attribute)
+    """The generator of block ``b`` of an attribute: counter-based Philox, its key derived
+    from (seed, scenario, replication, group, layer, attribute) by a SeedSequence and its
+    counter set to the block number, so any block is addressed directly (no per-client or
+    per-block seeding cost beyond setting a counter)."""
+    k = (seed, scenario, rep, group_key, layer_key, attribute)
+    key = _KEYS.get(k)
+    if key is None:
+        if len(_KEYS) > 100_000:
+            _KEYS.clear()
+        key = seed_sequence(seed, scenario, rep, "client", group_key, layer_key, attribute)
+        key = key.generate_state(2, np.uint64)
+        _KEYS[k] = key
+    return np.random.Generator(np.random.Philox(counter=[0, 0, int(b), 0], key=key))
 
 
 # layout of a client's row in the block's "uniforms" stream (fixed: it does not depend on
