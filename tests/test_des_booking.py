@@ -237,6 +237,7 @@ def test_therapy_waiting_list_forms_and_follows_caseload_caps(site_d_busy):
     du = u_inf - u_mid
     assert du.mean() >= -3 * du.std(ddof=1) / math.sqrt(len(du))
     cl = site_d_busy[10**6].caseloads
+    cl = cl[cl["role"].isin(["therapists", "clinical_leadership"])]
     assert (cl["open_courses"] < cl["caseload_cap"]).all()  # no place ever binds
 
 
