@@ -360,4 +360,16 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
         was expected.
     """
     data, where = load_config_data(path)
+    _resolve_paths(data, where)
     return validate_data(data, where, str(path))
+
+
+def _resolve_paths(data: dict[str, Any], where: dict[Loc, Where]) -> None:
+    """Relative file paths in the data are read from the folder of the file naming them."""
+    loc = ("simulation", "initial_waiting_list", "csv")
+    node = data.get("simulation", {}).get("initial_waiting_list")
+    if isinstance(node, dict) and isinstance(node.get("csv"), str):
+        p = Path(node["csv"])
+        if not p.is_absolute():
+            src = Path(where.get(loc, (".", 0))[0]).parent
+            node["csv"] = str((src / p).resolve())

@@ -207,6 +207,8 @@ def run_cli(
     warmup_days: float = 0,
     workers: int = 1,
     out: str | os.PathLike[str] | None = None,
+    *,
+    initial_waiting_list: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """What ``hubsim run CONFIG ...`` does: load, simulate, print the summary, write results.
 
@@ -233,6 +235,7 @@ def run_cli(
         replications=replications,
         warmup_days=warmup_days,
         workers=workers,
+        initial_waiting_list=None if initial_waiting_list is None else str(initial_waiting_list),
     )
     seconds = time.perf_counter() - t0
     print(format_summary(result))
