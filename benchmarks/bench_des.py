@@ -62,7 +62,7 @@ def replay_plan(rec):
     rows = [(c, s, e - s) for c, s, e in zip(act["client_id"], act["start"], act["end"], strict=True) if c >= 0]
     rows += [(int(c), t, 0.0) for c, t in zip(dna[:, 0], dna[:, 1], strict=True)]
     plan: dict[int, list[float]] = {}
-    for c, s, d in sorted(rows, key=lambda r: (r[0], r[1])):
+    for c, _s, d in sorted(rows, key=lambda r: (r[0], r[1])):
         plan.setdefault(int(c), []).append(d)
     ref = rec.clients["referred_at"]
     return [(float(ref[c]), plan.get(c, [])) for c in range(rec.n_clients)]
@@ -110,8 +110,8 @@ def ciw_mmc(lam, mu, c, horizon, seed):
 
 
 def block_vs_generator(n):
-    from hubsim.rng import seed_sequence
     from hubsim.des.streams import draw
+    from hubsim.rng import seed_sequence
 
     t0 = time.perf_counter()
     for c in range(n):

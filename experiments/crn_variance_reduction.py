@@ -15,8 +15,6 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
-
 import hubsim
 from hubsim.experiment import vary
 
