@@ -191,17 +191,9 @@ class BookingMixin:
 
     # ------------------------------------------------------------ appointments
     def _book(self, kind, sid, ch, x, d, c, course, stage, ix):
-        a = len(self.a_kind)
-        self.a_kind.append(kind)
-        self.a_staff.append(sid)
-        self.a_ch.append(ch)
-        self.a_start.append(x)
-        self.a_end.append(x + d)
-        self.a_client.append(c)
-        self.a_course.append(course)
-        self.a_stage.append(stage)
-        self.a_ix.append(ix)
-        self.a_status.append(0)
+        a = len(self.ap)
+        # kind, staff, channel, start, end, client, course, stage, draw index, status
+        self.ap.append([kind, sid, ch, x, x + d, c, course, stage, ix, 0])
         self.dia[sid][ch].take(x, d)
         self.staff_appts[sid].add(a)
         if kind != K_TEAM and kind != K_PROC:
@@ -217,23 +209,23 @@ class BookingMixin:
 
     def _cancel(self, a, log=True):
         """Cancel booked appointment ``a`` (it has not started): free its slot."""
-        if self.a_status[a] != 0:
+        if self.ap[a][9] != 0:
             return
-        self.a_status[a] = 2
-        sid = self.a_staff[a]
-        x = self.a_start[a]
-        self.dia[sid][self.a_ch[a]].give(x, self.a_end[a] - x)
+        self.ap[a][9] = 2
+        sid = self.ap[a][1]
+        x = self.ap[a][3]
+        self.dia[sid][self.ap[a][2]].give(x, self.ap[a][4] - x)
         self.staff_appts[sid].discard(a)
         if not log:
             return
-        kind = self.a_kind[a]
-        stage = self.a_stage[a]
+        kind = self.ap[a][0]
+        stage = self.ap[a][7]
         if kind == K_GROUP:
-            for m in self.a_course[a].members:
+            for m in self.ap[a][6].members:
                 if self.reason[m] < 0:
                     self.ev.extend((m, self.now, stage, _E_CANCELLED, sid, a))
         elif kind != K_TEAM and kind != K_PROC:
-            self.ev.extend((self.a_client[a], self.now, stage, _E_CANCELLED, sid, a))
+            self.ev.extend((self.ap[a][5], self.now, stage, _E_CANCELLED, sid, a))
 
     def _earliest(self, pool, ch, t, d, until):
         """(x, sid) of the earliest free slot among ``pool``; (None, -1) if none."""
@@ -328,10 +320,10 @@ class BookingMixin:
         if self.q_token[c] != token or self.q_stage[c] < 0 or self.reason[c] >= 0:
             return
         a = self.booked[c]
-        if a >= 0 and self.a_start[a] <= self.now:
+        if a >= 0 and self.ap[a][3] <= self.now:
             return  # the appointment has started: no longer waiting
         stage = self.q_stage[c]
-        if a >= 0 and self.a_kind[a] != K_GROUP:
+        if a >= 0 and self.ap[a][0] != K_GROUP:
             self._cancel(a)
         course = self.waiting_course[c]
         if course is not None:
@@ -555,20 +547,20 @@ class BookingMixin:
         for ch in range(4):
             self.dia[sid][ch].remove(a, b)
         hit = sorted(
-            (x for x in self.staff_appts[sid] if self.a_start[x] < b and self.a_end[x] > a),
-            key=lambda x: self.a_start[x],
+            (x for x in self.staff_appts[sid] if self.ap[x][3] < b and self.ap[x][4] > a),
+            key=lambda x: self.ap[x][3],
         )
         for x in hit:
-            if self.a_start[x] < self.now:
+            if self.ap[x][3] < self.now:
                 continue  # already running (a spell starts at midnight, so none are)
-            kind = self.a_kind[x]
-            start = self.a_start[x]
+            kind = self.ap[x][0]
+            start = self.ap[x][3]
             self._cancel(x)
             # the cancelled time is inside the spell: take it out of the diary again
-            self.dia[sid][self.a_ch[x]].remove(a, b)
-            c = self.a_client[x]
+            self.dia[sid][self.ap[x][2]].remove(a, b)
+            c = self.ap[x][5]
             if kind == K_SESSION or kind == K_GROUP:
-                course = self.a_course[x]
+                course = self.ap[x][6]
                 course.appts.discard(x)
                 course.booked -= 1
                 for m in course.members:
@@ -583,7 +575,7 @@ class BookingMixin:
                 continue
             else:
                 self.booked[c] = -1
-                stage = self.a_stage[x]
+                stage = self.ap[x][7]
                 self.lists[stage].appendleft(c)
                 if kind == K_DUTY:
                     self._book_duty(c)

@@ -385,8 +385,7 @@ class HubModel(BookingMixin, PathwayMixin):
         self.now = 0.0
         self.ev: list[float] = []
         nan = math.nan
-        self.a_kind, self.a_staff, self.a_ch, self.a_start, self.a_end = [], [], [], [], []
-        self.a_client, self.a_course, self.a_stage, self.a_ix, self.a_status = [], [], [], [], []
+        self.ap: list[list] = []  # the diary's appointments (see BookingMixin._book)
         self.q_stage = [-1] * n
         self.q_enter = [nan] * n
         self.q_token = [0] * n
@@ -440,21 +439,21 @@ class HubModel(BookingMixin, PathwayMixin):
     def _finalise(self):
         """Appointments running at the horizon: log their start (they have no end)."""
         E_b = _E_BEGINS
-        for a, status in enumerate(self.a_status):
-            if status != 0 or self.a_start[a] >= self.H:
+        for a, row in enumerate(self.ap):
+            if row[9] != 0 or row[3] >= self.H:
                 continue
-            c = self.a_client[a]
-            kind = self.a_kind[a]
-            start, sid, stage = self.a_start[a], self.a_staff[a], self.a_stage[a]
+            c = self.ap[a][5]
+            kind = self.ap[a][0]
+            start, sid, stage = self.ap[a][3], self.ap[a][1], self.ap[a][7]
             if kind == 6:  # team support
                 self.ev.extend((-1, start, stage, E_b, sid, a))
                 continue
-            members = self.a_course[a].members if kind == 5 else [c]
+            members = self.ap[a][6].members if kind == 5 else [c]
             for m in members:
                 if self.reason[m] >= 0:
                     continue
                 if kind in (4, 5):
-                    u_dna = self._appt_draw(m, self.a_ix[a] if kind == 4 else self.n_appt[m])[0]
+                    u_dna = self._appt_draw(m, self.ap[a][8] if kind == 4 else self.n_appt[m])[0]
                     if u_dna < self.att.p_dna:
                         self.ev.extend((m, start, stage, _E_DNA, sid, a))
                         continue

@@ -263,25 +263,22 @@ class PathwayMixin:
 
     def _appt_end(self, a):
         """An appointment reaches its end: act on it (see booking: one event a booking)."""
-        if self.a_status[a] != 0:
+        row = self.ap[a]
+        if row[9] != 0:
             return
-        self.a_status[a] = 1
-        kind = self.a_kind[a]
-        sid = self.a_staff[a]
+        row[9] = 1
+        kind, sid, _ch, start, end, c, course, stage = row[:8]
         self.staff_appts[sid].discard(a)
-        start, end = self.a_start[a], self.a_end[a]
-        c = self.a_client[a]
-        stage = self.a_stage[a]
         ev = self.ev
         if kind == K_TEAM:
             ev.extend((-1, start, _S_TEAM, _E_BEGINS, sid, a))
             ev.extend((-1, end, _S_TEAM, _E_COMPLETES, sid, a))
             return
         if kind == K_SESSION:
-            self._session_done(a, self.a_course[a], c, start, end)
+            self._session_done(a, course, c, start, end)
             return
         if kind == K_GROUP:
-            self._group_done(a, self.a_course[a], start, end)
+            self._group_done(a, course, start, end)
             return
         if self.reason[c] >= 0:
             return
@@ -314,7 +311,7 @@ class PathwayMixin:
         att = self.att
         sid = course.sid
         stage = STEP_STAGE[course.step]
-        u_dna, u_drop, _u_len = self._appt_draw(c, self.a_ix[a])
+        u_dna, u_drop, _u_len = self._appt_draw(c, self.ap[a][8])
         if u_dna < att.p_dna:
             self.ev.extend((c, start, stage, _E_DNA, sid, a))
             course.consec[c] += 1
