@@ -38,13 +38,13 @@ def run(cfg, reps):
     return res.kpis
 
 
-def grid(label, cfgs, values, reps, sign):
+def grid(label, cfgs, values, reps, sign, kpis=KPIS):
     """sign +1: KPIs must not rise along the grid; -1: must not fall."""
     runs = [run(c, reps) for c in cfgs]
     worst = -math.inf
     for i in range(1, len(runs)):
         parts = []
-        for k in KPIS:
+        for k in kpis:
             d = (runs[i][k] - runs[i - 1][k]).to_numpy()
             d = d[~np.isnan(d)]
             m = d.mean()
@@ -78,7 +78,10 @@ def main(reps=6):
     caps = [24, 20, 16, 12, 8]
     cfgs = [vary(base, {"service.workforce.roles[therapists].caseload_per_wte": c}) for c in caps]
     print("Site D, therapists' caseload cap grid at 2x demand (lower caps)")
-    out.append(("d caseload cap", grid("cap", cfgs, caps, reps, -1)))
+    # lower caps lengthen the wait to treatment (and free time for assessments, whose waits
+    # may fall: only the treatment waits are checked)
+    treat = tuple(k for k in KPIS if "treatment" in k)
+    out.append(("d caseload cap", grid("cap", cfgs, caps, reps, -1, treat)))
     print("Largest step against the expected direction, in MCSE units (must be <= 2):")
     for label, z in out:
         print(f"  {label:<24} {z:+.2f}")

@@ -207,7 +207,7 @@ def test_rostered_mmc_serves_exactly_its_slots(mmc):
 @pytest.fixture(scope="module")
 def site_d_busy(site_d):
     out = {}
-    for cap in (10, 20, 10**6):
+    for cap in (4, 20, 10**6):
         cfg = vary(site_d, {"simulation.demand.multiplier": 2.0,
                             "service.workforce.roles[therapists].caseload_per_wte": cap,
                             "service.workforce.roles[clinical_leadership].caseload_per_wte": cap})
@@ -223,7 +223,7 @@ def _list_len(res):
 
 @pytest.mark.statistical
 def test_therapy_waiting_list_forms_and_follows_caseload_caps(site_d_busy):
-    low, mid, inf = (_list_len(site_d_busy[k]) for k in (10, 20, 10**6))
+    low, mid, inf = (_list_len(site_d_busy[k]) for k in (4, 20, 10**6))
     assert mid.mean() > 5  # a waiting list for therapy forms at twice the demand
     d = low - mid
     assert d.mean() > 3 * d.std(ddof=1) / math.sqrt(len(d))  # lower caps, longer list
@@ -408,3 +408,38 @@ def test_monotone_in_staff_and_demand(site, role, delta, demand):
         assert m <= _T_CRIT * se + 1e-9, (site, role, delta, demand, kpi, m, se)
         m, se = _paired(cfg, busier, kpi, reps=6)
         assert m >= -_T_CRIT * se - 1e-9, (site, demand, kpi, m, se)
+
+
+# ------------------------------------------------------------------ absences and priorities
+@pytest.mark.parametrize("policy", ["move", "cancel"])
+def test_sickness_cancels_and_moves_booked_work(site_d, policy):
+    cfg = vary(site_d, {"simulation.staff_time.sickness": {"share": 0.2, "mean_spell_days": 5,
+                                                           "source": "test"},
+                        "simulation.booking.on_staff_absence": policy})  # fmt: skip
+    rec = run_record(cfg, horizon_days=240, seed=6, replication=0, scenario="common")
+    from hubsim.des.frames import activity_frame
+    from hubsim.des.record import EVENTS
+
+    act = activity_frame(rec)
+    sick = rec.absences[rec.absences[:, 3] == 3]
+    assert len(sick) > 10
+    labels = rec.staff["staff_id"].tolist()
+    sid = np.array([labels.index(x) for x in act["staff_id"].astype(str)])
+    for s_, a, b, _k in sick.tolist():
+        m = sid == int(s_)
+        st_, en = act["start"].to_numpy()[m], act["end"].to_numpy()[m]
+        assert not np.any((st_ < b - 1e-9) & (en > a + 1e-9))
+    cancelled = rec.events[rec.events[:, 3] == EVENTS.index("cancelled")]
+    assert len(cancelled) > 0 and (cancelled[:, 4] >= 0).all()
+
+
+def test_priorities_decide_who_gets_new_diary_time(site_d):
+    """Assessments before booked sessions: the assessment list shrinks and the time between
+    a course's sessions grows (same clients, CRN)."""
+    busy = vary(site_d, {"simulation.demand.multiplier": 2.0})
+    alt = vary(busy, {"simulation.booking.priorities": ["risk", "assessments", "sessions", "new_courses"]})
+    a = hubsim.simulate(busy, horizon_days=300, seed=4, replications=2)
+    b = hubsim.simulate(alt, horizon_days=300, seed=4, replications=2)
+    assert (b.kpis["wait_to_first_assessment_mean_days"] < a.kpis["wait_to_first_assessment_mean_days"]).all()
+    gap = lambda r: (r.clients["second_treatment_at"] - r.clients["first_treatment_at"]).mean()  # noqa: E731
+    assert gap(b) > gap(a)

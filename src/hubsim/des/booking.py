@@ -27,6 +27,10 @@ Modelling choices (with their reason):
   (clients at the head of each step's list are given a clinician with a free caseload place
   and a free first-session slot in the window). Between passes, a client who joins a list
   is booked at once if free time remains in the window.
+* Priorities between booked work: a booking of a higher class that finds no free slot in
+  the window takes the earliest booked appointment of a lower class with the same
+  clinicians (not yet started), which is moved (its client goes back to the head of their
+  list, or the course books that session again at the next chance).
 * Caseload: a course takes one place of its clinician's cap (``caseload_per_wte`` x the
   member's contract, at least 1) from allocation to its end.
 * Allocation (``booking.allocation``): ``soonest`` (earliest slot; ties to the least
@@ -289,6 +293,62 @@ class BookingMixin:
         x, sid = min(near, key=lambda p: (self._load(p[1]), p[0]))
         return x, sid
 
+    def _class_of(self, a):
+        """Priority class of booked appointment ``a`` (an index into booking.priorities)."""
+        row = self.ap[a]
+        kind = row[0]
+        if kind == K_SHORT or kind == K_DEEP:
+            return self.rank["assessments"]
+        if kind == K_SESSION or kind == K_GROUP:
+            course = row[6]
+            first = not course.started
+            return self.rank["new_courses" if first else "sessions"]
+        if kind == K_DUTY:
+            return self.rank["risk"]
+        return -1  # admin and team work are not clinical bookings
+
+    def _bump(self, pool, t0, d, until, rank, caseload=False):
+        """Make room for a booking of priority ``rank`` that found no free slot: cancel the
+        earliest booked lower-priority clinical appointment in the window that leaves a
+        long enough gap, and put its owner back (moved: rebooked at the next chance).
+
+        Returns (x, sid) of the room made, or (None, -1).
+        """
+        best = None
+        ap = self.ap
+        for sid in pool:
+            if caseload and self.caseload[sid] >= self.cap[sid]:
+                continue
+            for a in self.staff_appts[sid]:
+                row = ap[a]
+                if row[2] != CH_CLIN or row[9] != 0 or row[3] < t0 or row[3] > until:
+                    continue
+                if self._class_of(a) <= rank:
+                    continue
+                if best is None or row[3] < ap[best][3]:
+                    best = a
+        if best is None:
+            return None, -1
+        row = ap[best]
+        sid, start, kind = row[1], row[3], row[0]
+        self._cancel(best)
+        if kind == K_SESSION or kind == K_GROUP:
+            course = row[6]
+            course.appts.discard(best)
+            course.booked -= 1
+            for m in course.members:
+                if self.booked[m] == best:
+                    self.booked[m] = -1
+            self._resched(course, start)
+        else:
+            c = row[5]
+            self.booked[c] = -1
+            self.lists[row[7]].appendleft(c)
+        x = self.dia[sid][CH_CLIN].find(max(t0, start), d, until)
+        if x is None:
+            return None, -1
+        return x, sid
+
     # ------------------------------------------------------------ waiting lists
     def _enqueue(self, c, stage, renege=True):
         now = self.now
@@ -427,7 +487,9 @@ class BookingMixin:
             d, pool, kind = self.dur_deep[c], self.pool_deep, K_DEEP
         x, sid = self._choose(pool, CH_CLIN, t0, d, until, prefer=self.assessor[c])
         if x is None:
-            return False
+            x, sid = self._bump(pool, t0, d, until, self.rank["assessments"])
+            if x is None:
+                return False
         a = self._book(kind, sid, CH_CLIN, x, d, c, None, stage, -1)
         self.booked[c] = a
         return True
@@ -458,7 +520,9 @@ class BookingMixin:
             self.step_pool[code], CH_CLIN, t0, d, until, prefer=self.assessor[c], caseload=True
         )
         if x is None:
-            return False
+            x, sid = self._bump(self.step_pool[code], t0, d, until, self.rank["new_courses"], True)
+            if x is None:
+                return False
         self.caseload[sid] += 1
         course = Course(code, sid, int(self.planned[c][code]), [c], {c: self.n_course[c]})
         self.n_course[c] += 1
@@ -524,7 +588,10 @@ class BookingMixin:
         d = self._session_len(c, course.step, self.n_appt[c])
         x = self.dia[course.sid][CH_CLIN].find(max(due, t0), d, until)
         if x is None:
-            return False
+            rank = self.rank["new_courses" if not course.started else "sessions"]
+            x, _sid = self._bump([course.sid], max(due, t0), d, until, rank)
+            if x is None:
+                return False
         self._book_session(course, x, d)
         return True
 

@@ -80,6 +80,7 @@ class HubModel(BookingMixin, PathwayMixin):
         self.outcomes = sim.outcomes
         self.booking = sim.booking
         self.risk_first = self.booking.priorities[0] == "risk"
+        self.rank = {k: i for i, k in enumerate(self.booking.priorities)}
         self.reversed = self.iv.care_model.kind == "reversed_stepped"
         self.instruments = tuple(self.iv.screening.measures)
         self.steps = [self.iv.steps.get(s) for s in STEP_IDS]
