@@ -137,7 +137,9 @@ def weekly_timetable(
     per_day = max(1, round(day / config.simulation.staff_time.session_hours))
     sess = day / per_day
     n_days = min(5, math.ceil(hours_week / day - 1e-9))
-    first = (2 * (member.sid % 5)) % 5 if hours_week < 5 * day - 1e-9 else 0
+    # part-timers' first weekday rotates with their role and number (not their place in the
+    # whole staff list, so adding someone to one role never moves another role's days)
+    first = (2 * (member.role + member.k)) % 5 if hours_week < 5 * day - 1e-9 else 0
     days = [(first + j) % 5 for j in range(n_days)]
     # the member's sessions, filled day by day, then ordered for placing shares
     sessions: list[tuple[int, int, float]] = []  # (weekday, index in day, hours)
