@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hubsim.config.distributions import Distribution
 
@@ -594,15 +594,16 @@ class Booking(Strict):
     )
     source: Source
 
-    @model_validator(mode="after")
-    def _all_priorities(self):
+    @field_validator("priorities")
+    @classmethod
+    def _all_priorities(cls, v):
         kinds = {"risk", "sessions", "assessments", "new_courses"}
-        if sorted(self.priorities) != sorted(kinds):
+        if sorted(v) != sorted(kinds):
             raise ValueError(
                 "expected priorities to list risk, sessions, assessments and new_courses "
-                f"once each, got {list(self.priorities)}"
+                f"once each, got {list(v)}"
             )
-        return self
+        return v
 
 
 InitialStage = str
