@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import hubsim
-from hubsim.power import effect_from_des
+from hubsim.evaluation import effect_from_des
 
 ROOT = Path(__file__).resolve().parents[1]
 OUTCOMES = (

@@ -581,13 +581,13 @@ _SW = {"design": stepped_wedge_design(3), "tau": 0.2, "sigma": 1.0}
         (
             power_cluster,
             {"effect": 1, "cluster_size": 10, "power": 0.8, "icc": 0.1, "alpha": 0},
-            r"alpha must be in \(0, 1\), got 0\.",
+            r"alpha must be a number strictly between 0 and 1, got 0\.",
         ),
-        (power_individual, {"effect": 1, "power": 0.8, "alpha": 1.5}, r"alpha must be in \(0, 1\)"),
+        (power_individual, {"effect": 1, "power": 0.8, "alpha": 1.5}, r"alpha must be a number strictly between 0 and 1"),
         (
             power_stepped_wedge,
             {"effect": 1, "cluster_size": 10, "power": 0.8, "alpha": 1, **_SW},
-            r"alpha must be in \(0, 1\)",
+            r"alpha must be a number strictly between 0 and 1",
         ),
         (power_individual, {"effect": 1, "power": 1.2}, r"power must be in \(0, 1\), got 1\.2\."),
         (
@@ -741,7 +741,7 @@ def test_bad_input_raises_one_clear_sentence(fn, kwargs, pattern):
 
 
 def test_stepped_wedge_design_rejects_bad_shape_arguments():
-    with pytest.raises(ValueError, match=r"n_sequences must be an integer of at least 1"):
+    with pytest.raises(ValueError, match=r"n_sequences must be a positive integer"):
         stepped_wedge_design(0)
-    with pytest.raises(ValueError, match=r"extra_periods must be an integer of at least 0"):
+    with pytest.raises(ValueError, match=r"extra_periods must be a non-negative integer"):
         stepped_wedge_design(3, extra_periods=-1)

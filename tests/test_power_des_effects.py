@@ -1,4 +1,4 @@
-"""DES-derived hub effects for the regional evaluation (hubsim.power.des_effects)."""
+"""DES-derived hub effects for the regional evaluation (hubsim.evaluation.des_effects)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import pandas as pd
 import pytest
 
 import hubsim
-from hubsim.experiment.variants import vary
+from hubsim.config import vary
+from hubsim.evaluation import DESEffect, effect_from_des
+from hubsim.evaluation.des_effects import PROFILE_COLUMNS, _expected, _Outcomes, _run_paths
 from hubsim.measures import iapt_caseness, simulate_scores
-from hubsim.power import DESEffect, effect_from_des
-from hubsim.power.des_effects import PROFILE_COLUMNS, _expected, _Outcomes, _run_paths
 from hubsim.regional import DynamicEffect, RegionalDesign
 
 from .conftest import CONFIGS, SITES
@@ -65,8 +65,14 @@ def test_profile_frame_and_mcse(survey_a):
         assert row["mcse"] == pytest.approx(x.std(ddof=1) / np.sqrt(len(x)), rel=1e-12)
     tidy = survey_a.tidy()
     assert {"effect", "mcse", "uptake", "individual_effect"} <= set(tidy["quantity"])
+    prof = tidy[tidy["quantity"] == "effect"].set_index("event_time_months")["value"]
+    pd.testing.assert_series_equal(
+        prof, p.set_index("event_time_months")["effect"], check_names=False
+    )
+    # the summary is text that carries every assumption the result states
     text = survey_a.summary()
-    assert "uptake" in text and "Assumptions" in text and "Closed staff population" in text
+    assert isinstance(text, str) and len(survey_a.assumptions) > 0
+    assert all(a in text for a in survey_a.assumptions)
 
 
 @pytest.mark.parametrize(

@@ -205,7 +205,12 @@ def test_result_frames_have_declared_columns_and_one_row_per_estimator():
     tidy = res.tidy()
     assert len(tidy) == 2 * len(DIAGNOSANDS)
     assert set(tidy["diagnosand"]) == set(DIAGNOSANDS)
-    assert "twfe_cr1" in res.summary() and "6 simulations" in res.summary()
+    # the long frame carries the wide one's values and MCSEs
+    wide = res.diagnosands.set_index("estimator")
+    for r in tidy.itertuples(index=False):
+        np.testing.assert_equal(r.estimate, wide.loc[r.estimator, r.diagnosand])
+        np.testing.assert_equal(r.mcse, wide.loc[r.estimator, f"{r.diagnosand}_mcse"])
+    assert isinstance(res.summary(), str)
 
 
 def test_diagnosands_follow_their_definitions_and_mcse_formulas():
@@ -571,8 +576,8 @@ class SpyDesign:
         ),
         (dict(estimators=["twfe_cr1", "twfe_cr1"]), "appears more than once"),
         (dict(estimators=[]), "at least one estimator"),
-        (dict(workers=0), "workers must be an integer of at least 1"),
-        (dict(seed=-1), "seed must be an integer of at least 0"),
+        (dict(workers=0), "workers must be a positive integer"),
+        (dict(seed=-1), "seed must be a non-negative integer"),
     ],
 )
 def test_bad_input_refused_before_any_simulation(kwargs, match):

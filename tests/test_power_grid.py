@@ -99,7 +99,8 @@ def test_simulated_mde_matches_the_closed_form():
     # every point's power comes with its binomial MCSE
     p = res.points["power"].to_numpy()
     assert np.allclose(res.points["power_mcse"], np.sqrt(p * (1 - p) / n))
-    assert "MDE for t at 80% power" in res.summary()
+    assert isinstance(res.summary(), str) and f"{res.effect:.4g}" in res.summary()
+    assert (res.tidy()["estimator"] == "t").all() and len(res.tidy()) == len(res.points)
 
 
 def test_mde_normal_method_and_bad_input():

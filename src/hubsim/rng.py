@@ -24,6 +24,8 @@ from functools import lru_cache
 
 import numpy as np
 
+from hubsim.checks import check_int
+
 
 @lru_cache(maxsize=65536)
 def _word(key: str | int) -> int:
@@ -46,8 +48,7 @@ def seed_sequence(seed: int, *keys: str | int) -> np.random.SeedSequence:
     -------
     numpy.random.SeedSequence
     """
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
+    check_int("seed", seed, 0)
     return np.random.SeedSequence([int(seed), *(_word(k) for k in keys)])
 
 

@@ -1,4 +1,4 @@
-"""Service configuration: schema, distributions and YAML loading."""
+"""Service configuration: schema, distributions, YAML loading and variants (:func:`vary`)."""
 
 from hubsim.config.distributions import (
     Distribution,
@@ -17,6 +17,7 @@ from hubsim.config.schema import (
     STEP_LADDER,
     ServiceConfig,
 )
+from hubsim.config.variants import vary
 
 __all__ = [
     "INSTRUMENTS",
@@ -34,4 +35,5 @@ __all__ = [
     "load_config",
     "load_config_data",
     "validate_data",
+    "vary",
 ]

@@ -5,9 +5,8 @@ by validation is reported as ``FILE, line N: field.path: what was expected``.
 
 Examples
 --------
->>> from pathlib import Path
 >>> import hubsim
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")  # a shipped name, or the path of any YAML file
 >>> cfg.region.in_scope_staff
 180000
 """
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from hubsim.config.schema import CrossFieldError, ServiceConfig
 from hubsim.errors import ConfigError
+from hubsim.resources import config_names, config_path, is_bare_word, resolve_config
 
 Loc = tuple[str | int, ...]
 Where = tuple[str, int]  # (file, 1-based line)
@@ -60,7 +60,7 @@ def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -
                 key = str(key)
             if key in out:
                 raise ConfigError(
-                    f"{path}, line {key_node.start_mark.line + 1}: {_dotted((*loc, key))}: "
+                    f"{path}, line {key_node.start_mark.line + 1}: {dotted_path((*loc, key))}: "
                     "duplicate key; expected each key once."
                 )
             out[key] = _construct(value_node, path, (*loc, key), where)
@@ -72,7 +72,12 @@ def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -
     return loader.construct_object(node, deep=True)
 
 
-def _read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
+def read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
+    """Plain data from a YAML file and the (file, line) of every location in it.
+
+    Raises :class:`~hubsim.errors.ConfigError` (file, line, what was expected) on an
+    unreadable file, a YAML syntax error or a duplicate key.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -131,12 +136,15 @@ def _merge_where(
 def load_config_data(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[Loc, Where]]:
     """Read a YAML file and its ``extends:`` chain into one mapping plus line positions.
 
+    ``path`` may also be the name of a shipped configuration (see :mod:`hubsim.resources`).
+
     Raises
     ------
     ConfigError
-        On unreadable files, YAML errors, a missing ``extends`` target, or a cycle.
+        On unreadable files, YAML errors, a missing ``extends`` target, a cycle, or a name
+        that no shipped configuration has.
     """
-    return _load_chain(Path(path), ())
+    return _load_chain(resolve_config(path), ())
 
 
 def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Loc, Where]]:
@@ -144,7 +152,7 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
     if resolved in chain:
         cycle = " -> ".join(str(p) for p in (*chain, resolved))
         raise ConfigError(f"{path}: extends cycle {cycle}; expected a chain that ends.")
-    data, where = _read_yaml(path)
+    data, where = read_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(
             f"{path}, line 1: the document is a {type(data).__name__}; expected a mapping of fields."
@@ -154,8 +162,21 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
         return data, where
     line = where.get(("extends",), (str(path), 1))[1]
     if not isinstance(parent, str) or not parent:
-        raise ConfigError(f"{path}, line {line}: extends: expected a relative file path string.")
+        raise ConfigError(
+            f"{path}, line {line}: extends: expected a file path (relative to this file) or "
+            "the name of a shipped configuration."
+        )
     target = path.parent / parent
+    if not target.exists() and is_bare_word(parent):
+        # a shipped configuration by name (extends: site_d), so a user's own delta needs
+        # no copy of the package's files
+        if parent not in config_names():
+            raise ConfigError(
+                f"{path}, line {line}: extends: {parent!r} is neither a file beside this one "
+                f"nor a shipped configuration; expected a YAML path or one of: "
+                f"{', '.join(config_names())}."
+            )
+        target = config_path(parent)
     if not target.is_file():
         raise ConfigError(
             f"{path}, line {line}: extends: target {parent!r} not found (looked for {target}); "
@@ -167,7 +188,8 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
 
 
 # ------------------------------------------------------------------------ validation
-def _dotted(loc: Loc) -> str:
+def dotted_path(loc: Loc) -> str:
+    """A location as users write it: ``("a", 0, "b")`` -> ``"a[0].b"``."""
     parts: list[str] = []
     for p in loc:
         if isinstance(p, int):
@@ -177,8 +199,8 @@ def _dotted(loc: Loc) -> str:
     return "".join(parts) or "(document)"
 
 
-def _data_loc(loc: Loc, data: Any) -> Loc:
-    """Drop pydantic's union-tag components so the loc addresses the YAML data."""
+def data_location(loc: Loc, data: Any) -> Loc:
+    """A pydantic error location without its union-tag parts, so it addresses the YAML data."""
     out: list[str | int] = []
     cur = data
     for part in loc:
@@ -202,7 +224,8 @@ def _data_loc(loc: Loc, data: Any) -> Loc:
 _TAGS = {"fixed", "exponential", "lognormal", "gamma", "uniform", "empirical"}
 
 
-def _line_for(loc: Loc, where: dict[Loc, Where], fallback: str) -> Where:
+def line_for(loc: Loc, where: dict[Loc, Where], fallback: str) -> Where:
+    """(file, line) of ``loc``, or of its nearest recorded parent (``(fallback, 1)``)."""
     for n in range(len(loc), -1, -1):
         w = where.get(loc[:n])
         if w is not None:
@@ -311,23 +334,25 @@ def error_sentence(
     return f"{err.get('msg', 'invalid value')}, got {_shown(got)}"
 
 
-def _end(sentence: str) -> str:
-    return sentence if sentence.endswith((".", "?")) else sentence + "."
+def end_sentence(text: str) -> str:
+    """``text`` without surrounding white space, ending in a full stop (or a question mark)."""
+    text = text.strip()
+    return text if text.endswith((".", "?")) else text + "."
 
 
 def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: str) -> list[str]:
     out: list[str] = []
     for err in exc.errors(include_url=False):
         cause = (err.get("ctx") or {}).get("error")
-        base = _data_loc(tuple(err["loc"]), data)
+        base = data_location(tuple(err["loc"]), data)
         if isinstance(cause, CrossFieldError):
             for sub, msg in cause.problems:
                 loc = (*base, *sub)
-                f, line = _line_for(loc, where, path)
-                out.append(_end(f"{f}, line {line}: {_dotted(loc)}: {msg}"))
+                f, line = line_for(loc, where, path)
+                out.append(end_sentence(f"{f}, line {line}: {dotted_path(loc)}: {msg}"))
             continue
-        f, line = _line_for(base, where, path)
-        out.append(_end(f"{f}, line {line}: {_dotted(base)}: {error_sentence(err, base)}"))
+        f, line = line_for(base, where, path)
+        out.append(end_sentence(f"{f}, line {line}: {dotted_path(base)}: {error_sentence(err, base)}"))
     return out
 
 
@@ -345,8 +370,10 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
     Parameters
     ----------
     path : str or os.PathLike
-        A YAML file. ``extends: other.yaml`` (relative to the file) makes it a delta on
-        another file: mappings merge key by key, lists are replaced whole.
+        A YAML file, or the name of a shipped configuration (``"site_d"``, ``"usual_care"``;
+        :func:`hubsim.resources.config_names` lists them). ``extends: other.yaml``
+        (relative to the file) or ``extends: site_d`` (a shipped name) makes it a delta on
+        another configuration: mappings merge key by key, lists are replaced whole.
 
     Returns
     -------
@@ -359,9 +386,10 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
         With one sentence per problem naming the file, the line, the field path and what
         was expected.
     """
-    data, where = load_config_data(path)
+    resolved = resolve_config(path)
+    data, where = load_config_data(resolved)
     _resolve_paths(data, where)
-    return validate_data(data, where, str(path))
+    return validate_data(data, where, str(resolved))
 
 
 def _resolve_paths(data: dict[str, Any], where: dict[Loc, Where]) -> None:

@@ -31,8 +31,7 @@ are drawn from streams keyed by it (:mod:`hubsim.des.streams`).
 Examples
 --------
 >>> import numpy as np, hubsim
->>> from pathlib import Path
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")
 >>> rates = daily_rates(cfg, 365)
 >>> rates.shape
 (365, 6)

@@ -74,7 +74,9 @@ def category_codes(values: pd.Series, categories) -> np.ndarray:
     dtype = values.dtype
     if isinstance(dtype, pd.CategoricalDtype) and list(dtype.categories) == list(categories):
         return values.cat.codes.to_numpy()
-    return pd.Categorical(values, categories=categories).codes
+    # an index lookup, not pd.Categorical(values, categories): that deprecates values
+    # outside the categories (pandas 3), which must stay -1 here
+    return pd.Index(categories).get_indexer(values)
 
 
 def _sorted_events(rec: RunRecord) -> np.ndarray:

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubsim.des.frames import vidigi_log
 from hubsim.des.kpis import KPI_DEFINITIONS
+from hubsim.stats import t_interval
 
 SUMMARY_COLUMNS = ["kpi", "mean", "sd", "n_replications", "ci_low", "ci_high", "mcse"]
 TIDY_COLUMNS = ["replication", "kpi", "value"]
@@ -64,11 +64,12 @@ class SimulationResult:
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> res = hubsim.simulate(cfg, horizon_days=90, seed=1, replications=2)
-    >>> {"wait_to_first_treatment_median_days", "recovery_rate"} <= set(res.summary()["kpi"])
+    >>> {"wait_to_first_treatment_median_days", "recovery_rate"} <= set(res.tidy()["kpi"])
     True
+    >>> res.summary().splitlines()[0]
+    'site_d: 90 days, 2 replication(s), seed 1; KPI mean [95% t interval]'
     >>> len(res.replication(1).kpis)
     1
     """
@@ -110,8 +111,8 @@ class SimulationResult:
         """The event log in the vidigi / HSMA animation schema (column ``run``)."""
         return vidigi_log(self.events)
 
-    def tidy(self) -> pd.DataFrame:
-        """KPIs in long form: replication, kpi, value."""
+    def kpis_long(self) -> pd.DataFrame:
+        """KPIs per replication in long form: replication, kpi, value."""
         k = self.kpis.melt(id_vars="replication", var_name="kpi", value_name="value")
         return (
             k[TIDY_COLUMNS]
@@ -119,10 +120,11 @@ class SimulationResult:
             .reset_index(drop=True)
         )
 
-    def summary(self, level: float = 0.95) -> pd.DataFrame:
-        """KPIs pooled over replications: mean, SD, t confidence interval, MCSE.
+    def tidy(self, level: float = 0.95) -> pd.DataFrame:
+        """KPIs pooled over replications, one row each (:data:`SUMMARY_COLUMNS`): mean, SD,
+        replications, t confidence interval at ``level`` and the MCSE of the mean.
 
-        With one replication the interval and MCSE are NaN.
+        With one replication the SD, interval and MCSE are NaN.
         """
         rows = []
         for kpi in [c for c in self.kpis.columns if c != "replication"]:
@@ -133,8 +135,26 @@ class SimulationResult:
             sd = float(x.std(ddof=1)) if n > 1 else math.nan
             if n > 1:
                 se = sd / math.sqrt(n)
-                h = float(stats.t.ppf(0.5 + level / 2, n - 1)) * se
+                lo, hi = (mean, mean) if se == 0 else t_interval(mean, se, n - 1, 1 - level)[1:]
             else:
-                se = h = math.nan
-            rows.append((kpi, mean, sd, n, mean - h, mean + h, se))
+                se = lo = hi = math.nan
+            rows.append((kpi, mean, sd, n, lo, hi, se))
         return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
+
+    def summary(self, level: float = 0.95) -> str:
+        """The pooled KPIs as a text table: mean and ``level`` t interval over replications."""
+        t = self.tidy(level)
+        m = self.meta
+        reps = len(m.get("replications", [])) or len(self.kpis)
+        lines = [
+            f"{m.get('config_name', '?')}: {m.get('horizon_days', 0):g} days, {reps} "
+            f"replication(s), seed {m.get('seed', '?')}; KPI mean"
+            + (f" [{round(100 * level)}% t interval]" if reps > 1 else "")
+        ]
+        wide = max([10, *(len(k) for k in t["kpi"])])
+        for r in t.itertuples(index=False):
+            text = "n/a" if np.isnan(r.mean) else f"{r.mean:.4g}"
+            if reps > 1 and not np.isnan(r.ci_low):
+                text += f"  [{r.ci_low:.4g}, {r.ci_high:.4g}]"
+            lines.append(f"  {r.kpi:<{wide}} {text}")
+        return "\n".join(lines)

@@ -175,8 +175,7 @@ def run_replication(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> out = run_replication(cfg, horizon_days=30, seed=0, replication=0, scenario="d")
     >>> sorted(out)[:3]
     ['caseloads', 'clients', 'events']
@@ -244,8 +243,7 @@ def simulate(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> res = hubsim.simulate(cfg, horizon_days=60, seed=3, replications=2)
     >>> sorted(res.kpis["replication"].tolist())
     [0, 1]

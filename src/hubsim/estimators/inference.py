@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import scipy.sparse as sp
-from scipy import stats
+
+from hubsim.stats import cr1_factor, cr1_se
 
 INFERENCES = ("auto", "cr1", "cr2", "wild", "ri", "conley_taber")
 WILD_WEIGHTS = ("rademacher", "webb")
@@ -232,7 +233,7 @@ class LinearCore:
     @property
     def ssc(self) -> float:
         """CR1 small-sample factor G/(G-1) * (N-1)/(N-K)."""
-        return self.G / (self.G - 1) * (self.n - 1) / (self.n - self.k_ssc)
+        return cr1_factor(self.G, self.n, self.k_ssc)
 
     def cluster_sum(self, v: np.ndarray) -> np.ndarray:
         """Sum of ``v`` (N or N x m) within clusters."""
@@ -264,8 +265,7 @@ class LinearCore:
 def cr1(core: LinearCore) -> tuple[float, float]:
     """CR1 standard error and its t degrees of freedom (G - 1)."""
     scores = core.cluster_sum(core.x * core.u)
-    se = math.sqrt(core.ssc * float(scores @ scores)) / core.xx
-    return se, float(core.G - 1)
+    return cr1_se(scores, core.xx, core.ssc), float(core.G - 1)
 
 
 def _cr2_adjusted(core: LinearCore) -> tuple[np.ndarray, np.ndarray]:
@@ -325,16 +325,6 @@ def cr2(core: LinearCore) -> tuple[float, float]:
     gram = Gm.T @ Gm
     df = float(np.trace(gram) ** 2 / np.sum(gram * gram))
     return se, df
-
-
-def t_interval(beta: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
-    """Two-sided p-value and CI of a t statistic with ``df`` degrees of freedom."""
-    if not se > 0:
-        return math.nan, math.nan, math.nan
-    t = beta / se
-    p = float(2 * stats.t.sf(abs(t), df))
-    q = float(stats.t.ppf(1 - alpha / 2, df))
-    return p, beta - q * se, beta + q * se
 
 
 # ---------------------------------------------------------------------------------------

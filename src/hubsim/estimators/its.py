@@ -14,6 +14,16 @@ trend, level and slope terms; the covariance is then Driscoll-Kraay (Newey-West 
 to the per-period sums of the scores, robust to correlation across units and over
 time; statsmodels' ``cov_type="hac-groupsum"`` with its default cluster correction) and
 tests use t with ``T - 1`` degrees of freedom, ``T`` the number of periods.
+
+The covariances' meat is statsmodels' ``S_hac_simple`` (the Bartlett-kernel sum behind
+``cov_type="HAC"``, applied to the per-period score sums for Driscoll-Kraay as
+``"hac-groupsum"`` does); the coefficients come from the normal equations here. ``benchmarks/bench_estimators.py``
+measured fitting with ``sm.OLS(...).fit(cov_type="hac-groupsum")`` instead at about 5x
+the kernel's cost, but only ~7% of an ``its()`` call and ~1% of diagnosing the flagship
+design with its five estimators: not worth a kernel of its own. The normal equations are
+kept because statsmodels' OLS solves by pseudo-inverse, which moves every estimate in
+its last bits (the flagship study's diagnosands would not reproduce to the bit); the
+estimates agree with statsmodels' to 1e-8 (tests/test_its.py).
 """
 
 from __future__ import annotations
@@ -23,10 +33,12 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from statsmodels.stats.sandwich_covariance import S_hac_simple
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import handle_missing, require_columns, require_numeric
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate
+from hubsim.stats import cr1_factor, t_interval
 
 __all__ = ["its", "newey_west_lags"]
 
@@ -34,16 +46,6 @@ __all__ = ["its", "newey_west_lags"]
 def newey_west_lags(n_periods: int) -> int:
     """Newey & West's (1994) rule of thumb, ``floor(4 (T / 100)^(2/9))``."""
     return math.floor(4 * (n_periods / 100.0) ** (2.0 / 9.0))
-
-
-def _bartlett_hac(scores: np.ndarray, lags: int) -> np.ndarray:
-    """Sum over lags of Bartlett-weighted autocovariances of the rows of ``scores``."""
-    s = scores.T @ scores
-    for lag in range(1, lags + 1):
-        w = 1.0 - lag / (lags + 1.0)
-        g = scores[lag:].T @ scores[:-lag]
-        s += w * (g + g.T)
-    return s
 
 
 def its(
@@ -101,8 +103,7 @@ def its(
     (1.8, 'level_change')
     """
     where = "its"
-    if not 0 < alpha < 1:
-        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    check_alpha(alpha, where)
     covariates = list(covariates or [])
     int_col = intervention if isinstance(intervention, str) else None
     cols = [y, time, unit, season, int_col, *covariates]
@@ -192,19 +193,18 @@ def its(
             f"{where}: hac_lags must be between 0 and {n_periods - 1}, got {hac_lags!r}."
         )
     if unit is None:
-        meat = _bartlett_hac(scores, lags)
+        meat = S_hac_simple(scores, nlags=lags)
         cov = xtx_inv @ meat @ xtx_inv
         dof = float(n - k)
         inference = "newey_west"
         note = f"Newey-West HAC (Bartlett, {lags} lags), t with {n - k} df."
         n_clusters = 1
     else:
-        codes = np.searchsorted(tvals, t)
         sums = np.zeros((n_periods, k))
-        np.add.at(sums, codes, scores)
-        meat = _bartlett_hac(sums, lags)
+        np.add.at(sums, np.searchsorted(tvals, t), scores)  # per-period score sums
+        meat = S_hac_simple(sums, nlags=lags)
         cov = xtx_inv @ meat @ xtx_inv
-        cov *= n_periods / (n_periods - 1.0) * (n - 1.0) / (n - k)
+        cov *= cr1_factor(n_periods, n, k)
         dof = float(n_periods - 1)
         inference = "driscoll_kraay"
         note = (
@@ -214,8 +214,7 @@ def its(
         n_clusters = int(data[unit].nunique())
     se = np.sqrt(np.diag(cov))
     tstat = beta / se
-    p = 2 * stats.t.sf(np.abs(tstat), dof)
-    q = stats.t.ppf(1 - alpha / 2, dof)
+    p, lo, hi = t_interval(beta, se, dof, alpha)
     coef = pd.DataFrame(
         {
             "term": names,
@@ -223,8 +222,8 @@ def its(
             "std_error": se,
             "statistic": tstat,
             "p_value": p,
-            "conf_low": beta - q * se,
-            "conf_high": beta + q * se,
+            "conf_low": lo,
+            "conf_high": hi,
             "df": dof,
             "n_obs": n,
             "n_clusters": n_clusters,
@@ -239,8 +238,8 @@ def its(
         return Estimate(
             estimate=float(beta[i]),
             se=float(se[i]),
-            ci_low=float(beta[i] - q * se[i]),
-            ci_high=float(beta[i] + q * se[i]),
+            ci_low=float(lo[i]),
+            ci_high=float(hi[i]),
             p_value=float(p[i]),
             n_obs=n,
             n_clusters=n_clusters,

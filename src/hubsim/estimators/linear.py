@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
     adoption_periods,
     handle_missing,
@@ -45,9 +46,9 @@ from hubsim.estimators.inference import (
     cr1,
     cr2,
     randomization_inference,
-    t_interval,
     wild_bootstrap,
 )
+from hubsim.stats import cr1_factor, t_interval
 
 EVENT_STUDY_COLUMNS = [TIDY_COLUMNS[0], "event_time", *TIDY_COLUMNS[1:]]
 
@@ -64,8 +65,7 @@ def _check_options(
         raise ValueError(
             f"{where}: inference must be one of {', '.join(INFERENCES)}, got {inference!r}."
         )
-    if not (isinstance(alpha, float | int) and 0 < alpha < 1):
-        raise ValueError(f"{where}: alpha must be in (0, 1), got {alpha!r}.")
+    check_alpha(alpha, where)
     if not (isinstance(B, int | np.integer) and B >= 19):
         raise ValueError(f"{where}: B must be an integer of at least 19, got {B!r}.")
     if wild_weights not in (None, "rademacher", "webb"):
@@ -884,7 +884,7 @@ def event_study(
     u = ys - Xs @ beta
     S = np.zeros((fr.G, Xs.shape[1]))
     np.add.at(S, fr.cl, Xs * u[:, None])
-    ssc = fr.G / (fr.G - 1) * (len(d) - 1) / (len(d) - k_ssc)
+    ssc = cr1_factor(fr.G, len(d), k_ssc)
     V = ssc * XtX_inv @ (S.T @ S) @ XtX_inv
 
     common = dict(

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
     adoption_periods,
     handle_missing,
@@ -36,6 +37,7 @@ from hubsim.estimators._data import (
     require_numeric,
 )
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate, EstimateView
+from hubsim.stats import t_interval
 
 __all__ = [
     "ATT_GT_COLUMNS",
@@ -112,10 +114,8 @@ def _per_unit_constant(df: pd.DataFrame, unit: str, column: str, *, where: str) 
 
 
 def _normal_ci(est: np.ndarray, se: np.ndarray, alpha: float):
-    z = stats.norm.ppf(1 - alpha / 2)
-    with np.errstate(invalid="ignore"):
-        p = 2 * stats.norm.sf(np.abs(est / se))
-    return est - z * se, est + z * se, p
+    p, lo, hi = t_interval(est, se, math.inf, alpha)
+    return lo, hi, p
 
 
 # ---------------------------------------------------------------------------------------
@@ -540,8 +540,7 @@ def callaway_santanna(
         raise ValueError(
             f"{where}: base_period must be 'varying' or 'universal', got {base_period!r}."
         )
-    if not 0 < alpha < 1:
-        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    check_alpha(alpha, where)
     if not (np.isfinite(anticipation) and anticipation >= 0):
         raise ValueError(
             f"{where}: anticipation must be a non-negative number, got {anticipation!r}."

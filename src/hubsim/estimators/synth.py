@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
     handle_missing,
     require_columns,
@@ -257,8 +258,7 @@ def synthetic_control(
     0.9
     """
     where = "synthetic_control"
-    if not 0 < alpha < 1:
-        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    check_alpha(alpha, where)
     require_columns(df, [y, unit, time], where=where)
     data = handle_missing(df[[y, unit, time]], [y, unit, time], missing=missing, where=where)
     require_numeric(data, y, where=where)

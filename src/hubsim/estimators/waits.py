@@ -9,21 +9,30 @@ completed.
 :func:`compare_waits` gives Kaplan-Meier median waits per arm with Brookmeyer-Crowley
 confidence intervals (from the log-log transformed Greenwood band, as ``lifelines``
 does), the log-rank test, and the Cox proportional-hazards hazard ratio of the
-comparison arm against the reference arm, fitted by Newton-Raphson on the Efron (or
-Breslow) partial likelihood. The Estimate is on the **log hazard ratio** scale; with
-the event "being seen", a hazard ratio above 1 (log HR > 0) means shorter waits in the
-comparison arm.
+comparison arm against the reference arm, on the Efron (or Breslow) partial likelihood.
+The Estimate is on the **log hazard ratio** scale; with the event "being seen", a hazard
+ratio above 1 (log HR > 0) means shorter waits in the comparison arm.
+
+The fitting is statsmodels': ``SurvfuncRight`` (Kaplan-Meier and Greenwood's variance),
+``survdiff`` (log-rank) and ``PHReg`` (Cox, Newton-Raphson). This module adds the band's
+log-log transform, the median and its limits (the first time the curve or band is at or
+below one half, lifelines' convention; statsmodels' ``quantile`` takes the first time
+strictly below) and the checks. No own kernel is kept: waits are compared once per
+analysis, not in a Monte-Carlo loop (``compare_waits`` is not in
+:data:`hubsim.power.ESTIMATORS`); ``benchmarks/bench_estimators.py`` measures the cost.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from hubsim.checks import check_alpha
 from hubsim.estimators._data import (
     handle_missing,
     require_binary,
@@ -31,6 +40,7 @@ from hubsim.estimators._data import (
     require_numeric,
 )
 from hubsim.estimators._estimate import Estimate, EstimateView
+from hubsim.stats import t_interval
 
 __all__ = ["ARM_COLUMNS", "WaitsComparison", "compare_waits", "cox_ph", "kaplan_meier"]
 
@@ -68,20 +78,25 @@ def kaplan_meier(duration: np.ndarray, event: np.ndarray, *, alpha: float = 0.05
     """
     d = np.asarray(duration, dtype=float)
     e = np.asarray(event, dtype=float)
-    times, deaths = np.unique(d[e == 1], return_counts=True)
-    deaths = deaths.astype(float)
-    at_risk = (len(d) - np.searchsorted(np.sort(d), times, side="left")).astype(float)
-    surv = np.cumprod(1 - deaths / at_risk)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = deaths / (at_risk * (at_risk - deaths))
-    terms[~np.isfinite(terms)] = 0.0  # the last event emptying the risk set adds nothing
-    green = np.cumsum(terms)
+    if not (e == 1).any():
+        return pd.DataFrame(columns=KM_COLUMNS)
+    from statsmodels.duration.survfunc import SurvfuncRight  # on use: ~0.1 s to import
+
+    sf = SurvfuncRight(d, e)
+    times = np.asarray(sf.surv_times, dtype=float)
+    at_risk = np.asarray(sf.n_risk, dtype=float)
+    deaths = np.asarray(sf.n_events, dtype=float)
+    surv = np.asarray(sf.surv_prob, dtype=float)
     z = stats.norm.ppf(1 - alpha / 2)
     with np.errstate(divide="ignore", invalid="ignore"):
+        # Greenwood's relative SE, sqrt(sum d / (n (n - d))) = se(S) / S
+        rel = np.asarray(sf.surv_prob_se, dtype=float) / surv
+        # where the last events empty the risk set S is 0 and the band closes at 0
+        rel[surv == 0] = 0.0
         v = np.log(surv)
         # v < 0, so subtracting z * sd / v raises log(-log S): the lower limit
-        lower = np.exp(-np.exp(np.log(-v) - z * np.sqrt(green) / v))
-        upper = np.exp(-np.exp(np.log(-v) + z * np.sqrt(green) / v))
+        lower = np.exp(-np.exp(np.log(-v) - z * rel / v))
+        upper = np.exp(-np.exp(np.log(-v) + z * rel / v))
     upper = np.where(np.isnan(upper), 1.0, upper)
     lower = np.where(np.isnan(lower), 1.0, lower)
     return pd.DataFrame(
@@ -112,7 +127,7 @@ def cox_ph(
     tol: float = 1e-12,
     max_iter: int = 100,
 ) -> tuple[np.ndarray, np.ndarray, float]:
-    """Cox proportional-hazards fit by Newton-Raphson (step halving when needed).
+    """Cox proportional-hazards fit (statsmodels' ``PHReg``, Newton-Raphson).
 
     Parameters
     ----------
@@ -141,97 +156,43 @@ def cox_ph(
     if ties not in ("efron", "breslow"):
         raise ValueError(f"cox_ph: ties must be 'efron' or 'breslow', got {ties!r}.")
     d = np.asarray(duration, dtype=float)
-    e = np.asarray(event, dtype=float) == 1
+    e = np.asarray(event, dtype=float)
     xm = np.asarray(x, dtype=float)
     if xm.ndim == 1:
         xm = xm[:, None]
-    p = xm.shape[1]
-    # risk sets via reverse cumulative sums over time sorted descending
-    order = np.argsort(-d, kind="mergesort")
-    d_s, e_s, x_s = d[order], e[order], xm[order]
-    ev_times = np.unique(d[e])[::-1]  # descending
-    # index of the last row (in descending order) with duration >= t
-    last = np.searchsorted(-d_s, -ev_times, side="right") - 1
-    ev_rows = np.flatnonzero(e_s)
-    grp = np.searchsorted(-ev_times, -d_s[ev_rows])  # event time of each event
-    n_ev = np.bincount(grp, minlength=len(ev_times))
-    # position of each event within its tied group (0, 1, ..., d_j - 1)
-    first_of = np.concatenate([[0], np.cumsum(n_ev)[:-1]])
-    pos = np.arange(len(ev_rows)) - first_of[grp]
-    frac = pos / n_ev[grp] if ties == "efron" else np.zeros(len(ev_rows))
-    x_ev = x_s[ev_rows]
-    xx_ev = x_ev[:, :, None] * x_ev[:, None, :]
-    xx_s = x_s[:, :, None] * x_s[:, None, :]
+    from statsmodels.duration.hazard_regression import PHReg
 
-    def parts(beta: np.ndarray):
-        eta = x_s @ beta
-        shift = eta.max()
-        r = np.exp(eta - shift)
-        s0 = np.cumsum(r)[last]
-        s1 = np.cumsum(r[:, None] * x_s, axis=0)[last]
-        s2 = np.cumsum(r[:, None, None] * xx_s, axis=0)[last]
-        r_ev = r[ev_rows]
-        d0 = np.bincount(grp, weights=r_ev, minlength=len(ev_times))
-        d1 = np.zeros((len(ev_times), p))
-        np.add.at(d1, grp, r_ev[:, None] * x_ev)
-        d2 = np.zeros((len(ev_times), p, p))
-        np.add.at(d2, grp, r_ev[:, None, None] * xx_ev)
-        # Efron: the l-th of d tied events sees the risk set minus l/d of the tied ones
-        a0 = s0[grp] - frac * d0[grp]
-        a1 = s1[grp] - frac[:, None] * d1[grp]
-        a2 = s2[grp] - frac[:, None, None] * d2[grp]
-        m1 = a1 / a0[:, None]
-        ll = float(eta[ev_rows].sum() - np.sum(np.log(a0) + shift))
-        grad = x_ev.sum(axis=0) - m1.sum(axis=0)
-        hess = -((a2 / a0[:, None, None]).sum(axis=0) - m1.T @ m1)
-        return ll, grad, hess
-
-    beta = np.zeros(p)
-    ll, grad, hess = parts(beta)
-    for _ in range(max_iter):
+    with warnings.catch_warnings():
+        # a singular or divergent fit is reported below as one sentence
+        warnings.simplefilter("ignore")
         try:
-            step = np.linalg.solve(-hess, grad)
+            fit = PHReg(d, xm, status=e, ties=ties).fit(disp=False, maxiter=max_iter, tol=tol)
+            cov = np.asarray(fit.cov_params(), dtype=float)
         except np.linalg.LinAlgError as exc:
             raise ValueError(
                 "cox_ph: the information matrix is singular (a covariate has no variation "
                 "among the risk sets)."
             ) from exc
-        size = 1.0
-        while True:
-            cand = beta + size * step
-            ll_c, g_c, h_c = parts(cand)
-            if ll_c >= ll - 1e-12 or size < 1e-8:
-                break
-            size /= 2
-        done = np.max(np.abs(cand - beta)) < tol or abs(ll_c - ll) < tol * (1 + abs(ll))
-        beta, ll, grad, hess = cand, ll_c, g_c, h_c
-        if done and np.max(np.abs(grad)) < 1e-8 * max(1.0, float(n_ev.sum())):
-            break
+    beta = np.asarray(fit.params, dtype=float)
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(
+            "cox_ph: the information matrix is singular (a covariate has no variation "
+            "among the risk sets)."
+        )
     if not np.all(np.isfinite(beta)) or np.max(np.abs(beta)) > 50:
         raise ValueError(
             "cox_ph: the hazard ratio is not finite (one arm has all the events early or "
             "none at all: monotone likelihood)."
         )
-    cov = np.linalg.inv(-hess)
-    return beta, cov, ll
+    return beta, cov, float(fit.llf)
 
 
 def _logrank(d: np.ndarray, e: np.ndarray, g: np.ndarray) -> tuple[float, float]:
     """Two-sample log-rank chi-square statistic and p-value (1 df)."""
-    times = np.unique(d[e == 1])
-    d_all, d_one = np.sort(d), np.sort(d[g == 1])
-    n = (len(d_all) - np.searchsorted(d_all, times, side="left")).astype(float)
-    n1 = (len(d_one) - np.searchsorted(d_one, times, side="left")).astype(float)
-    dt = np.bincount(np.searchsorted(times, d[e == 1]), minlength=len(times)).astype(float)
-    d1 = np.bincount(np.searchsorted(times, d[(e == 1) & (g == 1)]), minlength=len(times)).astype(
-        float
-    )
-    o_minus_e = float(np.sum(d1 - dt * n1 / n))
-    with np.errstate(invalid="ignore", divide="ignore"):
-        v = dt * (n1 / n) * (1 - n1 / n) * (n - dt) / (n - 1)
-    var = float(np.sum(np.where(n > 1, v, 0.0)))
-    chi2 = o_minus_e**2 / var if var > 0 else math.nan
-    return float(chi2), float(stats.chi2.sf(chi2, 1)) if var > 0 else math.nan
+    from statsmodels.duration.survfunc import survdiff
+
+    chi2, p = survdiff(d, e, g)
+    return float(chi2), float(p)
 
 
 @dataclass(frozen=True)
@@ -349,8 +310,7 @@ def compare_waits(
     2.2
     """
     where = "compare_waits"
-    if not 0 < alpha < 1:
-        raise ValueError(f"{where}: alpha must be between 0 and 1, got {alpha!r}.")
+    check_alpha(alpha, where)
     require_columns(df, [duration, event, arm], where=where)
     data = handle_missing(
         df[[duration, event, arm]], [duration, event, arm], missing=missing, where=where
@@ -407,13 +367,13 @@ def compare_waits(
     chi2, p_lr = _logrank(d, e, g)
     beta, cov, _ = cox_ph(d, e, g, ties=ties)
     b, se = float(beta[0]), float(math.sqrt(cov[0, 0]))
-    z = stats.norm.ppf(1 - alpha / 2)
+    p_wald, lo, hi = t_interval(b, se, math.inf, alpha)
     est = Estimate(
         estimate=b,
         se=se,
-        ci_low=b - z * se,
-        ci_high=b + z * se,
-        p_value=float(2 * stats.norm.sf(abs(b / se))),
+        ci_low=lo,
+        ci_high=hi,
+        p_value=p_wald,
         n_obs=len(d),
         n_clusters=len(d),
         method="compare_waits",

@@ -1,12 +1,15 @@
-"""Scenario variants and comparisons, running configurations and writing results."""
+"""Scenario comparisons, running configurations and writing results.
 
+``vary`` (scenario variants) lives in :mod:`hubsim.config.variants`; it is re-exported here.
+"""
+
+from hubsim.config.variants import vary  # re-exported: it lives with the config it edits
 from hubsim.experiment.compare import (
     ScenarioComparison,
     compare_scenarios,
     paired_differences,
 )
 from hubsim.experiment.run import format_summary, run_cli, write_result
-from hubsim.experiment.variants import vary
 
 __all__ = [
     "ScenarioComparison",

@@ -8,9 +8,8 @@ replication, which removes the shared noise from their confidence intervals.
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
 >>> from hubsim.experiment import compare_scenarios, vary
->>> site_d = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> site_d = hubsim.load_config("site_d")
 >>> more = vary(site_d, {"simulation.demand.multiplier": 2.0}, name="double_demand")
 >>> cmp = compare_scenarios([site_d, more], horizon_days=60, replications=2, seed=1)
 >>> cmp.differences.loc[0, "scenario"]
@@ -24,9 +23,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubsim.config.schema import ServiceConfig
+from hubsim.stats import t_interval
 
 KPI_LONG_COLUMNS = ["scenario", "replication", "kpi", "value"]
 DIFFERENCE_COLUMNS = [
@@ -120,15 +119,14 @@ def paired_differences(long: pd.DataFrame, baseline: str, level: float = 0.95) -
             mean = float(d.mean()) if n else np.nan
             if n >= 2:
                 se = float(d.std(ddof=1) / np.sqrt(n))
-                half = stats.t.ppf(0.5 + level / 2, n - 1) * se
                 if se > 0:
-                    p = float(2 * stats.t.sf(abs(mean) / se, n - 1))
-                else:
-                    p = 1.0 if mean == 0 else 0.0
+                    p, lo, hi = t_interval(mean, se, n - 1, 1 - level)
+                else:  # every replication gives the same difference
+                    p, lo, hi = (1.0 if mean == 0 else 0.0), mean, mean
                 sd_a, sd_b = pair[baseline].std(), pair[scen].std()
                 corr = float(pair[baseline].corr(pair[scen])) if sd_a > 0 and sd_b > 0 else np.nan
             else:
-                se = half = p = corr = np.nan
+                se = p = lo = hi = corr = np.nan
             rows.append(
                 {
                     "scenario": scen,
@@ -139,8 +137,8 @@ def paired_differences(long: pd.DataFrame, baseline: str, level: float = 0.95) -
                     "scenario_mean": float(pair[scen].mean()) if n else np.nan,
                     "mean_difference": mean,
                     "se": se,
-                    "ci_low": mean - half,
-                    "ci_high": mean + half,
+                    "ci_low": lo,
+                    "ci_high": hi,
                     "p_value": p,
                     "paired_correlation": corr,
                 }

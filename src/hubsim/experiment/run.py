@@ -57,12 +57,11 @@ def format_summary(result: SimulationResult) -> str:
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> print(format_summary(hubsim.simulate(cfg, horizon_days=30)).splitlines()[0])  # doctest: +ELLIPSIS
     site_d: 30 days, 1 replication(s), seed 0...
     """
-    s = result.summary().set_index("kpi")
+    s = result.tidy().set_index("kpi")
     m = result.meta
     reps = len(m.get("replications", [])) or len(result.kpis)
     head = (
@@ -143,7 +142,7 @@ def write_result(
     --------
     >>> import hubsim, tempfile
     >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> res = hubsim.simulate(cfg, horizon_days=20)
     >>> d = write_result(res, cfg, Path(tempfile.mkdtemp()) / "run", seed=0)
     >>> sorted(p.name for p in d.iterdir())[:2]
@@ -218,9 +217,7 @@ def run_cli(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> p = Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml"
-    >>> res = run_cli(p, horizon_days=20)  # doctest: +ELLIPSIS
+    >>> res = run_cli("site_d", horizon_days=20)  # doctest: +ELLIPSIS
     site_d: 20 days, 1 replication(s), seed 0...
     """
     from hubsim.config.loader import load_config

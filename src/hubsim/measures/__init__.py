@@ -23,9 +23,11 @@ from hubsim.measures._model import (
     TARGETS,
     ItemModel,
     Target,
+    category_probabilities,
     expected_total_correlation,
     general_population_shift,
     item_model,
+    total_at_least,
 )
 from hubsim.measures.calibration import REPORT_COLUMNS, calibration_report, cronbach_alpha
 from hubsim.measures.iapt import (
@@ -75,6 +77,7 @@ __all__ = [
     "ItemModel",
     "Target",
     "calibration_report",
+    "category_probabilities",
     "cronbach_alpha",
     "expected_total_correlation",
     "general_population_shift",
@@ -91,5 +94,6 @@ __all__ = [
     "severity_band",
     "simulate_items",
     "simulate_scores",
+    "total_at_least",
     "validate_items",
 ]

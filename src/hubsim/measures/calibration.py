@@ -16,6 +16,7 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from hubsim.checks import check_int
 from hubsim.measures._model import (
     _GH_W,
     _GH_X,
@@ -98,7 +99,7 @@ def calibration_report(n: int = 200_000, seed: int = 0, *, latent_correlation=No
     """Simulate the staff and general populations and compare with the published figures.
 
     ``n`` clients are drawn with latent ~ N(0, R) (the general staff population, where the
-    NHS CHECK figures of calibration.md §2 are the targets) and ``n`` with latent
+    NHS CHECK figures are the targets, calibration.md §2) and ``n`` with latent
     ~ N(mu_gp, R) (the general adult population; mu_gp is solved from Löwe 2008's GAD-7
     figures). Scores come from :func:`simulate_scores` and reliabilities from
     :func:`simulate_items`.
@@ -129,8 +130,7 @@ def calibration_report(n: int = 200_000, seed: int = 0, *, latent_correlation=No
     >>> bool(abs(row.simulated - row.target) < 4 * row.mcse)
     True
     """
-    if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 2 * _BATCHES:
-        raise ValueError(f"n must be an integer of at least {2 * _BATCHES}, got {n!r}.")
+    check_int("n", n, 2 * _BATCHES)
     r = REFERENCE_LATENT_CORRELATION if latent_correlation is None else latent_correlation
     r = np.asarray(r, dtype=float)
     if r.shape != (5, 5) or not np.allclose(r, r.T) or np.linalg.eigvalsh(r).min() <= 0:

@@ -1,9 +1,23 @@
-"""Power and design diagnosis for the evaluation of hubs."""
+"""Design statistics for the evaluation of hubs: closed-form power, design diagnosis, grids.
+
+No DES, no YAML, no files: ``hubsim.power`` sits below :mod:`hubsim.des` in the import
+graph (power studies that take effects from the DES live in :mod:`hubsim.evaluation`).
+Importing it loads the estimators and the regional designs, never the DES, the
+configuration schema, the screening measures or YAML.
+
+- :mod:`~hubsim.power.analytic`: closed-form power and sample size (individual, cluster,
+  cluster DiD, stepped wedge);
+- :mod:`~hubsim.power.diagnose`: the Monte-Carlo diagnosis engine, diagnosands with their
+  MCSEs, and the estimator registry (:data:`ESTIMATORS`, keyed to the columns
+  :class:`hubsim.regional.PanelColumns` declares);
+- :mod:`~hubsim.power.grid`: power curves, minimum detectable effects, simulation counts.
+"""
 
 from hubsim.power.analytic import (
     ClusterDiDPower,
     ClusterPower,
     IndividualPower,
+    PowerResult,
     SteppedWedgePower,
     design_effect,
     power_cluster,
@@ -12,7 +26,6 @@ from hubsim.power.analytic import (
     power_stepped_wedge,
     stepped_wedge_design,
 )
-from hubsim.power.des_effects import DESEffect, effect_from_des
 from hubsim.power.diagnose import (
     DIAGNOSAND_COLUMNS,
     DIAGNOSANDS,
@@ -25,29 +38,23 @@ from hubsim.power.diagnose import (
     twfe_cr1_batch,
 )
 from hubsim.power.grid import MDEResult, minimum_detectable_effect, n_sims_for, power_curve
-from hubsim.power.study import StudyResult, StudySpec, load_study, run_study
 
 __all__ = [
-    # design diagnosis
     "DIAGNOSANDS",
     "DIAGNOSAND_COLUMNS",
     "ESTIMATORS",
     "SIMULATION_COLUMNS",
     "ClusterDiDPower",
     "ClusterPower",
-    "DESEffect",
     "DiagnosisResult",
     "EstimatorSpec",
     "IndividualPower",
     "MDEResult",
+    "PowerResult",
     "SteppedWedgePower",
-    "StudyResult",
-    "StudySpec",
     "design_effect",
     "diagnosands_from",
     "diagnose",
-    "effect_from_des",
-    "load_study",
     "minimum_detectable_effect",
     "n_sims_for",
     "power_cluster",
@@ -55,7 +62,6 @@ __all__ = [
     "power_curve",
     "power_individual",
     "power_stepped_wedge",
-    "run_study",
     "stepped_wedge_design",
     "twfe_cr1_batch",
 ]

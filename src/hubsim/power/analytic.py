@@ -16,8 +16,12 @@ individuals), cluster size or effect is passed as ``None``:
   least squares variance of Hussey & Hughes (2007), as in swCRTdesign's ``swPwr``.
 
 They are fast cross-checks for the simulation-based :mod:`hubsim.power` results and a
-formula for users who want one. Every function returns a frozen result with all inputs,
-the solved quantity, ``.tidy()`` (one row) and ``.summary()``.
+formula for users who want one. Each design states only its standard error and degrees of
+freedom as a function of its sample sizes; one solver (``_solve``) fills in whichever
+quantity is missing (power directly, the effect or a sample size by bracketing and
+Brent's method, where power increases in it). Every function returns a frozen
+:class:`PowerResult` (one shape: the common fields, the design's own, ``.tidy()`` one row
+and ``.summary()`` text).
 
 References
 ----------
@@ -32,7 +36,7 @@ trials. Contemp Clin Trials 28:182-91.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, ClassVar
 
@@ -40,10 +44,22 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, stats
 
+from hubsim.checks import (
+    check_alpha,
+    check_at_least,
+    check_bool,
+    check_choice,
+    check_int,
+    check_number,
+    check_positive,
+    check_unit_interval,
+)
+
 __all__ = [
     "ClusterDiDPower",
     "ClusterPower",
     "IndividualPower",
+    "PowerResult",
     "SteppedWedgePower",
     "design_effect",
     "power_cluster",
@@ -64,57 +80,12 @@ _DISTS = ("t", "z")
 
 
 # ---------------------------------------------------------------------------------------
-# Input checks
+# Input checks (the shared ones live in hubsim.checks)
 # ---------------------------------------------------------------------------------------
 
 
-def _number(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float | np.integer | np.floating):
-        raise ValueError(f"{name} must be a real number, got {value!r}.")
-    out = float(value)
-    if not math.isfinite(out):
-        raise ValueError(f"{name} must be finite, got {value!r}.")
-    return out
-
-
-def _check_alpha(alpha: Any) -> float:
-    a = _number("alpha", alpha)
-    if not 0.0 < a < 1.0:
-        raise ValueError(f"alpha must be in (0, 1), got {alpha!r}.")
-    return a
-
-
 def _check_icc(icc: Any) -> float:
-    v = _number("icc", icc)
-    if not 0.0 <= v < 1.0:
-        raise ValueError(f"icc must be in [0, 1), got {icc!r}.")
-    return v
-
-
-def _check_positive(name: str, value: Any) -> float:
-    v = _number(name, value)
-    if v <= 0.0:
-        raise ValueError(f"{name} must be greater than 0, got {value!r}.")
-    return v
-
-
-def _check_at_least(name: str, value: Any, low: float, why: str = "") -> float:
-    v = _number(name, value)
-    if v < low:
-        raise ValueError(f"{name} must be at least {low:g}{why}, got {value!r}.")
-    return v
-
-
-def _check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    if value not in choices:
-        raise ValueError(f"{name} must be one of {', '.join(map(repr, choices))}, got {value!r}.")
-    return value
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    if not isinstance(value, bool | np.bool_):
-        raise ValueError(f"{name} must be True or False, got {value!r}.")
-    return bool(value)
+    return check_unit_interval("icc", icc, closed_low=True)
 
 
 def _which_missing(values: dict[str, Any]) -> str:
@@ -129,15 +100,25 @@ def _which_missing(values: dict[str, Any]) -> str:
     return missing[0]
 
 
-def _check_target_power(power: Any) -> float:
-    p = _number("power", power)
-    if not 0.0 < p < 1.0:
-        raise ValueError(f"power must be in (0, 1), got {power!r}.")
-    return p
+def _given(value: Any, check: Callable[..., float], *args: Any) -> float | None:
+    """``check(*args)`` applied to a given value; None stays None (the quantity solved)."""
+    return None if value is None else check(args[0], value, *args[1:])
+
+
+def _check_n_clusters(name: str, n_clusters: Any, dist: str) -> float:
+    k = check_number(name, n_clusters)
+    if dist == "t" and k <= 1.0:
+        raise ValueError(
+            f"n_clusters must be greater than 1 (the t-test has 2 (n_clusters - 1) df), "
+            f"got {n_clusters!r}."
+        )
+    if k <= 0.0:
+        raise ValueError(f"n_clusters must be greater than 0, got {n_clusters!r}.")
+    return k
 
 
 # ---------------------------------------------------------------------------------------
-# Rejection probability and root finding
+# Rejection probability and the one solver
 # ---------------------------------------------------------------------------------------
 
 
@@ -197,21 +178,53 @@ def _solve_increasing(
     )
 
 
-def _solve_effect(se: float, df: float, alpha: float, both_tails: bool, target: float) -> float:
-    # The rejection rate at no effect is the floor; a target at or below it has no solution.
-    floor = _rejection_probability(0.0, se, df, alpha, both_tails)
-    if target <= floor:
-        raise ValueError(
-            f"power must exceed the rejection rate under no effect ({floor:.4g}) to solve "
-            f"for the effect, got {target:g}."
+def _solve(
+    target: str,
+    values: dict[str, Any],
+    se_df: Callable[..., tuple[float, float]],
+    *,
+    alpha: float,
+    both_tails: bool,
+    brackets: Mapping[str, tuple[float, float]],
+) -> dict[str, float]:
+    """Fill in the one quantity passed as None: power, effect, or a sample size.
+
+    ``values`` holds ``power``, ``effect`` and the design's sample sizes (checked numbers,
+    the target None); ``se_df(**sizes)`` gives the standard error of the effect and the
+    reference df (inf for z). A sample size is solved where power increases in it, from
+    ``brackets[target] = (smallest value, first upper guess)``. Returns ``values`` completed.
+    """
+    sizes = {k: v for k, v in values.items() if k not in ("power", "effect")}
+    out = dict(values)
+    eff, pw = values["effect"], values["power"]
+    if target == "power":
+        out["power"] = _rejection_probability(eff, *se_df(**sizes), alpha, both_tails)
+    elif target == "effect":
+        se, df = se_df(**sizes)
+        # the rejection rate at no effect is the floor; a target at or below it has no solution
+        floor = _rejection_probability(0.0, se, df, alpha, both_tails)
+        if pw <= floor:
+            raise ValueError(
+                f"power must exceed the rejection rate under no effect ({floor:.4g}) to solve "
+                f"for the effect, got {pw:g}."
+            )
+        out["effect"] = _solve_increasing(
+            lambda e: _rejection_probability(e, se, df, alpha, both_tails), pw, "effect", 0.0, se
         )
-    return _solve_increasing(
-        lambda e: _rejection_probability(e, se, df, alpha, both_tails), target, "effect", 0.0, se
-    )
+    else:
+        if eff == 0.0:
+            raise ValueError(f"effect must be non-zero to solve for {target}, got 0.")
+
+        def power_at(x: float) -> float:
+            return _rejection_probability(eff, *se_df(**{**sizes, target: x}), alpha, both_tails)
+
+        low, start = brackets[target]
+        out[target] = _solve_increasing(power_at, pw, target, low, start)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
-# Result objects
+# Result objects: one shape
 # ---------------------------------------------------------------------------------------
 
 
@@ -223,11 +236,57 @@ def _dist_text(df: float) -> str:
     return "normal reference" if math.isinf(df) else f"t with {_fmt(df)} df"
 
 
-@dataclass(frozen=True)
-class _PowerResult:
-    """Shared behaviour: one tidy row in declared columns, a dict, a summary."""
+@dataclass(frozen=True, kw_only=True)
+class PowerResult:
+    """The shape every closed-form power result has.
+
+    Attributes
+    ----------
+    design : str
+        Which design (``"individual"``, ``"cluster"``, ``"cluster_did"``,
+        ``"stepped_wedge"``).
+    solved_for : str
+        The quantity that was passed as None and solved.
+    power, effect : float
+        Power and effect (outcome units).
+    alpha, se, df : float
+        Level, standard error of the effect and the reference df (inf: normal).
+    both_tails : bool
+        Whether rejections in the wrong direction count toward power.
+
+    Each design adds its own fields; ``TIDY_COLUMNS`` (the one-row ``.tidy()`` frame) is
+    ``design, solved_for, power, effect``, the design's own fields, then ``alpha, se, df,
+    both_tails`` (less the fields a design leaves out of it).
+    """
+
+    design: str
+    solved_for: str
+    power: float
+    effect: float
+    alpha: float
+    se: float
+    df: float = math.inf
+    both_tails: bool
 
     TIDY_COLUMNS: ClassVar[tuple[str, ...]] = ()
+    #: fields left out of the tidy row (tuples, or a df that is always inf)
+    _UNTIDY: ClassVar[tuple[str, ...]] = ()
+    #: the summary's first line
+    _TITLE: ClassVar[str] = ""
+    #: (field, label) of the quantities the summary lists, solved or given
+    _QUANTITIES: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        head = ("design", "solved_for", "power", "effect")
+        tail = ("alpha", "se", "df", "both_tails")
+        own = tuple(
+            k for k, v in cls.__annotations__.items() if not str(v).startswith("ClassVar")
+        )
+        cls.TIDY_COLUMNS = tuple(
+            c for c in (*head, *(o for o in own if o not in head + tail), *tail)
+            if c not in cls._UNTIDY
+        )
 
     def tidy(self) -> pd.DataFrame:
         """One-row DataFrame with the columns in ``TIDY_COLUMNS``."""
@@ -239,90 +298,76 @@ class _PowerResult:
         return asdict(self)
 
     def _solved_line(self, quantity: str, value: float, unit: str) -> str:
-        if self.solved_for != quantity:  # type: ignore[attr-defined]
+        if self.solved_for != quantity:
             return f"{unit} = {_fmt(value)}"
         if quantity in ("power", "effect"):
             return f"solved: {unit} = {_fmt(value)}"
         # Sample sizes are solved as real numbers; a design needs whole units.
         return f"solved: {unit} = {_fmt(value)} (round up to {math.ceil(value - 1e-9)})"
 
+    def _title(self) -> str:
+        return self._TITLE
 
-@dataclass(frozen=True)
-class IndividualPower(_PowerResult):
+    def _note(self, quantity: str) -> str:
+        """Text after a quantity's line (e.g. the SD after the effect)."""
+        return ""
+
+    def _details(self) -> list[str]:
+        """Lines between the quantities and the alpha line."""
+        return []
+
+    def summary(self) -> str:
+        """Readable multi-line summary: what was solved, the inputs, the test."""
+        lines = [self._title()]
+        for q, label in self._QUANTITIES:
+            lines.append(f"  {self._solved_line(q, getattr(self, q), label)}{self._note(q)}")
+        lines += [f"  {d}" for d in self._details()]
+        lines.append(f"  alpha {_fmt(self.alpha)}, SE {_fmt(self.se)}, {_dist_text(self.df)}")
+        return "\n".join(lines)
+
+
+@dataclass(frozen=True, kw_only=True)
+class IndividualPower(PowerResult):
     """Power of a two-arm individually randomised comparison of means.
 
-    Attributes
+    Attributes (besides :class:`PowerResult`'s)
     ----------
-    solved_for : str
-        Which of ``"power"``, ``"n_per_arm"``, ``"effect"`` was solved.
-    power, effect, n_per_arm : float
-        Power, difference in means (outcome units) and size of arm 1.
-    n_other_arm : float
-        Size of arm 2 (``ratio * n_per_arm``).
-    ratio, sd, alpha : float
-        Inputs.
     std_effect : float
         ``effect / sd`` (Cohen's d).
-    se, df : float
-        Standard error of the difference and t degrees of freedom.
-    both_tails : bool
-        Whether rejections in the wrong direction count toward power.
+    n_per_arm, n_other_arm : float
+        Size of arm 1 and of arm 2 (``ratio * n_per_arm``).
+    ratio, sd : float
+        Inputs.
     """
 
-    solved_for: str
-    power: float
-    effect: float
+    design: str = "individual"
+    std_effect: float
     n_per_arm: float
     n_other_arm: float
     ratio: float
     sd: float
-    alpha: float
-    std_effect: float
-    se: float
-    df: float
-    both_tails: bool
-    design: str = "individual"
 
-    TIDY_COLUMNS: ClassVar[tuple[str, ...]] = (
-        "design",
-        "solved_for",
-        "power",
-        "effect",
-        "std_effect",
-        "n_per_arm",
-        "n_other_arm",
-        "ratio",
-        "sd",
-        "alpha",
-        "se",
-        "df",
-        "both_tails",
+    _TITLE: ClassVar[str] = "Two-arm individually randomised comparison of means (two-sided t-test)"
+    _QUANTITIES: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("power", "power"),
+        ("effect", "difference in means"),
+        ("n_per_arm", "n per arm"),
     )
 
-    def summary(self) -> str:
-        """Readable multi-line summary."""
-        lines = [
-            "Two-arm individually randomised comparison of means (two-sided t-test)",
-            f"  {self._solved_line('power', self.power, 'power')}",
-            f"  {self._solved_line('effect', self.effect, 'difference in means')}"
-            f" (SD {_fmt(self.sd)}, d = {_fmt(self.std_effect)})",
-            f"  {self._solved_line('n_per_arm', self.n_per_arm, 'n per arm')}"
-            f" (other arm {_fmt(self.n_other_arm)})",
-            f"  alpha {_fmt(self.alpha)}, SE {_fmt(self.se)}, {_dist_text(self.df)}",
-        ]
-        return "\n".join(lines)
+    def _note(self, quantity: str) -> str:
+        if quantity == "effect":
+            return f" (SD {_fmt(self.sd)}, d = {_fmt(self.std_effect)})"
+        if quantity == "n_per_arm":
+            return f" (other arm {_fmt(self.n_other_arm)})"
+        return ""
 
 
-@dataclass(frozen=True)
-class ClusterPower(_PowerResult):
+@dataclass(frozen=True, kw_only=True)
+class ClusterPower(PowerResult):
     """Power of a two-arm cluster-randomised comparison of means.
 
-    Attributes
+    Attributes (besides :class:`PowerResult`'s)
     ----------
-    solved_for : str
-        Which of ``"power"``, ``"n_clusters"``, ``"cluster_size"``, ``"effect"`` was solved.
-    power, effect : float
-        Power and difference in means (outcome units).
     n_clusters, cluster_size : float
         Clusters per arm and mean cluster size.
     icc, sd, cv : float
@@ -331,18 +376,12 @@ class ClusterPower(_PowerResult):
     cv_method : str
         ``"eldridge"`` or ``"taylor"`` (how unequal sizes inflate the variance).
     cluster_sizes : tuple of float or None
-        Cluster sizes of one arm when given explicitly.
+        Cluster sizes of one arm when given explicitly (not in the tidy row).
     design_effect : float
         Variance inflation relative to individual randomisation of the same n.
-    alpha, se, df : float
-        Level, standard error of the difference, degrees of freedom (inf for z).
-    both_tails : bool
-        Whether rejections in the wrong direction count toward power.
     """
 
-    solved_for: str
-    power: float
-    effect: float
+    design: str = "cluster"
     n_clusters: float
     cluster_size: float
     icc: float
@@ -351,32 +390,19 @@ class ClusterPower(_PowerResult):
     cv_method: str
     cluster_sizes: tuple[float, ...] | None
     design_effect: float
-    alpha: float
-    se: float
-    df: float
-    both_tails: bool
-    design: str = "cluster"
 
-    TIDY_COLUMNS: ClassVar[tuple[str, ...]] = (
-        "design",
-        "solved_for",
-        "power",
-        "effect",
-        "n_clusters",
-        "cluster_size",
-        "icc",
-        "sd",
-        "cv",
-        "cv_method",
-        "design_effect",
-        "alpha",
-        "se",
-        "df",
-        "both_tails",
+    _UNTIDY: ClassVar[tuple[str, ...]] = ("cluster_sizes",)
+    _TITLE: ClassVar[str] = "Two-arm cluster-randomised comparison of means"
+    _QUANTITIES: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("power", "power"),
+        ("effect", "difference in means"),
+        ("n_clusters", "clusters per arm"),
     )
 
-    def summary(self) -> str:
-        """Readable multi-line summary."""
+    def _note(self, quantity: str) -> str:
+        return f" (total SD {_fmt(self.sd)})" if quantity == "effect" else ""
+
+    def _details(self) -> list[str]:
         sizes = (
             f"cluster sizes {list(self.cluster_sizes)} (mean {_fmt(self.cluster_size)}, "
             f"CV {_fmt(self.cv)})"
@@ -384,30 +410,19 @@ class ClusterPower(_PowerResult):
             else self._solved_line("cluster_size", self.cluster_size, "mean cluster size")
             + (f" (CV {_fmt(self.cv)})" if self.cv > 0 else "")
         )
-        lines = [
-            "Two-arm cluster-randomised comparison of means",
-            f"  {self._solved_line('power', self.power, 'power')}",
-            f"  {self._solved_line('effect', self.effect, 'difference in means')}"
-            f" (total SD {_fmt(self.sd)})",
-            f"  {self._solved_line('n_clusters', self.n_clusters, 'clusters per arm')}",
-            f"  {sizes}",
-            f"  ICC {_fmt(self.icc)}, design effect {_fmt(self.design_effect)}"
+        return [
+            sizes,
+            f"ICC {_fmt(self.icc)}, design effect {_fmt(self.design_effect)}"
             f" ({self.cv_method if self.cv > 0 else '1 + (m - 1) ICC'})",
-            f"  alpha {_fmt(self.alpha)}, SE {_fmt(self.se)}, {_dist_text(self.df)}",
         ]
-        return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class ClusterDiDPower(_PowerResult):
+@dataclass(frozen=True, kw_only=True)
+class ClusterDiDPower(PowerResult):
     """Power of a two-period cluster difference-in-differences comparison.
 
-    Attributes
+    Attributes (besides :class:`PowerResult`'s)
     ----------
-    solved_for : str
-        Which of ``"power"``, ``"n_clusters"``, ``"cluster_size"``, ``"effect"`` was solved.
-    power, effect : float
-        Power and difference in mean change between arms (outcome units).
     n_clusters, cluster_size : float
         Clusters per arm and subjects per cluster per period.
     icc, rho_c, rho_s, sd : float
@@ -418,15 +433,9 @@ class ClusterDiDPower(_PowerResult):
     design_effect : float
         ``2 (1 + (m - 1) ICC) (1 - r)``: variance relative to a single-period
         individually randomised comparison of the same n.
-    alpha, se, df : float
-        Level, standard error of the difference in differences, degrees of freedom.
-    both_tails : bool
-        Whether rejections in the wrong direction count toward power.
     """
 
-    solved_for: str
-    power: float
-    effect: float
+    design: str = "cluster_did"
     n_clusters: float
     cluster_size: float
     icc: float
@@ -435,130 +444,85 @@ class ClusterDiDPower(_PowerResult):
     sd: float
     r: float
     design_effect: float
-    alpha: float
-    se: float
-    df: float
-    both_tails: bool
-    design: str = "cluster_did"
 
-    TIDY_COLUMNS: ClassVar[tuple[str, ...]] = (
-        "design",
-        "solved_for",
-        "power",
-        "effect",
-        "n_clusters",
-        "cluster_size",
-        "icc",
-        "rho_c",
-        "rho_s",
-        "sd",
-        "r",
-        "design_effect",
-        "alpha",
-        "se",
-        "df",
-        "both_tails",
+    _QUANTITIES: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("power", "power"),
+        ("effect", "difference in mean change"),
+        ("n_clusters", "clusters per arm"),
+        ("cluster_size", "subjects per cluster"),
     )
 
-    def summary(self) -> str:
-        """Readable multi-line summary."""
+    def _title(self) -> str:
         kind = "cohort" if self.rho_s > 0 else "cross-sectional"
-        lines = [
-            f"Cluster difference-in-differences, two periods ({kind})",
-            f"  {self._solved_line('power', self.power, 'power')}",
-            f"  {self._solved_line('effect', self.effect, 'difference in mean change')}"
-            f" (total SD {_fmt(self.sd)})",
-            f"  {self._solved_line('n_clusters', self.n_clusters, 'clusters per arm')}",
-            f"  {self._solved_line('cluster_size', self.cluster_size, 'subjects per cluster')}",
-            f"  ICC {_fmt(self.icc)}, rho_c {_fmt(self.rho_c)}, rho_s {_fmt(self.rho_s)}"
-            f" (r = {_fmt(self.r)}), design effect {_fmt(self.design_effect)}",
-            f"  alpha {_fmt(self.alpha)}, SE {_fmt(self.se)}, {_dist_text(self.df)}",
+        return f"Cluster difference-in-differences, two periods ({kind})"
+
+    def _note(self, quantity: str) -> str:
+        return f" (total SD {_fmt(self.sd)})" if quantity == "effect" else ""
+
+    def _details(self) -> list[str]:
+        return [
+            f"ICC {_fmt(self.icc)}, rho_c {_fmt(self.rho_c)}, rho_s {_fmt(self.rho_s)}"
+            f" (r = {_fmt(self.r)}), design effect {_fmt(self.design_effect)}"
         ]
-        return "\n".join(lines)
 
 
-@dataclass(frozen=True)
-class SteppedWedgePower(_PowerResult):
+@dataclass(frozen=True, kw_only=True)
+class SteppedWedgePower(PowerResult):
     """Power of a stepped-wedge / staggered roll-out design (Hussey & Hughes 2007).
 
-    Attributes
+    Attributes (besides :class:`PowerResult`'s; ``df`` is inf, the normal reference)
     ----------
-    solved_for : str
-        Which of ``"power"``, ``"clusters_per_sequence"``, ``"cluster_size"``,
-        ``"effect"`` was solved.
-    power, effect : float
-        Power and treatment effect (outcome units).
     clusters_per_sequence : float
         Clusters that follow each row of ``design_matrix``.
+    n_clusters : float
+        ``n_sequences * clusters_per_sequence``.
     cluster_size : float
         Individuals measured per cluster per period.
+    n_sequences, n_periods : int
+        Shape of ``design_matrix``.
     tau, sigma, gamma : float
         SDs of the cluster random intercept, of individuals, and of cluster-by-period
         random effects.
     design_matrix : tuple of tuple of float
-        Treatment indicator per sequence (row) and period (column).
-    n_sequences, n_periods : int
-        Shape of ``design_matrix``.
-    n_clusters : float
-        ``n_sequences * clusters_per_sequence``.
-    alpha, se : float
-        Level and GLS standard error of the treatment effect (normal reference).
-    both_tails : bool
-        Whether rejections in the wrong direction count toward power.
+        Treatment indicator per sequence (row) and period (column); not in the tidy row.
     """
 
-    solved_for: str
-    power: float
-    effect: float
+    design: str = "stepped_wedge"
     clusters_per_sequence: float
+    n_clusters: float
     cluster_size: float
+    n_sequences: int
+    n_periods: int
     tau: float
     sigma: float
     gamma: float
     design_matrix: tuple[tuple[float, ...], ...]
-    n_sequences: int
-    n_periods: int
-    n_clusters: float
-    alpha: float
-    se: float
-    both_tails: bool
-    design: str = "stepped_wedge"
 
-    TIDY_COLUMNS: ClassVar[tuple[str, ...]] = (
-        "design",
-        "solved_for",
-        "power",
-        "effect",
-        "clusters_per_sequence",
-        "n_clusters",
-        "cluster_size",
-        "n_sequences",
-        "n_periods",
-        "tau",
-        "sigma",
-        "gamma",
-        "alpha",
-        "se",
-        "both_tails",
+    _UNTIDY: ClassVar[tuple[str, ...]] = ("design_matrix", "df")
+    _QUANTITIES: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("power", "power"),
+        ("effect", "treatment effect"),
+        ("clusters_per_sequence", "clusters per sequence"),
+        ("cluster_size", "individuals per cluster-period"),
     )
 
-    def summary(self) -> str:
-        """Readable multi-line summary."""
-        icc = (self.tau**2 + self.gamma**2) / (self.tau**2 + self.gamma**2 + self.sigma**2)
-        lines = [
+    def _title(self) -> str:
+        return (
             f"Stepped-wedge design: {self.n_sequences} sequences x {self.n_periods} periods"
-            " (Hussey & Hughes GLS, cross-sectional)",
-            f"  {self._solved_line('power', self.power, 'power')}",
-            f"  {self._solved_line('effect', self.effect, 'treatment effect')}",
-            f"  {self._solved_line('clusters_per_sequence', self.clusters_per_sequence, 'clusters per sequence')}"
-            f" ({_fmt(self.n_clusters)} clusters)",
-            f"  {self._solved_line('cluster_size', self.cluster_size, 'individuals per cluster-period')}",
-            f"  tau {_fmt(self.tau)}, sigma {_fmt(self.sigma)}, gamma {_fmt(self.gamma)}"
-            f" (within-period ICC {_fmt(icc)})",
-            f"  alpha {_fmt(self.alpha)}, SE {_fmt(self.se)}, normal reference",
-        ]
-        return "\n".join(lines)
+            " (Hussey & Hughes GLS, cross-sectional)"
+        )
 
+    def _note(self, quantity: str) -> str:
+        if quantity == "clusters_per_sequence":
+            return f" ({_fmt(self.n_clusters)} clusters)"
+        return ""
+
+    def _details(self) -> list[str]:
+        icc = (self.tau**2 + self.gamma**2) / (self.tau**2 + self.gamma**2 + self.sigma**2)
+        return [
+            f"tau {_fmt(self.tau)}, sigma {_fmt(self.sigma)}, gamma {_fmt(self.gamma)}"
+            f" (within-period ICC {_fmt(icc)})"
+        ]
 
 # ---------------------------------------------------------------------------------------
 # Individually randomised
@@ -613,43 +577,36 @@ def power_individual(
     0.8015
     """
     target = _which_missing({"effect": effect, "n_per_arm": n_per_arm, "power": power})
-    sd_ = _check_positive("sd", sd)
-    alpha_ = _check_alpha(alpha)
-    ratio_ = _check_positive("ratio", ratio)
-    both = _check_bool("both_tails", both_tails)
+    sd_ = check_positive("sd", sd)
+    alpha_ = check_alpha(alpha)
+    ratio_ = check_positive("ratio", ratio)
+    both = check_bool("both_tails", both_tails)
     # Smallest n with at least 1 degree of freedom.
     n_low = 3.0 / (1.0 + ratio_)
 
-    def se_df(n1: float) -> tuple[float, float]:
-        n2 = ratio_ * n1
-        return sd_ * math.sqrt(1.0 / n1 + 1.0 / n2), n1 + n2 - 2.0
+    def se_df(n_per_arm: float) -> tuple[float, float]:
+        n2 = ratio_ * n_per_arm
+        return sd_ * math.sqrt(1.0 / n_per_arm + 1.0 / n2), n_per_arm + n2 - 2.0
 
-    if n_per_arm is not None:
-        n1 = _check_at_least("n_per_arm", n_per_arm, n_low, " (the t-test needs 1 df)")
-    if effect is not None:
-        eff = _number("effect", effect)
-    if power is not None:
-        pw = _check_target_power(power)
-
-    if target == "power":
-        se, df = se_df(n1)
-        pw = _rejection_probability(eff, se, df, alpha_, both)
-    elif target == "effect":
-        se, df = se_df(n1)
-        eff = _solve_effect(se, df, alpha_, both, pw)
-    else:
-        if eff == 0.0:
-            raise ValueError("effect must be non-zero to solve for n_per_arm, got 0.")
-
-        def power_at(n: float) -> float:
-            s, d = se_df(n)
-            return _rejection_probability(eff, s, d, alpha_, both)
-
-        n1 = _solve_increasing(power_at, pw, "n_per_arm", n_low, 50.0)
-        se, df = se_df(n1)
+    v = _solve(
+        target,
+        {
+            "n_per_arm": _given(
+                n_per_arm, check_at_least, "n_per_arm", n_low, " (the t-test needs 1 df)"
+            ),
+            "effect": _given(effect, check_number, "effect"),
+            "power": _given(power, check_unit_interval, "power"),
+        },
+        se_df,
+        alpha=alpha_,
+        both_tails=both,
+        brackets={"n_per_arm": (n_low, 50.0)},
+    )
+    eff, n1 = v["effect"], v["n_per_arm"]
+    se, df = se_df(n1)
     return IndividualPower(
         solved_for=target,
-        power=pw,
+        power=v["power"],
         effect=eff,
         n_per_arm=n1,
         n_other_arm=ratio_ * n1,
@@ -713,17 +670,15 @@ def design_effect(
     13.4
     """
     icc_ = _check_icc(icc)
-    method_ = _check_choice("method", method, _CV_METHODS)
+    method_ = check_choice("method", method, _CV_METHODS)
     if cluster_sizes is not None:
         sizes = _check_sizes(cluster_sizes)
         m = float(sizes.mean())
         cv_ = float(sizes.std(ddof=1) / m)
     else:
         sizes = None
-        m = _check_at_least("cluster_size", cluster_size, 1.0)
-        cv_ = _number("cv", cv)
-        if cv_ < 0:
-            raise ValueError(f"cv must be at least 0, got {cv!r}.")
+        m = check_at_least("cluster_size", cluster_size, 1.0)
+        cv_ = check_at_least("cv", cv, 0.0)
     return _design_effect(m, icc_, cv_, method_, sizes)
 
 
@@ -830,11 +785,11 @@ def power_cluster(
     0.801766
     """
     icc_ = _check_icc(icc)
-    sd_ = _check_positive("sd", sd)
-    alpha_ = _check_alpha(alpha)
-    method = _check_choice("cv_method", cv_method, _CV_METHODS)
-    dist_ = _check_choice("dist", dist, _DISTS)
-    both = _check_bool("both_tails", both_tails)
+    sd_ = check_positive("sd", sd)
+    alpha_ = check_alpha(alpha)
+    method = check_choice("cv_method", cv_method, _CV_METHODS)
+    dist_ = check_choice("dist", dist, _DISTS)
+    both = check_bool("both_tails", both_tails)
     k_low = 1.5 if dist_ == "t" else 1.0
 
     sizes: np.ndarray | None = None
@@ -847,9 +802,7 @@ def power_cluster(
         cv_ = float(sizes.std(ddof=1) / sizes.mean())
         target = _which_missing({"effect": effect, "power": power})
     else:
-        cv_ = _number("cv", cv)
-        if cv_ < 0:
-            raise ValueError(f"cv must be at least 0, got {cv!r}.")
+        cv_ = check_at_least("cv", cv, 0.0)
         target = _which_missing(
             {
                 "effect": effect,
@@ -859,55 +812,30 @@ def power_cluster(
             }
         )
 
-    if n_clusters is not None:
-        k = _number("n_clusters", n_clusters)
-        if dist_ == "t" and k <= 1.0:
-            raise ValueError(
-                f"n_clusters must be greater than 1 (the t-test has 2 (n_clusters - 1) df), "
-                f"got {n_clusters!r}."
-            )
-        if k <= 0.0:
-            raise ValueError(f"n_clusters must be greater than 0, got {n_clusters!r}.")
-    if cluster_size is not None:
-        m = _check_at_least("cluster_size", cluster_size, 1.0)
-    if effect is not None:
-        eff = _number("effect", effect)
-    if power is not None:
-        pw = _check_target_power(power)
+    def se_df(n_clusters: float, cluster_size: float) -> tuple[float, float]:
+        de = _design_effect(cluster_size, icc_, cv_, method, sizes)
+        df = 2.0 * (n_clusters - 1.0) if dist_ == "t" else math.inf
+        return sd_ * math.sqrt(2.0 * de / (n_clusters * cluster_size)), df
 
-    def se_df(k_: float, m_: float) -> tuple[float, float, float]:
-        de = _design_effect(m_, icc_, cv_, method, sizes)
-        df = 2.0 * (k_ - 1.0) if dist_ == "t" else math.inf
-        return sd_ * math.sqrt(2.0 * de / (k_ * m_)), df, de
-
-    if target in ("n_clusters", "cluster_size") and eff == 0.0:
-        raise ValueError(f"effect must be non-zero to solve for {target}, got 0.")
-    if target == "power":
-        se, df, de = se_df(k, m)
-        pw = _rejection_probability(eff, se, df, alpha_, both)
-    elif target == "effect":
-        se, df, de = se_df(k, m)
-        eff = _solve_effect(se, df, alpha_, both, pw)
-    elif target == "n_clusters":
-
-        def power_k(k_: float) -> float:
-            s, d, _ = se_df(k_, m)
-            return _rejection_probability(eff, s, d, alpha_, both)
-
-        k = _solve_increasing(power_k, pw, "n_clusters", k_low, 10.0)
-        se, df, de = se_df(k, m)
-    else:
-
-        def power_m(m_: float) -> float:
-            s, d, _ = se_df(k, m_)
-            return _rejection_probability(eff, s, d, alpha_, both)
-
-        m = _solve_increasing(power_m, pw, "cluster_size", 1.0, 10.0)
-        se, df, de = se_df(k, m)
+    v = _solve(
+        target,
+        {
+            "n_clusters": _given(n_clusters, _check_n_clusters, "n_clusters", dist_),
+            "cluster_size": _given(cluster_size, check_at_least, "cluster_size", 1.0),
+            "effect": _given(effect, check_number, "effect"),
+            "power": _given(power, check_unit_interval, "power"),
+        },
+        se_df,
+        alpha=alpha_,
+        both_tails=both,
+        brackets={"n_clusters": (k_low, 10.0), "cluster_size": (1.0, 10.0)},
+    )
+    k, m = v["n_clusters"], v["cluster_size"]
+    se, df = se_df(k, m)
     return ClusterPower(
         solved_for=target,
-        power=pw,
-        effect=eff,
+        power=v["power"],
+        effect=v["effect"],
         n_clusters=k,
         cluster_size=m,
         icc=icc_,
@@ -915,7 +843,7 @@ def power_cluster(
         cv=cv_,
         cv_method=method,
         cluster_sizes=None if sizes is None else tuple(float(s) for s in sizes),
-        design_effect=de,
+        design_effect=_design_effect(m, icc_, cv_, method, sizes),
         alpha=alpha_,
         se=se,
         df=df,
@@ -991,35 +919,20 @@ def power_cluster_did(
     4.6834
     """
     icc_ = _check_icc(icc)
-    rc = _number("rho_c", rho_c)
+    rc = check_number("rho_c", rho_c)
     if not 0.0 <= rc <= 1.0:
         raise ValueError(f"rho_c must be in [0, 1], got {rho_c!r}.")
-    rs = _number("rho_s", rho_s)
+    rs = check_number("rho_s", rho_s)
     if not 0.0 <= rs < 1.0:
         raise ValueError(f"rho_s must be in [0, 1), got {rho_s!r}.")
-    sd_ = _check_positive("sd", sd)
-    alpha_ = _check_alpha(alpha)
-    dist_ = _check_choice("dist", dist, _DISTS)
-    both = _check_bool("both_tails", both_tails)
+    sd_ = check_positive("sd", sd)
+    alpha_ = check_alpha(alpha)
+    dist_ = check_choice("dist", dist, _DISTS)
+    both = check_bool("both_tails", both_tails)
     target = _which_missing(
         {"effect": effect, "n_clusters": n_clusters, "cluster_size": cluster_size, "power": power}
     )
     k_low = 1.5 if dist_ == "t" else 1.0
-    if n_clusters is not None:
-        k = _number("n_clusters", n_clusters)
-        if dist_ == "t" and k <= 1.0:
-            raise ValueError(
-                f"n_clusters must be greater than 1 (the t-test has 2 (n_clusters - 1) df), "
-                f"got {n_clusters!r}."
-            )
-        if k <= 0.0:
-            raise ValueError(f"n_clusters must be greater than 0, got {n_clusters!r}.")
-    if cluster_size is not None:
-        m = _check_at_least("cluster_size", cluster_size, 1.0)
-    if effect is not None:
-        eff = _number("effect", effect)
-    if power is not None:
-        pw = _check_target_power(power)
 
     def parts(k_: float, m_: float) -> tuple[float, float, float, float]:
         deff = 1.0 + (m_ - 1.0) * icc_
@@ -1028,34 +941,25 @@ def power_cluster_did(
         df = 2.0 * (k_ - 1.0) if dist_ == "t" else math.inf
         return sd_ * math.sqrt(2.0 * vif / (k_ * m_)), df, r, vif
 
-    if target in ("n_clusters", "cluster_size") and eff == 0.0:
-        raise ValueError(f"effect must be non-zero to solve for {target}, got 0.")
-    if target == "power":
-        se, df, r, vif = parts(k, m)
-        pw = _rejection_probability(eff, se, df, alpha_, both)
-    elif target == "effect":
-        se, df, r, vif = parts(k, m)
-        eff = _solve_effect(se, df, alpha_, both, pw)
-    elif target == "n_clusters":
-
-        def power_k(k_: float) -> float:
-            s, d, _, _ = parts(k_, m)
-            return _rejection_probability(eff, s, d, alpha_, both)
-
-        k = _solve_increasing(power_k, pw, "n_clusters", k_low, 10.0)
-        se, df, r, vif = parts(k, m)
-    else:
-
-        def power_m(m_: float) -> float:
-            s, d, _, _ = parts(k, m_)
-            return _rejection_probability(eff, s, d, alpha_, both)
-
-        m = _solve_increasing(power_m, pw, "cluster_size", 1.0, 10.0)
-        se, df, r, vif = parts(k, m)
+    v = _solve(
+        target,
+        {
+            "n_clusters": _given(n_clusters, _check_n_clusters, "n_clusters", dist_),
+            "cluster_size": _given(cluster_size, check_at_least, "cluster_size", 1.0),
+            "effect": _given(effect, check_number, "effect"),
+            "power": _given(power, check_unit_interval, "power"),
+        },
+        lambda n_clusters, cluster_size: parts(n_clusters, cluster_size)[:2],
+        alpha=alpha_,
+        both_tails=both,
+        brackets={"n_clusters": (k_low, 10.0), "cluster_size": (1.0, 10.0)},
+    )
+    k, m = v["n_clusters"], v["cluster_size"]
+    se, df, r, vif = parts(k, m)
     return ClusterDiDPower(
         solved_for=target,
-        power=pw,
-        effect=eff,
+        power=v["power"],
+        effect=v["effect"],
         n_clusters=k,
         cluster_size=m,
         icc=icc_,
@@ -1120,8 +1024,7 @@ def stepped_wedge_design(
         ("baseline_periods", baseline_periods, 1),
         ("extra_periods", extra_periods, 0),
     ):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < low:
-            raise ValueError(f"{name} must be an integer of at least {low}, got {value!r}.")
+        check_int(name, value, low)
     n_periods = baseline_periods + n_sequences + extra_periods
     start = baseline_periods + np.arange(n_sequences)
     rows = (np.arange(n_periods)[None, :] >= start[:, None]).astype(int)
@@ -1230,15 +1133,11 @@ def power_stepped_wedge(
     0.7914
     """
     x = _check_design_matrix(design)
-    tau_ = _number("tau", tau)
-    if tau_ < 0:
-        raise ValueError(f"tau must be at least 0, got {tau!r}.")
-    sigma_ = _check_positive("sigma", sigma)
-    gamma_ = _number("gamma", gamma)
-    if gamma_ < 0:
-        raise ValueError(f"gamma must be at least 0, got {gamma!r}.")
-    alpha_ = _check_alpha(alpha)
-    both = _check_bool("both_tails", both_tails)
+    tau_ = check_at_least("tau", tau, 0.0)
+    sigma_ = check_positive("sigma", sigma)
+    gamma_ = check_at_least("gamma", gamma, 0.0)
+    alpha_ = check_alpha(alpha)
+    both = check_bool("both_tails", both_tails)
     target = _which_missing(
         {
             "effect": effect,
@@ -1255,41 +1154,31 @@ def power_stepped_wedge(
             "design does not identify the treatment effect: some period must have treated "
             "and control clusters side by side."
         )
-    if clusters_per_sequence is not None:
-        c = _check_positive("clusters_per_sequence", clusters_per_sequence)
-    if cluster_size is not None:
-        m = _check_at_least("cluster_size", cluster_size, 1.0)
-    if effect is not None:
-        eff = _number("effect", effect)
-    if power is not None:
-        pw = _check_target_power(power)
+    def se_df(clusters_per_sequence: float, cluster_size: float) -> tuple[float, float]:
+        cell_var = sigma_**2 / cluster_size + gamma_**2
+        return math.sqrt(_sw_variance(x, clusters_per_sequence, cell_var, tau_**2)), math.inf
 
-    def se_at(c_: float, m_: float) -> float:
-        return math.sqrt(_sw_variance(x, c_, sigma_**2 / m_ + gamma_**2, tau_**2))
-
-    def power_of(se: float) -> float:
-        return _rejection_probability(eff, se, math.inf, alpha_, both)
-
-    if target in ("clusters_per_sequence", "cluster_size") and eff == 0.0:
-        raise ValueError(f"effect must be non-zero to solve for {target}, got 0.")
-    if target == "power":
-        se = se_at(c, m)
-        pw = power_of(se)
-    elif target == "effect":
-        se = se_at(c, m)
-        eff = _solve_effect(se, math.inf, alpha_, both, pw)
-    elif target == "clusters_per_sequence":
-        c = _solve_increasing(
-            lambda c_: power_of(se_at(c_, m)), pw, "clusters_per_sequence", 1e-6, 1.0
-        )
-        se = se_at(c, m)
-    else:
-        m = _solve_increasing(lambda m_: power_of(se_at(c, m_)), pw, "cluster_size", 1.0, 10.0)
-        se = se_at(c, m)
+    v = _solve(
+        target,
+        {
+            "clusters_per_sequence": _given(
+                clusters_per_sequence, check_positive, "clusters_per_sequence"
+            ),
+            "cluster_size": _given(cluster_size, check_at_least, "cluster_size", 1.0),
+            "effect": _given(effect, check_number, "effect"),
+            "power": _given(power, check_unit_interval, "power"),
+        },
+        se_df,
+        alpha=alpha_,
+        both_tails=both,
+        brackets={"clusters_per_sequence": (1e-6, 1.0), "cluster_size": (1.0, 10.0)},
+    )
+    c, m = v["clusters_per_sequence"], v["cluster_size"]
+    se = se_df(c, m)[0]
     return SteppedWedgePower(
         solved_for=target,
-        power=pw,
-        effect=eff,
+        power=v["power"],
+        effect=v["effect"],
         clusters_per_sequence=c,
         cluster_size=m,
         tau=tau_,

@@ -67,14 +67,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
+from hubsim.checks import check_alpha, check_int
 from hubsim.estimators.inference import FEProjector
 from hubsim.estimators.its import its
 from hubsim.estimators.linear import diff_in_means, event_study, twfe
 from hubsim.estimators.staggered import callaway_santanna
 from hubsim.estimators.synth import synthetic_control
+from hubsim.regional.design import PANEL_COLUMNS, PanelColumns
 from hubsim.rng import seed_sequence, stream
+from hubsim.stats import cr1_factor, cr1_se, mean_mcse, proportion_mcse, t_interval
 
 __all__ = [
     "DIAGNOSANDS",
@@ -146,8 +148,8 @@ class EstimatorSpec:
     fn : callable
         A hubsim estimator (``twfe``, ``diff_in_means``, ``event_study``,
         ``callaway_santanna``, ``its``, ``synthetic_control``), whose column arguments are
-        filled from the design's frame (``y``, ``region``, ``period``, ``treated``,
-        ``cohort``, ``n``), or any function ``fn(df, **kwargs)`` returning an
+        filled from the columns the design declares (``design.columns``, a
+        :class:`~hubsim.regional.PanelColumns`; RegionalDesign's by default), or any function ``fn(df, **kwargs)`` returning an
         :class:`~hubsim.estimators.Estimate` (or an object with ``estimate``, ``se``,
         ``ci_low``, ``ci_high``, ``p_value``). ``seed`` and ``alpha`` are passed when
         ``fn`` takes them and ``kwargs`` does not set them.
@@ -312,143 +314,151 @@ def _accepts(fn: Callable[..., Any], name: str) -> bool:
     return name in params or any(p.kind is p.VAR_KEYWORD for p in params.values())
 
 
-def _first(df: pd.DataFrame, *names: str) -> str | None:
-    for n in names:
-        if n in df.columns:
-            return n
-    return None
-
-
-def _is_cells(df: pd.DataFrame) -> bool:
-    """Whether ``df`` has one row per region-period (cell means with their ``n``)."""
-    if "n" not in df.columns:
+def _is_cells(df: pd.DataFrame, c: PanelColumns = PANEL_COLUMNS) -> bool:
+    """Whether ``df`` has one row per region-period (cell means with their sizes)."""
+    if c.size not in df.columns:
         return False
-    r, p = df["region"].to_numpy(), df["period"].to_numpy()
+    r, p = df[c.unit].to_numpy(), df[c.time].to_numpy()
     if r.dtype.kind in "iu" and p.dtype.kind in "iu" and len(r) and r.min() >= 0 and p.min() >= 0:
         key = r.astype(np.int64) * (int(p.max()) + 1) + p.astype(np.int64)
         return len(np.unique(key)) == len(key)
-    return not df.duplicated(["region", "period"]).any()
+    return not df.duplicated([c.unit, c.time]).any()
 
 
-def _closure_end(df: pd.DataFrame, regions: np.ndarray | None = None) -> float:
+def _closure_end(df: pd.DataFrame, c: PanelColumns, regions: np.ndarray | None = None) -> float:
     """Last period before any (selected) region's hub closes (inf when none closes)."""
-    cohort = df["cohort"].to_numpy(dtype=float)
-    period = df["period"].to_numpy(dtype=float)
-    treated = df["treated"].to_numpy()
+    cohort = df[c.cohort].to_numpy(dtype=float)
+    period = df[c.time].to_numpy(dtype=float)
+    treated = df[c.treated].to_numpy()
     closed = (cohort > 0) & (period >= cohort) & (treated == 0)
     if regions is not None:
-        closed &= np.isin(df["region"].to_numpy(), regions)
+        closed &= np.isin(df[c.unit].to_numpy(), regions)
     return float(period[closed].min() - 1) if closed.any() else math.inf
 
 
-def _window_att(df: pd.DataFrame, mask: np.ndarray, use_true: bool) -> float | None:
-    if not use_true or "true_effect" not in df.columns:
+def _window_att(df: pd.DataFrame, mask: np.ndarray, use_true: bool, c: PanelColumns) -> float | None:
+    if not use_true or c.true_effect not in df.columns:
         return None
-    exposed = mask & (df["treated"].to_numpy() == 1)
+    exposed = mask & (df[c.treated].to_numpy() == 1)
     if not exposed.any():
         return None
-    return float(df["true_effect"].to_numpy()[exposed].mean())
+    return float(df[c.true_effect].to_numpy()[exposed].mean())
 
 
-def _run_twfe(fn, df, kw, use_true):
-    weights = "n" if _is_cells(df) else None
-    args = dict(y="y", unit="region", time="period", treat="treated", weights=weights)
+def _run_twfe(fn, df, kw, use_true, c):
+    weights = c.size if _is_cells(df, c) else None
+    args = dict(y=c.outcome, unit=c.unit, time=c.time, treat=c.treated, weights=weights)
     args.update(kw)
     return fn(df, **args), None
 
 
-def _run_dim(fn, df, kw, use_true):
+def _run_dim(fn, df, kw, use_true, c):
     # hub vs no-hub after opening: exposed cells against never-treated regions' cells
     # in the same periods (a naive post-only comparison).
-    cohort = df["cohort"].to_numpy(dtype=float)
-    exposed = df["treated"].to_numpy() == 1
-    periods = np.unique(df["period"].to_numpy()[exposed])
-    keep = exposed | ((cohort == 0) & np.isin(df["period"].to_numpy(), periods))
+    cohort = df[c.cohort].to_numpy(dtype=float)
+    exposed = df[c.treated].to_numpy() == 1
+    periods = np.unique(df[c.time].to_numpy()[exposed])
+    keep = exposed | ((cohort == 0) & np.isin(df[c.time].to_numpy(), periods))
     d = df.loc[keep]
-    args = dict(y="y", treat="treated", cluster="region", weights="n" if "n" in d else None)
+    args = dict(
+        y=c.outcome, treat=c.treated, cluster=c.unit, weights=c.size if c.size in d else None
+    )
     args.update(kw)
     return fn(d, **args), None
 
 
-def _run_event_study(fn, df, kw, use_true):
+def _run_event_study(fn, df, kw, use_true, c):
     args = dict(
-        y="y", unit="region", time="period", cohort="cohort", weights="n" if _is_cells(df) else None
+        y=c.outcome,
+        unit=c.unit,
+        time=c.time,
+        cohort=c.cohort,
+        weights=c.size if _is_cells(df, c) else None,
     )
     args.update(kw)
     res = fn(df, **args)
     return res.estimate, None
 
 
-def _run_cs(fn, df, kw, use_true):
+def _run_cs(fn, df, kw, use_true, c):
     # Callaway-Sant'Anna needs absorbing adoption: keep the periods before the first closure.
-    end = _closure_end(df)
-    mask = df["period"].to_numpy(dtype=float) <= end
+    end = _closure_end(df, c)
+    mask = df[c.time].to_numpy(dtype=float) <= end
     d = df.loc[mask]
-    args = dict(y="y", unit="region", time="period", cohort="cohort")
+    args = dict(y=c.outcome, unit=c.unit, time=c.time, cohort=c.cohort)
     args.update(kw)
-    return fn(d, **args), (_window_att(df, mask, use_true) if math.isfinite(end) else None)
+    return fn(d, **args), (_window_att(df, mask, use_true, c) if math.isfinite(end) else None)
 
 
-def _run_its(fn, df, kw, use_true):
+def _run_its(fn, df, kw, use_true, c):
     # Interrupted time series of each opening wave: the regions of a cohort averaged
     # (weighted by n) into one series, the series pooled with their own intercepts and
     # Driscoll-Kraay errors, up to the first closure. No never-treated comparison enters.
-    end = _closure_end(df)
-    mask = (df["cohort"].to_numpy(dtype=float) > 0) & (df["period"].to_numpy(dtype=float) <= end)
+    end = _closure_end(df, c)
+    mask = (df[c.cohort].to_numpy(dtype=float) > 0) & (df[c.time].to_numpy(dtype=float) <= end)
     d = df.loc[mask]
-    w = d["n"].to_numpy(dtype=float) if "n" in d.columns else np.ones(len(d))
+    w = d[c.size].to_numpy(dtype=float) if c.size in d.columns else np.ones(len(d))
     agg = (
         pd.DataFrame(
             {
-                "cohort": d["cohort"].to_numpy(),
-                "period": d["period"].to_numpy(),
-                "wy": w * d["y"].to_numpy(dtype=float),
+                c.cohort: d[c.cohort].to_numpy(),
+                c.time: d[c.time].to_numpy(),
+                "wy": w * d[c.outcome].to_numpy(dtype=float),
                 "w": w,
             }
         )
-        .groupby(["cohort", "period"], sort=True, as_index=False)[["wy", "w"]]
+        .groupby([c.cohort, c.time], sort=True, as_index=False)[["wy", "w"]]
         .sum()
     )
     series = pd.DataFrame(
-        {"cohort": agg["cohort"], "period": agg["period"], "y": agg["wy"] / agg["w"]}
+        {c.cohort: agg[c.cohort], c.time: agg[c.time], c.outcome: agg["wy"] / agg["w"]}
     )
-    one = series["cohort"].nunique() == 1
-    args = dict(y="y", time="period", intervention="cohort", unit=None if one else "cohort")
+    one = series[c.cohort].nunique() == 1
+    args = dict(
+        y=c.outcome, time=c.time, intervention=c.cohort, unit=None if one else c.cohort
+    )
     args.update(kw)
-    att = _window_att(df, mask, use_true)
+    att = _window_att(df, mask, use_true, c)
     return fn(series, **args), att
 
 
-def _run_synth(fn, df, kw, use_true):
+def _run_synth(fn, df, kw, use_true, c):
     # The earliest cohort, averaged (weighted by n) into one treated unit, against the
     # never-treated regions, up to the first closure in that cohort.
-    cohort = df["cohort"].to_numpy(dtype=float)
+    cohort = df[c.cohort].to_numpy(dtype=float)
     g1 = float(cohort[cohort > 0].min())
-    first = np.unique(df["region"].to_numpy()[cohort == g1])
-    end = _closure_end(df, first)
-    period = df["period"].to_numpy(dtype=float)
+    first = np.unique(df[c.unit].to_numpy()[cohort == g1])
+    end = _closure_end(df, c, first)
+    period = df[c.time].to_numpy(dtype=float)
     keep = (period <= end) & ((cohort == 0) | (cohort == g1))
     d = df.loc[keep]
-    w = d["n"].to_numpy(dtype=float) if "n" in d.columns else np.ones(len(d))
-    in_first = d["cohort"].to_numpy(dtype=float) == g1
-    donors = d.loc[~in_first, ["region", "period", "y"]]
+    w = d[c.size].to_numpy(dtype=float) if c.size in d.columns else np.ones(len(d))
+    in_first = d[c.cohort].to_numpy(dtype=float) == g1
+    donors = d.loc[~in_first, [c.unit, c.time, c.outcome]]
     tr = d.loc[in_first].assign(_w=w[in_first])
-    tr = tr.assign(_wy=tr["_w"] * tr["y"], _wt=tr["_w"] * tr.get("true_effect", 0.0))
-    agg = tr.groupby("period", sort=True)[["_w", "_wy", "_wt"]].sum()
+    tr = tr.assign(_wy=tr["_w"] * tr[c.outcome], _wt=tr["_w"] * tr.get(c.true_effect, 0.0))
+    agg = tr.groupby(c.time, sort=True)[["_w", "_wy", "_wt"]].sum()
     label = "treated_cohort"
-    pseudo = pd.DataFrame({"region": label, "period": agg.index, "y": agg["_wy"] / agg["_w"]})
-    panel = pd.concat(
-        [donors.assign(region=donors["region"].astype(object)), pseudo], ignore_index=True
+    pseudo = pd.DataFrame(
+        {c.unit: label, c.time: agg.index, c.outcome: agg["_wy"] / agg["_w"]}
     )
-    args = dict(y="y", unit="region", time="period", treated_unit=label, treatment_time=g1)
+    panel = pd.concat(
+        [donors.assign(**{c.unit: donors[c.unit].astype(object)}), pseudo], ignore_index=True
+    )
+    args = dict(
+        y=c.outcome, unit=c.unit, time=c.time, treated_unit=label, treatment_time=g1
+    )
     args.update(kw)
     att = None
-    if use_true and "true_effect" in tr.columns:
+    if use_true and c.true_effect in tr.columns:
         post = agg.index.to_numpy(dtype=float) >= g1
         att = float((agg["_wt"] / agg["_w"]).to_numpy()[post].mean())
     return fn(panel, **args), att
 
 
+#: How each registered estimator function is called on a design's panel. An adapter takes
+#: ``(fn, df, kwargs, use_true, columns)`` and returns the fit and, where the estimator
+#: uses only part of the panel, the ATT over the cells it used (else None).
 _ADAPTERS: dict[Callable[..., Any], Callable[..., tuple[Any, float | None]]] = {
     twfe: _run_twfe,
     diff_in_means: _run_dim,
@@ -475,7 +485,13 @@ def _estimator_seed(seed: int, key: str, sim: int, name: str) -> int:
 
 
 def _fit_one(
-    spec: EstimatorSpec, df: pd.DataFrame, *, seed: int, alpha: float, use_true: bool
+    spec: EstimatorSpec,
+    df: pd.DataFrame,
+    *,
+    seed: int,
+    alpha: float,
+    use_true: bool,
+    columns: PanelColumns = PANEL_COLUMNS,
 ) -> tuple[tuple[float, ...], float | None, str]:
     kw = dict(spec.kwargs)
     if "seed" not in kw and _accepts(spec.fn, "seed"):
@@ -485,7 +501,7 @@ def _fit_one(
     try:
         adapter = _ADAPTERS.get(spec.fn)
         if adapter is not None:
-            res, att = adapter(spec.fn, df, kw, use_true)
+            res, att = adapter(spec.fn, df, kw, use_true, columns)
         else:
             res, att = spec.fn(df, **kw), None
         row = _as_row(res)
@@ -505,28 +521,34 @@ def _fit_one(
 _FAST_KEYS = {"inference", "alpha", "seed", "weights", "cluster", "B", "wild_weights", "missing"}
 
 
-def _fast_ok(spec: EstimatorSpec) -> bool:
+def _fast_ok(spec: EstimatorSpec, c: PanelColumns = PANEL_COLUMNS) -> bool:
     kw = spec.kwargs
     return (
         spec.fn is twfe
         and kw.get("inference") == "cr1"
         and set(kw) <= _FAST_KEYS
-        and kw.get("cluster") in (None, "region")
+        and kw.get("cluster") in (None, c.unit)
         and not callable(spec.estimand)
     )
 
 
-def _layout_signature(df: pd.DataFrame) -> bytes | None:
-    if not {"region", "period", "treated", "n", "y"} <= set(df.columns) or not _is_cells(df):
+def _layout_signature(df: pd.DataFrame, c: PanelColumns = PANEL_COLUMNS) -> bytes | None:
+    layout = (c.unit, c.time, c.treated, c.size)
+    if not {*layout, c.outcome} <= set(df.columns) or not _is_cells(df, c):
         return None
     h = hashlib.blake2b(digest_size=16)
-    for c in ("region", "period", "treated", "n"):
-        h.update(np.ascontiguousarray(df[c].to_numpy()).tobytes())
+    for col in layout:
+        h.update(np.ascontiguousarray(df[col].to_numpy()).tobytes())
     return h.digest()
 
 
 def twfe_cr1_batch(
-    cells: pd.DataFrame, Y: np.ndarray, *, alpha: float = 0.05, weights: str | None = "n"
+    cells: pd.DataFrame,
+    Y: np.ndarray,
+    *,
+    alpha: float = 0.05,
+    weights: str | None = "n",
+    columns: PanelColumns = PANEL_COLUMNS,
 ) -> pd.DataFrame:
     """TWFE estimates with CR1 inference for many outcome vectors on one cell layout.
 
@@ -543,6 +565,9 @@ def twfe_cr1_batch(
     alpha : float
     weights : str or None
         Weight column (cell sizes) or None.
+    columns : PanelColumns
+        The names of the region, period and treatment columns (and the outcome the one
+        checking fit uses); default :data:`hubsim.regional.PANEL_COLUMNS`.
 
     Returns
     -------
@@ -562,20 +587,21 @@ def twfe_cr1_batch(
             f"twfe_cr1_batch: Y must have shape ({len(cells)}, n_sims), got {Y.shape}."
         )
     # One general fit validates the layout and fixes x, the projection and the K of CR1.
+    c = columns
     first = twfe(
-        cells.assign(y=Y[:, 0]),
-        "y",
-        "region",
-        "period",
-        "treated",
+        cells.assign(**{c.outcome: Y[:, 0]}),
+        c.outcome,
+        c.unit,
+        c.time,
+        c.treated,
         weights=weights,
         inference="cr1",
         alpha=alpha,
     )
-    ucode = pd.factorize(cells["region"], sort=True)[0].astype(np.int64)
-    tcode = pd.factorize(cells["period"], sort=True)[0].astype(np.int64)
+    ucode = pd.factorize(cells[c.unit], sort=True)[0].astype(np.int64)
+    tcode = pd.factorize(cells[c.time], sort=True)[0].astype(np.int64)
     w = np.ones(len(cells)) if weights is None else cells[weights].to_numpy(dtype=float)
-    tr = cells["treated"].to_numpy(dtype=float)
+    tr = cells[c.treated].to_numpy(dtype=float)
     proj = FEProjector([ucode, tcode], w)
     sw = np.sqrt(w)
     x = proj.resid(np.column_stack([tr, tr]))[:, 0] * sw
@@ -590,22 +616,9 @@ def twfe_cr1_batch(
     # K as twfe counts it: 1 regressor + (T - 1) period levels (region effects nest in clusters)
     T = int(tcode.max()) + 1
     k = 1 + (G + T - 1) - G + 1
-    ssc = G / (G - 1) * (n - 1) / (n - k)
-    se = np.sqrt(ssc * np.einsum("gs,gs->s", S, S)) / xx
-    df_t = G - 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = beta / se
-    p = 2 * stats.t.sf(np.abs(t), df_t)
-    q = stats.t.ppf(1 - alpha / 2, df_t)
-    out = pd.DataFrame(
-        {
-            "estimate": beta,
-            "se": se,
-            "ci_low": beta - q * se,
-            "ci_high": beta + q * se,
-            "p_value": p,
-        }
-    )
+    se = cr1_se(S, xx, cr1_factor(G, n, k))
+    p, lo, hi = t_interval(beta, se, G - 1, alpha)
+    out = pd.DataFrame({"estimate": beta, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p})
     # guard: the batched first column must reproduce the general fit
     if not math.isclose(out["se"].iloc[0], first.se, rel_tol=1e-8, abs_tol=1e-14):
         raise RuntimeError("twfe_cr1_batch: batched CR1 disagrees with twfe; report this bug.")
@@ -628,37 +641,39 @@ class _Job:
     use_true: bool
     fast: bool
     keep_data: bool
+    columns: PanelColumns = PANEL_COLUMNS
 
 
 def _run_chunk(job: _Job, sims: Sequence[int]) -> tuple[list[tuple], dict[int, pd.DataFrame]]:
     data = {s: job.design.simulate(stream(job.seed, job.key, s, "design")) for s in sims}
     recs: list[tuple] = []
     design_est = None
+    c = job.columns
     for j, spec in enumerate(job.specs):
         theta = job.estimands[j]
         done: dict[int, tuple] = {}
-        if job.fast and _fast_ok(spec):
+        if job.fast and _fast_ok(spec, c):
             groups: dict[bytes, list[int]] = {}
             for s in sims:
-                sig = _layout_signature(data[s])
+                sig = _layout_signature(data[s], c)
                 if sig is not None:
                     groups.setdefault(sig, []).append(s)
             for members in groups.values():
                 if len(members) < 2:
                     continue
                 cells = data[members[0]]
-                Y = np.column_stack([data[s]["y"].to_numpy(dtype=float) for s in members])
+                Y = np.column_stack([data[s][c.outcome].to_numpy(dtype=float) for s in members])
                 alpha = float(spec.kwargs.get("alpha", job.alpha))
-                weights = spec.kwargs.get("weights", "n")
+                weights = spec.kwargs.get("weights", c.size)
                 try:
-                    fr = twfe_cr1_batch(cells, Y, alpha=alpha, weights=weights)
+                    fr = twfe_cr1_batch(cells, Y, alpha=alpha, weights=weights, columns=c)
                 except ValueError:
                     continue  # the general path reports the failure per simulation
                 cols = [
-                    fr[c].to_numpy() for c in ("estimate", "se", "ci_low", "ci_high", "p_value")
+                    fr[k].to_numpy() for k in ("estimate", "se", "ci_low", "ci_high", "p_value")
                 ]
                 for i, s in enumerate(members):
-                    done[s] = (s, spec.name, theta, *(float(c[i]) for c in cols), "")
+                    done[s] = (s, spec.name, theta, *(float(v[i]) for v in cols), "")
         for s in sims:
             if s in done:
                 recs.append(done[s])
@@ -669,6 +684,7 @@ def _run_chunk(job: _Job, sims: Sequence[int]) -> tuple[list[tuple], dict[int, p
                 seed=_estimator_seed(job.seed, job.key, s, spec.name),
                 alpha=job.alpha,
                 use_true=job.use_true,
+                columns=c,
             )
             if callable(spec.estimand):
                 if design_est is None:
@@ -708,23 +724,6 @@ class _Progress:
 # ---------------------------------------------------------------------------------------
 
 
-def _mean_mcse(v: np.ndarray) -> tuple[float, float]:
-    v = v[np.isfinite(v)]
-    if len(v) == 0:
-        return math.nan, math.nan
-    if len(v) == 1:
-        return float(v[0]), math.nan
-    return float(v.mean()), float(v.std(ddof=1) / math.sqrt(len(v)))
-
-
-def _prop_mcse(hits: np.ndarray) -> tuple[float, float]:
-    n = len(hits)
-    if n == 0:
-        return math.nan, math.nan
-    p = float(np.mean(hits))
-    return p, math.sqrt(p * (1 - p) / n)
-
-
 def _exaggeration(est: np.ndarray, theta: np.ndarray, sig: np.ndarray) -> float:
     ok = sig & (theta != 0)
     if not ok.any():
@@ -760,7 +759,7 @@ def diagnosands_from(
     >>> float(diagnosands_from(sims)["power"].iloc[0])
     1.0
     """
-    _check_alpha(alpha)
+    check_alpha(alpha)
     names = list(order) if order is not None else list(dict.fromkeys(simulations["estimator"]))
     rows = []
     for name in names:
@@ -777,10 +776,10 @@ def diagnosands_from(
         p = ok["p_value"].to_numpy(dtype=float)
         n = len(est)
         r: dict[str, Any] = {"estimator": name, "n_sims": n_all, "n_ok": n, "alpha": alpha}
-        r["mean_estimand"], r["mean_estimand_mcse"] = _mean_mcse(theta)
-        r["mean_estimate"], r["mean_estimate_mcse"] = _mean_mcse(est)
+        r["mean_estimand"], r["mean_estimand_mcse"] = mean_mcse(theta)[:2]
+        r["mean_estimate"], r["mean_estimate_mcse"] = mean_mcse(est)[:2]
         err = est - theta
-        r["bias"], r["bias_mcse"] = _mean_mcse(err)
+        r["bias"], r["bias_mcse"] = mean_mcse(err)[:2]
         if n >= 2:
             s = float(est.std(ddof=1))
             m4 = float(np.mean((est - est.mean()) ** 4))
@@ -797,14 +796,14 @@ def diagnosands_from(
             )
         else:
             r["sd_estimate"] = r["sd_estimate_mcse"] = r["rmse"] = r["rmse_mcse"] = math.nan
-        r["mean_se"], r["mean_se_mcse"] = _mean_mcse(se)
+        r["mean_se"], r["mean_se_mcse"] = mean_mcse(se)[:2]
         has_p = np.isfinite(p)
         sig = has_p & (p < alpha)
-        r["power"], r["power_mcse"] = _prop_mcse(sig[has_p])
+        r["power"], r["power_mcse"] = proportion_mcse(sig[has_p])
         has_ci = np.isfinite(lo) & np.isfinite(hi)
-        r["coverage"], r["coverage_mcse"] = _prop_mcse(((lo <= theta) & (theta <= hi))[has_ci])
+        r["coverage"], r["coverage_mcse"] = proportion_mcse(((lo <= theta) & (theta <= hi))[has_ci])
         signed = sig & (theta != 0)
-        r["type_s_rate"], r["type_s_rate_mcse"] = _prop_mcse(
+        r["type_s_rate"], r["type_s_rate_mcse"] = proportion_mcse(
             np.sign(est[signed]) != np.sign(theta[signed])
         )
         r["exaggeration_ratio"] = _exaggeration(est, theta, sig)
@@ -817,8 +816,8 @@ def diagnosands_from(
         else:
             r["exaggeration_ratio_mcse"] = math.nan
         widths = hi - lo
-        r["mean_ci_width"], r["mean_ci_width_mcse"] = _mean_mcse(widths[has_ci])
-        r["failure_rate"], r["failure_rate_mcse"] = _prop_mcse(failed)
+        r["mean_ci_width"], r["mean_ci_width_mcse"] = mean_mcse(widths[has_ci])[:2]
+        r["failure_rate"], r["failure_rate_mcse"] = proportion_mcse(failed)
         rows.append(r)
     return pd.DataFrame(rows, columns=DIAGNOSAND_COLUMNS)
 
@@ -866,7 +865,7 @@ class DiagnosisResult:
         Power, type S and exaggeration change with ``alpha``; coverage and CI width refer
         to the intervals stored (fitted at the original ``alpha``).
         """
-        a = self.alpha if alpha is None else _check_alpha(alpha)
+        a = self.alpha if alpha is None else check_alpha(alpha)
         diag = diagnosands_from(self.simulations, alpha=a, seed=self.seed, order=self.estimators)
         return DiagnosisResult(
             diag,
@@ -921,22 +920,6 @@ def _fmt(v: float, m: float) -> str:
 # ---------------------------------------------------------------------------------------
 
 
-def _check_alpha(alpha: Any) -> float:
-    if (
-        isinstance(alpha, bool)
-        or not isinstance(alpha, int | float | np.floating)
-        or not 0 < alpha < 1
-    ):
-        raise ValueError(f"alpha must be a number strictly between 0 and 1, got {alpha!r}.")
-    return float(alpha)
-
-
-def _check_int(name: str, v: Any, low: int) -> int:
-    if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < low:
-        raise ValueError(f"{name} must be an integer of at least {low}, got {v!r}.")
-    return int(v)
-
-
 def _check_design(design: Any) -> None:
     for m in ("simulate", "estimand"):
         if not callable(getattr(design, m, None)):
@@ -944,6 +927,12 @@ def _check_design(design: Any) -> None:
                 f"design must have a {m}() method (e.g. a hubsim.regional.RegionalDesign), "
                 f"got {type(design).__name__}."
             )
+
+
+def _columns(design: Any) -> PanelColumns:
+    """The design's declared panel columns (``design.columns``), else RegionalDesign's."""
+    declared = getattr(design, "columns", None)
+    return declared if isinstance(declared, PanelColumns) else PANEL_COLUMNS
 
 
 def _design_estimands(design: Any, specs: Sequence[EstimatorSpec]) -> tuple[float, ...]:
@@ -1005,10 +994,10 @@ def diagnose(
     >>> list(res.diagnosands["estimator"]), int(res.diagnosands["n_sims"].iloc[0])
     (['twfe_cr1'], 20)
     """
-    a = _check_alpha(alpha)
-    n = _check_int("n_sims", n_sims, 2)
-    seed = _check_int("seed", seed, 0)
-    workers = _check_int("workers", workers, 1)
+    a = check_alpha(alpha)
+    n = check_int("n_sims", n_sims, 2)
+    seed = check_int("seed", seed, 0)
+    workers = check_int("workers", workers, 1)
     specs = tuple(resolve_estimators(estimators))
     _check_design(design)
     k = key if key is not None else design_key(design)
@@ -1022,6 +1011,7 @@ def diagnose(
         use_true=getattr(design, "outcome", "continuous") != "binary",
         fast=bool(fast),
         keep_data=bool(keep_simulations),
+        columns=_columns(design),
     )
     chunks = [list(range(i, min(i + CHUNK, n))) for i in range(0, n, CHUNK)]
     bar = _Progress(n, "diagnose", progress)

@@ -21,11 +21,10 @@ import numpy as np
 import pandas as pd
 from scipy import interpolate, optimize, stats
 
+from hubsim.checks import check_alpha, check_int
 from hubsim.power.diagnose import (
     DIAGNOSAND_COLUMNS,
     EstimatorSpec,
-    _check_alpha,
-    _check_int,
     _Progress,
     design_key,
     diagnose,
@@ -121,9 +120,9 @@ def power_curve(
     """
     names, points = _points(vary, paired)
     specs = resolve_estimators(estimators)
-    _check_alpha(alpha)
-    _check_int("n_sims", n_sims, 2)
-    _check_int("seed", seed, 0)
+    check_alpha(alpha)
+    check_int("n_sims", n_sims, 2)
+    check_int("seed", seed, 0)
     if not callable(getattr(design, "replace", None)):
         raise ValueError("design must have a replace(**changes) method to vary its fields.")
     base = dict(fixed or {})
@@ -267,13 +266,13 @@ def minimum_detectable_effect(
     True
     """
     spec = resolve_estimators([estimator])[0]
-    a = _check_alpha(alpha)
+    a = check_alpha(alpha)
     if not (isinstance(power, float | int) and a < power < 1):
         raise ValueError(f"power must be between alpha ({a}) and 1, got {power!r}.")
     if method not in ("simulation", "normal"):
         raise ValueError(f"method must be 'simulation' or 'normal', got {method!r}.")
-    _check_int("n_sims", n_sims, 2)
-    _check_int("max_evals", max_evals, 2)
+    check_int("n_sims", n_sims, 2)
+    check_int("max_evals", max_evals, 2)
     key = design_key(design)
 
     def run(effect: float) -> dict[str, float]:

@@ -4,9 +4,11 @@ from hubsim.regional.design import (
     CELL_COLUMNS,
     ESTIMAND_COLUMNS,
     INDIVIDUAL_COLUMNS,
+    PANEL_COLUMNS,
     TABLE2_POPULATIONS,
     TABLE2_SOURCE,
     Estimand,
+    PanelColumns,
     RegionalDesign,
 )
 from hubsim.regional.effects import DynamicEffect, ExternalEffect, HeterogeneousEffect
@@ -15,11 +17,13 @@ __all__ = [
     "CELL_COLUMNS",
     "ESTIMAND_COLUMNS",
     "INDIVIDUAL_COLUMNS",
+    "PANEL_COLUMNS",
     "TABLE2_POPULATIONS",
     "TABLE2_SOURCE",
     "DynamicEffect",
     "Estimand",
     "ExternalEffect",
     "HeterogeneousEffect",
+    "PanelColumns",
     "RegionalDesign",
 ]

@@ -25,9 +25,9 @@ estimand on the probability scale (a risk difference).
 Periods are labelled 1..n_periods; regions 0..n_regions-1. ``cohort`` is the adoption
 period (0 for never treated), ``event_time`` is period minus adoption (NaN for never).
 
-Defaults come from ``shared/calibration.md``: ICC 0.02 (section 7; Martinson 1999,
-Bhaskarapillai 2023), prevalence 0.273 (PHQ-9 depression, NHS CHECK, Lamb 2021), uptake
-1% of staff a year for help-seekers (section 7). Continuous outcomes default to a
+Defaults come from ``docs/calibration.md``: ICC 0.02 (§7 ICC; Martinson 1999,
+Bhaskarapillai 2023), prevalence 0.273 (§2 Lamb 2021 NHS CHECK, PHQ-9 depression), uptake
+1% of staff a year for help-seekers (§7 Annual self-referral/screening uptake). Continuous outcomes default to a
 standardised scale (mean 0, SD 1), so effects are standardised mean differences. Period
 and AR(1) shocks default to 0: no calibrated value exists; set them for sensitivity.
 """
@@ -49,16 +49,56 @@ from hubsim.regional.effects import DynamicEffect, ExternalEffect, Heterogeneous
 TABLE2_POPULATIONS = (126000, 165000, 129000, 180000)
 TABLE2_SOURCE = "Allsopp 2024 Table 2"
 
+@dataclass(frozen=True)
+class PanelColumns:
+    """What each column of a simulated regional panel holds, by role.
+
+    Estimator adapters (:data:`hubsim.power.ESTIMATORS`) read a design's panel through
+    these names, so a design that names its columns otherwise declares them once here.
+
+    Attributes
+    ----------
+    unit, time : str
+        Region and period labels.
+    population : str
+        Staff in scope in the region.
+    treated : str
+        1 when the region-period is exposed to an open hub.
+    cohort : str
+        Adoption period (0 for never treated).
+    event_time : str
+        Period minus adoption (NaN for never treated).
+    size : str
+        Individuals measured in the cell (cell means are weighted by it).
+    true_effect : str
+        The effect in the cell (what the estimand averages).
+    outcome : str
+        The measured outcome (the cell mean, or the individual's value).
+    """
+
+    unit: str = "region"
+    time: str = "period"
+    population: str = "population"
+    treated: str = "treated"
+    cohort: str = "cohort"
+    event_time: str = "event_time"
+    size: str = "n"
+    true_effect: str = "true_effect"
+    outcome: str = "y"
+
+
+#: The columns :class:`RegionalDesign` simulates.
+PANEL_COLUMNS = PanelColumns()
 CELL_COLUMNS = [
-    "region",
-    "period",
-    "population",
-    "treated",
-    "cohort",
-    "event_time",
-    "n",
-    "true_effect",
-    "y",
+    PANEL_COLUMNS.unit,
+    PANEL_COLUMNS.time,
+    PANEL_COLUMNS.population,
+    PANEL_COLUMNS.treated,
+    PANEL_COLUMNS.cohort,
+    PANEL_COLUMNS.event_time,
+    PANEL_COLUMNS.size,
+    PANEL_COLUMNS.true_effect,
+    PANEL_COLUMNS.outcome,
 ]
 INDIVIDUAL_COLUMNS = ["id", *CELL_COLUMNS]
 ESTIMAND_COLUMNS = ["estimand", "event_time", "value", "n_cells"]
@@ -218,6 +258,11 @@ class RegionalDesign(BaseModel):
     ar_sd: float = 0.0
     effect: Effect = 0.0
     level: Literal["cell", "individual"] = "cell"
+
+    @property
+    def columns(self) -> PanelColumns:
+        """The roles of the simulated panel's columns (:data:`PANEL_COLUMNS`)."""
+        return PANEL_COLUMNS
 
     # ---- validation ------------------------------------------------------------------
 

@@ -45,9 +45,7 @@ Populations:
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> root = Path(hubsim.__file__).parents[2]
->>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+>>> hub = hubsim.load_config("site_d")
 >>> res = effect_from_des(hub, population="service_waits", horizon_days=240, replications=2)
 >>> list(res.profile.columns)[:3]
 ['event_time_months', 'effect', 'mcse']
@@ -59,13 +57,13 @@ import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from hubsim.checks import check_int
 from hubsim.config import ServiceConfig, load_config
 from hubsim.des.outcomes import (
     ExpectedOutcomes,
@@ -75,6 +73,7 @@ from hubsim.des.outcomes import (
 )
 from hubsim.regional.design import RegionalDesign
 from hubsim.regional.effects import DynamicEffect
+from hubsim.stats import mean_mcse
 
 __all__ = [
     "COMPONENT_COLUMNS",
@@ -85,7 +84,10 @@ __all__ = [
     "PROFILE_COLUMNS",
     "REPLICATE_COLUMNS",
     "DESEffect",
+    "default_comparator",
+    "des_request_problems",
     "effect_from_des",
+    "months_per_period",
 ]
 
 DAYS_PER_MONTH = 365.25 / 12.0
@@ -145,7 +147,7 @@ _COMMON_ASSUMPTIONS = (
     "Outcomes follow the DES: natural remission at the configured monthly hazard towards the "
     "person's general-population level, a penalty per month waited, and each course's effect "
     "counted at its end (external services: after the external wait plus "
-    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md 3).",
+    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md §3).",
     "People still in the service are counted at their natural-course value; after the "
     "episode natural remission continues; without any service there is no waiting penalty.",
     "Scores are replaced by their expectation under the hubsim.measures item model "
@@ -176,6 +178,66 @@ _POPULATION_ASSUMPTIONS = {
         "months whose follow-up runs past the horizon are left out.",
     ),
 }
+
+
+# ------------------------------------------------------------------ checks shared with studies
+def months_per_period(design: Any) -> int:
+    """Months in one period of ``design``: 1 for monthly periods, ``12 / periods_per_year``.
+
+    Raises ValueError when ``periods_per_year`` does not divide 12 (waves cannot be mapped
+    to whole months).
+    """
+    if design.period_unit == "month":
+        return 1
+    per_year = design.periods_per_year or 1.0
+    k = 12.0 / per_year
+    if abs(k - round(k)) > 1e-9 or round(k) < 1:
+        raise ValueError(f"periods_per_year must divide 12 to map months to waves, got {per_year}.")
+    return round(k)
+
+
+def des_request_problems(
+    population: str, outcome: str, horizon_days: float, follow_up_days: float
+) -> list[tuple[str, str]]:
+    """What is wrong with a DES-effect request, as (field, sentence) pairs (empty if fine).
+
+    The checks :func:`effect_from_des` makes and a study file's ``effect_from_des`` block
+    gets (with the file and line): the outcome is measured in the population, the
+    follow-up covers a share's threshold, and the horizon covers one month of profile
+    after the follow-up.
+    """
+    out: list[tuple[str, str]] = []
+    if outcome not in OUTCOMES[population]:
+        out.append(
+            (
+                "outcome",
+                f"outcome {outcome!r} is not available for {population}; expected one of "
+                f"{', '.join(OUTCOMES[population])}.",
+            )
+        )
+    for oc, need in (
+        ("treated_within_18w", EIGHTEEN_WEEKS_DAYS),
+        ("treated_within_6w", SIX_WEEKS_DAYS),
+    ):
+        if outcome == oc and follow_up_days < need:
+            out.append(
+                (
+                    "follow_up_days",
+                    f"follow_up_days must be at least {need:g} for {oc}, got {follow_up_days:g}.",
+                )
+            )
+    lag = 0.0 if population == "staff_survey" else float(follow_up_days)
+    if math.floor((horizon_days - lag) / DAYS_PER_MONTH + 1e-9) < 1:
+        need = lag + DAYS_PER_MONTH
+        out.append(
+            (
+                "horizon_days",
+                f"horizon_days {horizon_days:g} must cover at least one month"
+                + (f" plus the follow-up of {lag:g} days" if lag else "")
+                + f"; expected at least {need:.1f} days.",
+            )
+        )
+    return out
 
 
 # expected scores and the outcome paths: one model, in hubsim.des.outcomes
@@ -304,10 +366,7 @@ class DESEffect:
         return self.outcome in _BINARY
 
     def _periods(self, months_per_period: int) -> np.ndarray:
-        if not (isinstance(months_per_period, int | np.integer) and months_per_period >= 1):
-            raise ValueError(
-                f"months_per_period must be a positive integer, got {months_per_period!r}."
-            )
+        check_int("months_per_period", months_per_period, 1)
         prof = self.profile.sort_values("event_time_months")
         ok = np.isfinite(prof["effect"].to_numpy())
         months = prof["event_time_months"].to_numpy()[ok]
@@ -404,16 +463,7 @@ class DESEffect:
         """
         if not isinstance(design, RegionalDesign):
             raise ValueError(f"design must be a RegionalDesign, got {type(design).__name__}.")
-        if design.period_unit == "month":
-            k = 1
-        else:
-            per_year = design.periods_per_year or 1.0
-            k = 12.0 / per_year
-            if abs(k - round(k)) > 1e-9 or round(k) < 1:
-                raise ValueError(
-                    f"periods_per_year must divide 12 to map months to waves, got {per_year}."
-                )
-            k = round(k)
+        k = months_per_period(design)
         if not self.binary:
             return design.replace(
                 population_kind=self.population,
@@ -513,10 +563,11 @@ class DESEffect:
 
 
 # ------------------------------------------------------------------ the entry point
-def _default_comparator() -> ServiceConfig:
-    import hubsim
+def default_comparator() -> ServiceConfig:
+    """The usual-care configuration a hub is compared with when none is given."""
+    from hubsim.resources import config_path
 
-    path = Path(hubsim.__file__).resolve().parents[2] / "configs" / "usual_care.yaml"
+    path = config_path("usual_care")  # shipped with the package (hubsim.resources)
     if not path.exists():
         raise ValueError(
             f"comparator_config was not given and {path} does not exist; pass the usual-care "
@@ -535,14 +586,7 @@ def _as_config(value: Any, what: str) -> ServiceConfig:
 
 def _mean_sd(values: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over replications (axis 0, NaN-aware), its MCSE and the count of finite values."""
-    ok = np.isfinite(values)
-    n = ok.sum(axis=0)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = np.where(n > 0, np.nansum(values, axis=0) / np.maximum(n, 1), np.nan)
-        dev = np.where(ok, values - mean, 0.0)
-        sd = np.sqrt((dev**2).sum(axis=0) / np.maximum(n - 1, 1))
-        mcse = np.where(n > 1, sd / np.sqrt(np.maximum(n, 1)), np.nan)
-    return mean, mcse, n
+    return mean_mcse(values, axis=0)
 
 
 def _collapse(x: np.ndarray) -> np.ndarray:
@@ -560,7 +604,7 @@ def _align_calendar(comparator: ServiceConfig, hub: ServiceConfig) -> ServiceCon
     open from the comparator's own start (or before the new one) are open from the new
     start (usual care has no phased opening).
     """
-    from hubsim.experiment.variants import vary
+    from hubsim.config.variants import vary
 
     old, new = comparator.simulation.period.start, hub.simulation.period.start
     if old == new:
@@ -629,60 +673,33 @@ def effect_from_des(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> root = Path(hubsim.__file__).parents[2]
-    >>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+    >>> hub = hubsim.load_config("site_d")
     >>> res = effect_from_des(hub, horizon_days=92, replications=2, seed=1)
     >>> bool(res.components["uptake"].iloc[-1] < 0.01)
     True
     """
     hub = _as_config(hub_config, "hub_config")
     comp = (
-        _default_comparator()
+        default_comparator()
         if comparator_config is None
         else _as_config(comparator_config, "comparator_config")
     )
     if population not in POPULATIONS:
         raise ValueError(f"population must be one of {', '.join(POPULATIONS)}, got {population!r}.")
     outcome = OUTCOMES[population][0] if outcome is None else outcome
-    if outcome not in OUTCOMES[population]:
-        raise ValueError(
-            f"outcome {outcome!r} is not available for {population}; expected one of "
-            f"{', '.join(OUTCOMES[population])}."
-        )
-    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}.")
-    if (
-        isinstance(replications, bool)
-        or not isinstance(replications, int | np.integer)
-        or (replications < 1)
-    ):
-        raise ValueError(f"replications must be a positive integer, got {replications!r}.")
-    if isinstance(workers, bool) or not isinstance(workers, int | np.integer) or workers < 1:
-        raise ValueError(f"workers must be a positive integer, got {workers!r}.")
+    check_int("seed", seed, 0)
+    check_int("replications", replications, 1)
+    check_int("workers", workers, 1)
     if not (isinstance(horizon_days, int | float) and math.isfinite(horizon_days)):
         raise ValueError(f"horizon_days must be a finite number, got {horizon_days!r}.")
     if not follow_up_days > 0:
         raise ValueError(f"follow_up_days must be positive, got {follow_up_days}.")
-    if outcome == "treated_within_18w" and follow_up_days < EIGHTEEN_WEEKS_DAYS:
-        raise ValueError(
-            f"follow_up_days must be at least {EIGHTEEN_WEEKS_DAYS:g} for treated_within_18w, "
-            f"got {follow_up_days}."
-        )
-    if outcome == "treated_within_6w" and follow_up_days < SIX_WEEKS_DAYS:
-        raise ValueError(
-            f"follow_up_days must be at least {SIX_WEEKS_DAYS:g} for treated_within_6w, "
-            f"got {follow_up_days}."
-        )
+    problems = des_request_problems(population, outcome, horizon_days, follow_up_days)
+    if problems:
+        raise ValueError(problems[0][1])
     survey = population == "staff_survey"
     lag = 0.0 if survey else float(follow_up_days)
     n_months = math.floor((horizon_days - lag) / DAYS_PER_MONTH + 1e-9)
-    if n_months < 1:
-        raise ValueError(
-            f"horizon_days ({horizon_days}) must cover at least one month"
-            + ("" if survey else f" plus the follow-up ({follow_up_days:g} days)")
-            + "."
-        )
 
     comp = _align_calendar(comp, hub)
     tasks = [

@@ -1,0 +1,441 @@
+"""Running a power study in memory: DES-derived effects, diagnoses, curves, MDEs.
+
+:func:`evaluate` takes a checked :class:`~hubsim.evaluation.spec.StudyPlan` and returns a
+:class:`~hubsim.evaluation.result.StudyResult` without touching the file system;
+:func:`run_study` is what ``hubsim power STUDY.yaml`` does: read the file, check the
+run's overrides and the destination, evaluate, and write the results atomically
+(:mod:`hubsim.evaluation.writer`).
+
+The DES runs first (each distinct run once, cached by the configurations' content hashes
+and the run's settings), so a failing DES stops the study before any simulation of the
+designs; scenario designs then take their DES effect (:func:`apply_des_effect`).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pydantic import ValidationError
+
+from hubsim.checks import check_int
+from hubsim.config.loader import end_sentence
+from hubsim.errors import ConfigError
+from hubsim.evaluation.des_effects import (
+    DAYS_PER_MONTH,
+    DESEffect,
+    effect_from_des,
+    months_per_period,
+)
+from hubsim.evaluation.result import (
+    CURVE_COLUMNS,
+    DES_EFFECT_COLUMNS,
+    MDE_COLUMNS,
+    STUDY_DIAGNOSAND_COLUMNS,
+    StudyResult,
+)
+from hubsim.evaluation.spec import DESPlan, SizeSpec, StudyPlan, StudySpec, read_study
+from hubsim.evaluation.writer import default_out, stage, write_study
+from hubsim.power.diagnose import DIAGNOSAND_COLUMNS, SIMULATION_COLUMNS, diagnose
+from hubsim.power.grid import minimum_detectable_effect, power_curve
+from hubsim.regional import DynamicEffect
+from hubsim.rng import seed_sequence
+
+__all__ = ["RunSettings", "apply_des_effect", "evaluate", "run_study"]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """A study's run at one size: simulations per point, seed, processes, progress."""
+
+    size: str
+    n_sims: int
+    seed: int
+    workers: int
+    progress: bool | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        spec: StudySpec,
+        size: str = "default",
+        n_sims: int | None = None,
+        seed: int | None = None,
+        workers: int | None = None,
+        progress: bool | None = None,
+        *,
+        source: Any = "",
+    ) -> RunSettings:
+        """The file's settings at ``size`` with the overrides given (checked: ConfigError)."""
+        if size not in spec.sizes:
+            raise ConfigError(
+                f"{source}: size {size!r} is not defined; expected one of "
+                f"{', '.join(spec.sizes)}."
+            )
+        for flag, value, low in (("--n-sims", n_sims, 2), ("--seed", seed, 0), ("workers", workers, 1)):
+            if value is not None:
+                try:
+                    check_int(flag, value, low)
+                except ValueError as exc:
+                    raise ConfigError(str(exc)) from None
+        return cls(
+            size=size,
+            n_sims=n_sims if n_sims is not None else spec.sizes[size].n_sims,
+            seed=seed if seed is not None else spec.seed,
+            workers=workers if workers is not None else spec.workers,
+            progress=progress,
+        )
+
+
+# ---------------------------------------------------------------------------------------
+# DES-fed scenarios
+# ---------------------------------------------------------------------------------------
+
+
+def _des_seed(study_seed: int) -> int:
+    """The DES seed used when a block gives none: one per study seed, for every scenario."""
+    return int(seed_sequence(int(study_seed), "effect_from_des").generate_state(1)[0])
+
+
+def _des_settings(plan: DESPlan, size: SizeSpec, study_seed: int) -> dict[str, Any]:
+    """Replications, horizon, follow-up and seed of a plan's DES at a run size."""
+    ds = plan.spec
+    lag = 0.0 if plan.population == "staff_survey" else float(ds.follow_up_days)
+    reps = ds.replications
+    if size.des_replications is not None:
+        reps = min(reps, size.des_replications)
+    horizon = float(ds.horizon_days)
+    if size.des_horizon_days is not None:
+        # never below one month of profile after the follow-up (the block is valid at full size)
+        floor_days = math.ceil(lag + DAYS_PER_MONTH)
+        horizon = min(horizon, max(float(size.des_horizon_days), float(floor_days)))
+    return {
+        "population": plan.population,
+        "outcome": plan.outcome,
+        "horizon_days": horizon,
+        "replications": int(reps),
+        "seed": int(ds.seed if ds.seed is not None else _des_seed(study_seed)),
+        "follow_up_days": float(ds.follow_up_days),
+    }
+
+
+def _run_des(
+    plans: dict[str, DESPlan], size: SizeSpec, study_seed: int, workers: int
+) -> tuple[dict[str, DESEffect], dict[str, dict[str, Any]], int]:
+    """Each plan's DESEffect, each distinct DES run once (cached by content).
+
+    Returns the effects by scenario, the settings used by scenario (with the run's index)
+    and the number of distinct runs.
+    """
+    cache: dict[tuple, tuple[int, DESEffect]] = {}
+    effects: dict[str, DESEffect] = {}
+    settings: dict[str, dict[str, Any]] = {}
+    for name, plan in plans.items():
+        kw = _des_settings(plan, size, study_seed)
+        key = (
+            plan.hub.content_hash,
+            plan.comparator.content_hash,
+            kw["population"],
+            kw["outcome"],
+            kw["horizon_days"],
+            kw["replications"],
+            kw["seed"],
+            # the survey is measured at the end of each month: follow-up plays no part
+            None if plan.population == "staff_survey" else kw["follow_up_days"],
+        )
+        if key not in cache:
+            try:
+                res = effect_from_des(plan.hub, plan.comparator, workers=workers, **kw)
+            except ValueError as exc:
+                f, line = plan.where
+                raise ConfigError(
+                    f"{f}, line {line}: scenarios.{name}.effect_from_des: {end_sentence(str(exc))}"
+                ) from None
+            cache[key] = (len(cache), res)
+        run, effects[name] = cache[key]
+        settings[name] = {**kw, "run": run}
+    return effects, settings, len(cache)
+
+
+def apply_des_effect(des: DESEffect, design: Any, scale: str) -> Any:
+    """The scenario design with the DES effect, on the ``outcome`` or ``standardised`` scale.
+
+    See :mod:`hubsim.evaluation.spec` (DES-fed scenarios) for what each scale means.
+    """
+    if scale == "standardised":
+        k = months_per_period(design)
+        prof = des.to_effect(scale="standardised", months_per_period=k).profile
+        return design.replace(
+            population_kind=des.population,
+            outcome="continuous",
+            effect=DynamicEffect(profile=tuple(float(v) * design.sd for v in prof)),
+        )
+    out = des.apply_to(design)
+    if des.binary:
+        return out
+    # keep the design's noise terms in proportion to the individual SD
+    ratio = des.baseline_sd / design.sd
+    return out.replace(period_sd=design.period_sd * ratio, ar_sd=design.ar_sd * ratio)
+
+
+# ---------------------------------------------------------------------------------------
+# Frames
+# ---------------------------------------------------------------------------------------
+
+
+def _des_frame(effects: dict[str, DESEffect]) -> pd.DataFrame:
+    frames = []
+    for name, des in effects.items():
+        fr = des.profile.rename(columns={"hub": "hub_mean", "comparator": "comparator_mean"})
+        fr = fr.assign(
+            scenario=name,
+            hub=des.hub,
+            comparator=des.comparator,
+            population=des.population,
+            outcome=des.outcome,
+        )
+        frames.append(fr[DES_EFFECT_COLUMNS])
+    if not frames:
+        return pd.DataFrame(columns=DES_EFFECT_COLUMNS)
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cell(v: Any) -> Any:
+    if v is None or isinstance(v, int | float | str | bool | np.integer | np.floating):
+        return v
+    return str(v)
+
+
+def _curve_rows(
+    spec: StudySpec, designs: dict[str, Any], n: int, seed: int, workers: int, progress: bool | None
+) -> pd.DataFrame:
+    frames = []
+    for c in spec.curves:
+        x = next(iter(c.vary))
+        # paired fields move with x, so they do not define separate series
+        others = [] if c.paired else [k for k in c.vary if k != x]
+        for s in c.scenarios or list(spec.scenarios):
+            pc = power_curve(
+                designs[s],
+                c.vary,
+                c.estimators or spec.estimators,
+                n_sims=n,
+                seed=seed,
+                alpha=spec.alpha,
+                workers=workers,
+                fixed=c.fixed,
+                paired=c.paired,
+                progress=progress,
+            )
+            series = (
+                [
+                    ", ".join(f"{k}={_cell(v)}" for k, v in zip(others, vals, strict=True))
+                    for vals in zip(*(pc[k] for k in others), strict=True)
+                ]
+                if others
+                else [""] * len(pc)
+            )
+            xv = pd.to_numeric(pc[x].map(_cell), errors="coerce")
+            fr = pc[["point", *DIAGNOSAND_COLUMNS]].copy()
+            fr.insert(0, "series", series)
+            fr.insert(0, "x_value", xv.to_numpy(dtype=float))
+            fr.insert(0, "x", x)
+            fr.insert(0, "scenario", s)
+            fr.insert(0, "curve", c.name)
+            frames.append(fr)
+    if not frames:
+        return pd.DataFrame(columns=CURVE_COLUMNS)
+    return pd.concat(frames, ignore_index=True)[CURVE_COLUMNS]
+
+
+
+def _mde_rows(
+    plan: StudyPlan, designs: dict[str, Any], run: RunSettings, des: dict[str, DESEffect]
+) -> pd.DataFrame:
+    """The MDE table: one row per MDE request and scenario (a failed search is a row too)."""
+    spec, sz = plan.spec, plan.spec.sizes[run.size]
+    rows = []
+    for m in spec.mde:
+        for s in m.scenarios or list(spec.scenarios):
+            try:
+                r = minimum_detectable_effect(
+                    designs[s],
+                    m.estimator,
+                    power=m.power,
+                    n_sims=run.n_sims,
+                    seed=run.seed,
+                    alpha=spec.alpha,
+                    max_evals=sz.mde_max_evals,
+                    workers=run.workers,
+                    progress=run.progress,
+                )
+                row = {
+                    "mde": r.effect,
+                    "mde_mcse": r.mcse,
+                    "method": r.method,
+                    "normal_approximation": r.normal_approximation,
+                    "note": r.note,
+                }
+            except ValueError as exc:
+                # one failed search must not discard a long study: it is reported in
+                # the MDE table and the report instead
+                row = {
+                    "mde": math.nan,
+                    "mde_mcse": math.nan,
+                    "method": "simulation",
+                    "normal_approximation": math.nan,
+                    "note": f"the MDE search failed: {end_sentence(str(exc))}",
+                }
+            if s in des:
+                unit = f"a constant effect in {des[s].units}."
+                row["note"] = f"{unit} {row['note']}".strip()
+            rows.append(
+                {
+                    "scenario": s,
+                    "estimator": m.estimator,
+                    "target_power": m.power,
+                    "n_sims": run.n_sims,
+                    **row,
+                }
+            )
+    return pd.DataFrame(rows, columns=MDE_COLUMNS)
+
+
+def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
+    """Run a checked study in memory: DES effects, diagnoses, power curves and MDEs.
+
+    Parameters
+    ----------
+    plan : StudyPlan
+        From :func:`~hubsim.evaluation.spec.read_study`.
+    run : RunSettings
+        The size, simulations per point, seed and processes (:meth:`RunSettings.resolve`).
+
+    Returns
+    -------
+    StudyResult
+        Not written (``out`` is None); :func:`~hubsim.evaluation.writer.write_study` writes it.
+
+    Raises
+    ------
+    hubsim.errors.ConfigError
+        A DES-fed scenario whose DES fails or whose effect cannot be applied to its design.
+
+    Examples
+    --------
+    >>> from hubsim.resources import experiment_path
+    >>> plan = read_study(experiment_path("naturalistic_evaluation"))  # doctest: +SKIP
+    >>> res = evaluate(plan, RunSettings.resolve(plan.spec, "smoke"))  # doctest: +SKIP
+    """
+    t0 = time.monotonic()
+    spec = plan.spec
+    designs = dict(plan.designs)
+    des_effects, des_settings, n_runs = _run_des(
+        plan.des_plans, spec.sizes[run.size], run.seed, run.workers
+    )
+    for s_name, des in des_effects.items():
+        try:
+            designs[s_name] = apply_des_effect(des, designs[s_name], plan.des_plans[s_name].spec.scale)
+        except (ValidationError, ValueError) as exc:
+            f, line = plan.des_plans[s_name].where
+            raise ConfigError(
+                f"{f}, line {line}: scenarios.{s_name}.effect_from_des: the DES effect cannot "
+                f"be applied to the design: {end_sentence(str(exc))}"
+            ) from None
+    diag_frames, sim_frames = [], []
+    for s, d in designs.items():
+        res = diagnose(
+            d,
+            spec.estimators,
+            n_sims=run.n_sims,
+            seed=run.seed,
+            alpha=spec.alpha,
+            workers=run.workers,
+            progress=run.progress,
+        )
+        diag_frames.append(res.diagnosands.assign(scenario=s)[STUDY_DIAGNOSAND_COLUMNS])
+        sim_frames.append(res.simulations.assign(scenario=s)[["scenario", *SIMULATION_COLUMNS]])
+    return StudyResult(
+        None,
+        spec,
+        pd.concat(diag_frames, ignore_index=True),
+        _curve_rows(spec, designs, run.n_sims, run.seed, run.workers, run.progress),
+        _mde_rows(plan, designs, run, des_effects),
+        pd.concat(sim_frames, ignore_index=True),
+        (),
+        run.n_sims,
+        run.seed,
+        time.monotonic() - t0,
+        run.size,
+        des_effects=_des_frame(des_effects),
+        des=des_effects,
+        designs=designs,
+        des_settings=des_settings,
+        des_plans=dict(plan.des_plans),
+        extra={"des_runs": n_runs, "workers": run.workers},
+    )
+
+
+def run_study(
+    path: str | os.PathLike[str],
+    n_sims: int | None = None,
+    seed: int | None = None,
+    out: str | os.PathLike[str] | None = None,
+    *,
+    size: str = "default",
+    workers: int | None = None,
+    progress: bool | None = None,
+) -> StudyResult:
+    """Run a power study file and write its results atomically.
+
+    Parameters
+    ----------
+    path : path-like
+        The study YAML.
+    n_sims : int, optional
+        Simulations per design point (overrides the size's ``n_sims``).
+    seed : int, optional
+        Overrides the file's seed.
+    out : path-like, optional
+        Output folder (default ``results/power/<name>``, or ``<name>-<size>`` for a size
+        other than default). An existing folder is replaced only once the new one is
+        complete.
+    size : str
+        A size defined in the file's ``sizes`` (e.g. ``"smoke"`` for CI).
+    workers : int, optional
+        Processes (default: the file's ``workers``).
+    progress : bool, optional
+        Progress on stderr (default only when stderr is a terminal).
+
+    Returns
+    -------
+    StudyResult
+
+    Raises
+    ------
+    hubsim.errors.ConfigError
+        A bad study file, size or override; nothing is simulated or written.
+
+    Examples
+    --------
+    >>> from hubsim.resources import experiment_path
+    >>> res = run_study(experiment_path("naturalistic_evaluation"), size="smoke",
+    ...                 out="/tmp/pne")  # doctest: +SKIP
+    """
+    t0 = time.monotonic()
+    plan = read_study(path)
+    run = RunSettings.resolve(plan.spec, size, n_sims, seed, workers, progress, source=path)
+    dest = default_out(plan.spec, size) if out is None else out
+    staged = stage(dest)
+    try:
+        result = evaluate(plan, run)
+        return write_study(result, dest, source=path, staged=staged, started=t0)
+    except BaseException:
+        shutil.rmtree(staged, ignore_errors=True)
+        raise
