@@ -6,18 +6,21 @@ model runs from the period start to the window's end and the window is the KPI w
 months before it are a warm-up, so the year starts with the waiting lists the site would
 have by then). Printed beside the documented ranges with their sources:
 
-* uptake, % of in-scope staff a year: calibration.md §7 default 1.0%, range 0.3-2%;
+* uptake, % of in-scope staff a year: calibration.md §7 Annual self-referral/screening
+  uptake (default 1.0%, range 0.3-2%);
 * utilisation of rostered clinical time by role: no documented figure for the hubs (the
   issue 8 finding that Site B's low-intensity staff were 4% utilised was a model artefact);
 * waiting lists: mean clients waiting for assessment and for each step; the share of
   referrals still waiting (on an in-house list, or for an external service) six months
-  after referral beside Rowlandson et al. 2025 (calibration.md §1: 11.4% of clients still
-  on a waitlist 5-8 months after referral);
+  after referral beside Rowlandson et al. 2025 (calibration.md §1 Clients reporting Hub
+  contact after referral: 11.4% still on a waitlist 5-8 months after referral);
 * referral to first treatment appointment within 6 and 18 weeks: NHS Talking Therapies
-  standards 75% / 95%, achieved 89-90% / 98.5-99% (calibration.md §3); referral to second
-  treatment appointment: no documented hub figure (calibration.md §3 has none);
-* drop-out among starters 25-50% (§7), recovery 45-55% and reliable improvement 60-70%
-  among finished courses (§7), sessions per finished course 6.8-7.9 (§3 and §8).
+  standards 75% / 95%, achieved 89-90% / 98.5-99% (calibration.md §3 Started treatment
+  within 6 weeks); referral to second treatment appointment: no documented hub figure;
+* drop-out among starters 25-50% (calibration.md §7 Drop-out), recovery 45-55% and reliable
+  improvement 60-70% among finished courses (calibration.md §7 Recovery / reliable
+  improvement among completers), sessions per finished course 6.8-7.9 (calibration.md §3
+  Mean sessions per finished course).
 
 Run: ``python experiments/calibration_check.py`` (about two minutes on two cores;
 ``--replications R``, default 5). Not run by the tests.
@@ -113,14 +116,14 @@ def run_site(key, path, reps):
 
 
 RANGES = {
-    "uptake_pct": ((0.3, 2.0), "calibration.md §7 uptake 1.0% (0.3-2%)"),
-    "still_waiting_6m_pct": ((5.0, 20.0), "calibration.md §1 Rowlandson 2025: 11.4% still waiting at 5-8 months (range: assumption, +-binomial noise of n = 299 and the 5-8 month spread)"),
-    "first_tx_6w_pct": ((75.0, 100.0), "calibration.md §3 NHS TT standard 75% (achieved 89-90%)"),
-    "first_tx_18w_pct": ((95.0, 100.0), "calibration.md §3 NHS TT standard 95% (achieved 98.5-99%)"),
-    "dropout_starters_pct": ((25.0, 50.0), "calibration.md §7 drop-out 35% (25-50%)"),
-    "recovery_pct": ((45.0, 55.0), "calibration.md §7 recovery among completers 50% (45-55%)"),
-    "reliable_improvement_pct": ((60.0, 70.0), "calibration.md §7 reliable improvement 67% (60-70%)"),
-    "sessions_per_finished": ((6.8, 7.9), "calibration.md §3 mean sessions per finished course 7.9 (2021-22), §8 6.8 (2017/18)"),
+    "uptake_pct": ((0.3, 2.0), "calibration.md §7 Annual self-referral/screening uptake, 1.0% (0.3-2%)"),
+    "still_waiting_6m_pct": ((5.0, 20.0), "calibration.md §1 Clients reporting Hub contact after referral (Rowlandson 2025): 11.4% still on a waitlist at 5-8 months; the range is an assumption"),
+    "first_tx_6w_pct": ((75.0, 100.0), "calibration.md §3 Started treatment within 6 weeks (standard 75%, achieved 89-90%)"),
+    "first_tx_18w_pct": ((95.0, 100.0), "calibration.md §3 Started within 6 / 18 weeks (standard 95%, achieved 98.5-99%)"),
+    "dropout_starters_pct": ((25.0, 50.0), "calibration.md §7 Drop-out, 35% (25-50%)"),
+    "recovery_pct": ((45.0, 55.0), "calibration.md §7 Recovery / reliable improvement among completers, 50% (45-55%)"),
+    "reliable_improvement_pct": ((60.0, 70.0), "calibration.md §7 Recovery / reliable improvement among completers, 67% (60-70%)"),
+    "sessions_per_finished": ((6.8, 7.9), "calibration.md §3 Mean sessions per finished course, 7.9 (2021-22); 6.8 among 2017/18 completers"),
 }
 
 

@@ -242,6 +242,7 @@ def test_therapy_waiting_list_forms_and_follows_caseload_caps(site_d_busy):
 
 
 # ------------------------------------------------------------------ censoring
+@pytest.mark.oracle
 def test_censored_wait_kpis_equal_lifelines(site_d):
     from lifelines import KaplanMeierFitter
     from lifelines.utils import restricted_mean_survival_time

@@ -395,7 +395,8 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
 def _resolve_paths(data: dict[str, Any], where: dict[Loc, Where]) -> None:
     """Relative file paths in the data are read from the folder of the file naming them."""
     loc = ("simulation", "initial_waiting_list", "csv")
-    node = data.get("simulation", {}).get("initial_waiting_list")
+    sim = data.get("simulation") if isinstance(data, dict) else None
+    node = sim.get("initial_waiting_list") if isinstance(sim, dict) else None
     if isinstance(node, dict) and isinstance(node.get("csv"), str):
         p = Path(node["csv"])
         if not p.is_absolute():

@@ -545,7 +545,7 @@ class Sickness(Strict):
 
 
 class StaffTime(Strict):
-    """How contracted hours become rostered clinical time (docs/calibration_staff_time.md §9).
+    """How contracted hours become rostered clinical time (docs/calibration.md §9).
 
     Each member's weekly timetable is made of ``session_hours`` sessions on their working
     days; the job plan's non-leave shares are placed in it (clinical sessions first, spread

@@ -95,7 +95,7 @@ def bank_holidays(year: int) -> dict[dt.date, str]:
     summer bank holidays, Christmas Day and Boxing Day) with their substitute days when they
     fall at a weekend, the holidays moved by proclamation and the one-off extra days
     (1995-2023). Years without a proclamation follow the rules as they have stood since the
-    early May bank holiday began in 1978 (sources: docs/calibration_staff_time.md §9).
+    early May bank holiday began in 1978 (sources: calibration.md §9 Bank holidays).
 
     Examples
     --------

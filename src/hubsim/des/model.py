@@ -12,8 +12,7 @@ record is appended to one flat list.
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")
 >>> rec = HubModel(cfg, 60, seed=1, scenario="d", replication=0).run()
 >>> rec.n_clients > 0, rec.events.shape[1]
 (True, 6)

@@ -67,7 +67,7 @@ def still_a_case(latent: np.ndarray) -> bool:
 # ------------------------------------------------------------------ expected scores
 def total_moments(theta: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
     """Mean and second moment of an instrument's total given its domain latent."""
-    from hubsim.measures._model import category_probabilities
+    from hubsim.measures import category_probabilities
 
     p, vals = category_probabilities(name, theta)
     m = np.einsum("nic,ic->ni", p, vals)
@@ -83,8 +83,7 @@ def expected_outcome(latent: np.ndarray, outcome: str) -> tuple[np.ndarray, np.n
     ``outcome`` is ``"phq9"`` (expected total) or ``"caseness"`` (probability of NHS Talking
     Therapies caseness, PHQ-9 >= 10 or GAD-7 >= 8).
     """
-    from hubsim.measures import GAD7_CASENESS, PHQ9_CASENESS
-    from hubsim.measures._model import total_at_least
+    from hubsim.measures import GAD7_CASENESS, PHQ9_CASENESS, total_at_least
 
     if outcome == "phq9":
         return total_moments(latent[:, 0], "phq9")

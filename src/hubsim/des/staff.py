@@ -30,8 +30,7 @@ hold is taken from a duty-role member's clinical time on a rota.
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")
 >>> [m.wte for m in members(cfg) if m.role_id == "therapists"]
 [1.0, 1.0, 1.0, 1.0, 1.0, 0.4]
 """
