@@ -209,6 +209,14 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    initial_waiting_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--initial-waiting-list",
+            help="CSV of clients waiting at the start (waited_days, optional stage and "
+            "occupational_group); default: the configuration's simulation.initial_waiting_list.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a hub: print the KPI summary and write the frames (Parquet) plus a manifest."""
     from hubsim.experiment import run_cli
@@ -218,10 +226,28 @@ def run_command(
             f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
             f"got {warmup_days:g}."
         )
+    if initial_waiting_list is not None and not initial_waiting_list.is_file():
+        _fail(
+            f"--initial-waiting-list: {initial_waiting_list}: file not found; expected a CSV "
+            "file with a waited_days column."
+        )
     try:
-        run_cli(config, horizon_days, replications, seed, warmup_days, workers, out)
+        run_cli(
+            config,
+            horizon_days,
+            replications,
+            seed,
+            warmup_days,
+            workers,
+            out,
+            initial_waiting_list=initial_waiting_list,
+        )
     except HubsimError as exc:
         _fail(_problems(exc))
+    except ValueError as exc:
+        if "initial_waiting_list" not in str(exc):
+            raise
+        _fail(f"--initial-waiting-list: {exc}")
 
 
 class StudySize(StrEnum):
