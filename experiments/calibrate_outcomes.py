@@ -105,7 +105,7 @@ def figures(clients: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for site, c in [*clients.groupby("site", sort=True), ("pooled", clients)]:
         done = c[~c["censored"].to_numpy(dtype=bool)]
-        starters = done[done["treatment_start_at"].notna().to_numpy()]
+        starters = done[done["first_treatment_at"].notna().to_numpy()]
         fin = done[done["finished_course"].to_numpy(dtype=bool)]
         rec = fin["recovered"].dropna().astype(bool)
         ri = fin["reliably_improved"].dropna().astype(bool)

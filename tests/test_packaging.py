@@ -56,7 +56,8 @@ def test_every_dependency_has_a_lower_and_an_upper_bound(req):
 
 
 def test_the_extras():
-    assert set(PYPROJECT["project"]["optional-dependencies"]) == {"dev", "dask", "app"}
+    # bench: Ciw, a benchmark-only dependency (benchmarks/bench_des.py)
+    assert set(PYPROJECT["project"]["optional-dependencies"]) == {"dev", "dask", "app", "bench"}
 
 
 def test_lowest_leg_pins_exactly_the_lower_bounds():

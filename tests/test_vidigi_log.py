@@ -1,5 +1,7 @@
 """The vidigi / HSMA view of the event log, on every pandas the package supports.
 
+Resource ids are the members' numbers in the staff table, unique across roles.
+
 pandas 3 keeps a missing ``staff_id`` as NaN through ``astype(str)`` where pandas 2 gave
 the string ``"nan"``; the view must read both the same way.
 """
@@ -20,16 +22,19 @@ def site_d_run(site_paths):
 
 
 def test_site_d_resource_ids_are_the_staff_numbers(site_d_run):
+    """A resource id is the member's number in the staff table (from 1, across all roles),
+    so ids never collide between roles sharing a step's pool (issue 9)."""
     ev = site_d_run.events
     v = site_d_run.vidigi_event_log
     staffed = ev["staff_id"].notna().to_numpy()
     assert staffed.any() and (~staffed).any()
     use = v[v["event_type"].isin(["resource_use", "resource_use_end"])]
     assert len(use) > 0 and use["resource_id"].notna().all()
-    # the same rows of the log, in order: the number is the staff label's suffix
-    src = ev[ev["event"].astype(str).isin(["begins", "completes"])]
-    want = [int(str(s).rsplit("_", 1)[1]) if pd.notna(s) else pd.NA for s in src["staff_id"]]
-    got = use["resource_id"].tolist()
+    labels = site_d_run.staff["staff_id"].tolist()
+    src = ev[ev["event"].astype(str).isin(["begins", "completes"]) & (ev["client_id"] >= 0)]
+    single = ~src["appointment_id"].duplicated(keep=False) | (src["stage"].astype(str) != "group")
+    want = [labels.index(str(s)) + 1 for s in src.loc[single, "staff_id"]]
+    got = use["resource_id"].to_numpy()[single.to_numpy()].tolist()
     assert got == want
 
 
@@ -42,11 +47,12 @@ def test_rows_without_staff_have_no_resource():
             "stage": pd.Categorical(["screening", "assessment", "assessment"]),
             "event": pd.Categorical(["arrival", "begins", "discharged"]),
             "role": pd.Categorical([None, "therapists", None]),
-            "staff_id": pd.Categorical([None, "therapists_3", None]),
+            "staff_id": pd.Categorical([None, "therapists_3", None], categories=["x_1", "therapists_3"]),
+            "appointment_id": [-1, 0, -1],
         }
     )
     v = vidigi_log(events)
     assert v["event_type"].tolist() == ["arrival_departure", "resource_use", "arrival_departure"]
     assert v["resource_id"].isna().tolist() == [True, False, True]
-    assert int(v["resource_id"].iloc[1]) == 3
+    assert int(v["resource_id"].iloc[1]) == 2  # the second member of the staff list
     assert np.issubdtype(v["time"].dtype, np.floating)

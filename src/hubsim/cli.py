@@ -309,6 +309,14 @@ def run_command(
             show_default=False,
         ),
     ] = None,
+    initial_waiting_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--initial-waiting-list",
+            help="CSV of clients waiting at the start (waited_days, optional stage and "
+            "occupational_group); default: the configuration's simulation.initial_waiting_list.",
+        ),
+    ] = None,
     overwrite: _OverwriteOpt = False,
     executor: _ExecutorOpt = None,
     scheduler: _SchedulerOpt = None,
@@ -322,11 +330,29 @@ def run_command(
             f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
             f"got {warmup_days:g}."
         )
+    if initial_waiting_list is not None and not initial_waiting_list.is_file():
+        _fail(
+            f"--initial-waiting-list: {initial_waiting_list}: file not found; expected a CSV "
+            "file with a waited_days column."
+        )
     if out is None:
         try:
-            run_cli(config, horizon_days, replications, seed, warmup_days, workers or 1, None)
+            run_cli(
+                config,
+                horizon_days,
+                replications,
+                seed,
+                warmup_days,
+                workers or 1,
+                None,
+                initial_waiting_list=initial_waiting_list,
+            )
         except HubsimError as exc:
             _fail(_problems(exc))
+        except ValueError as exc:
+            if "initial_waiting_list" not in str(exc):
+                raise
+            _fail(f"--initial-waiting-list: {exc}")
         return
     from hubsim.config import load_config
     from hubsim.experiment import Interrupted, plan_from_configs, run_experiment
@@ -343,6 +369,7 @@ def run_command(
             warmup_days=warmup_days,
             name=cfg.name,
             source=str(config),
+            initial_waiting_list=initial_waiting_list,
         )
         res = run_experiment(
             plan,

@@ -388,4 +388,17 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
     """
     resolved = resolve_config(path)
     data, where = load_config_data(resolved)
+    _resolve_paths(data, where)
     return validate_data(data, where, str(resolved))
+
+
+def _resolve_paths(data: dict[str, Any], where: dict[Loc, Where]) -> None:
+    """Relative file paths in the data are read from the folder of the file naming them."""
+    loc = ("simulation", "initial_waiting_list", "csv")
+    sim = data.get("simulation") if isinstance(data, dict) else None
+    node = sim.get("initial_waiting_list") if isinstance(sim, dict) else None
+    if isinstance(node, dict) and isinstance(node.get("csv"), str):
+        p = Path(node["csv"])
+        if not p.is_absolute():
+            src = Path(where.get(loc, (".", 0))[0]).parent
+            node["csv"] = str((src / p).resolve())

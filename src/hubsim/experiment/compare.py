@@ -43,11 +43,12 @@ DIFFERENCE_COLUMNS = [
     "paired_correlation",
 ]
 DEFAULT_KPIS = (
-    "wait_to_assessment_mean_days",
-    "wait_to_treatment_mean_days",
-    "wait_to_treatment_p90_days",
-    "wait_to_treatment_within_6w_share",
-    "wait_to_treatment_within_18w_share",
+    "wait_to_first_assessment_mean_days",
+    "wait_to_first_treatment_mean_days",
+    "wait_to_first_treatment_p90_days",
+    "wait_to_first_treatment_within_6w_share",
+    "wait_to_first_treatment_within_18w_share",
+    "wait_to_second_treatment_mean_days",
     "treatment_dropout_rate",
     "recovery_rate",
     "senior_hours_share",

@@ -335,18 +335,21 @@ def _manifest(plan, store: ResultsStore, folder: ResultsFolder, extra: dict) -> 
 
 def _replication_task(task: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], float]:
     """One replication in a worker: its frames and its wall time (no file access)."""
-    from hubsim.des.simulate import run_replication
+    from hubsim.des.simulate import initial_frame, run_replication
 
     t0 = time.perf_counter()
     cfg = task["config"]
+    # common random numbers across scenarios: every scenario's streams are keyed "common"
+    initial = initial_frame(cfg, task.get("initial_waiting_list"), task["seed"], "common")
     frames = dict(
         run_replication(
             cfg,
             horizon_days=task["horizon_days"],
             seed=task["seed"],
             replication=task["replication"],
-            scenario="common",  # common random numbers across scenarios
+            scenario="common",
             warmup_days=task["warmup_days"],
+            initial_waiting_list=initial,
         )
     )
     # calendar dates beside the day numbers (day 0 is the configuration's period start)
@@ -357,6 +360,18 @@ def _replication_task(task: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], fl
             days = pd.to_timedelta(df[day].to_numpy(dtype=float), unit="D")
             frames[name] = df.assign(**{date: (start + days).normalize()})
     return frames, time.perf_counter() - t0
+
+
+def _check_initial_lists(plan: ExperimentPlan) -> None:
+    """Read every scenario's initial waiting list before any work (ConfigError if bad)."""
+    from hubsim.des.simulate import initial_frame
+    from hubsim.errors import ConfigError
+
+    for s in plan.scenarios.values():
+        try:
+            initial_frame(s.config, s.initial_waiting_list, plan.spec.seed, "common")
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"scenario {s.name}: {str(exc).rstrip('.')}.") from None
 
 
 def _values(store: ResultsStore, scenarios: Sequence[str], kpis: Sequence[str], n: int):
@@ -381,13 +396,17 @@ def plan_from_configs(
     name: str = "comparison",
     source: str | Path = "(command line)",
     kpis: Sequence[str] | None = None,
+    initial_waiting_list: str | Path | None = None,
 ) -> ExperimentPlan:
     """An experiment plan from configurations already loaded (``hubsim compare``, ``run``)."""
     from hubsim.experiment.spec import _kpi_names
 
     names = list(names or [c.name for c in configs])
+    iwl = None if initial_waiting_list is None else str(initial_waiting_list)
     scen = {
-        n: ScenarioPlan(n, c.name, "configuration", {}, c, float(horizon_days), float(warmup_days))
+        n: ScenarioPlan(
+            n, c.name, "configuration", {}, c, float(horizon_days), float(warmup_days), iwl
+        )
         for n, c in zip(names, configs, strict=True)
     }
     known = set().union(*(_kpi_names(c) for c in configs))
@@ -474,6 +493,7 @@ def run_experiment(
     if not isinstance(plan, ExperimentPlan):
         plan = read_experiment(plan)
     spec = plan.spec
+    _check_initial_lists(plan)
     dest = Path("results") / spec.name if out is None else Path(out)
     ex_spec = spec.executor
     kind_ex = executor or ("dask" if scheduler else ex_spec.kind)
@@ -531,6 +551,7 @@ def run_experiment(
                         "warmup_days": plan.scenarios[s].warmup_days,
                         "seed": spec.seed,
                         "replication": r,
+                        "initial_waiting_list": plan.scenarios[s].initial_waiting_list,
                     }
                     for s, r in todo
                 ]

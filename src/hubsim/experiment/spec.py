@@ -233,6 +233,16 @@ class ScenarioPlan:
     config: ServiceConfig
     horizon_days: float
     warmup_days: float
+    #: a CSV of clients waiting at the start (default: the configuration's own, if any)
+    initial_waiting_list: str | None = None
+
+
+def _file_hash(path: str | os.PathLike[str] | None) -> str | None:
+    import hashlib
+
+    if path is None or not Path(path).is_file():
+        return None
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -264,6 +274,11 @@ class ExperimentPlan:
                     "config_hash": s.config.content_hash,
                     "horizon_days": s.horizon_days,
                     "warmup_days": s.warmup_days,
+                    # the content of a waiting-list CSV, not just its name
+                    "initial_waiting_list": _file_hash(
+                        s.initial_waiting_list
+                        or getattr(s.config.simulation.initial_waiting_list, "csv", None)
+                    ),
                 }
                 for s in self.scenarios.values()
             },
