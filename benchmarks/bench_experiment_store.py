@@ -14,7 +14,8 @@ replications fixed at 20 (100 replications in all). Timed in the same run, alter
 Prints the medians and the ratios store / baseline (target <= 1.1), serially (one process:
 the store's cost adds in full) and with 2 worker processes (the default on this machine).
 
-Run: ``python benchmarks/bench_experiment_store.py`` (``--quick``: 4 replications, 1 repeat).
+Run: ``python benchmarks/bench_experiment_store.py`` (``--repeats N``: medians of N runs of
+each, default 1; ``--quick``: 4 replications).
 """
 
 from __future__ import annotations
@@ -68,7 +69,8 @@ def stored(plan, reps, workers, report):
 
 def main() -> None:
     quick = "--quick" in sys.argv
-    reps, repeats = (4, 1) if quick else (20, 2)
+    reps = 4 if quick else 20
+    repeats = int(sys.argv[sys.argv.index("--repeats") + 1]) if "--repeats" in sys.argv else 1
     plan = read_experiment(experiment_path("site_d_staffing"))
     plan = type(plan)(
         plan.path,

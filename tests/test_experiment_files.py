@@ -82,17 +82,17 @@ BAD = {
     "target half-width not positive": (
         (
             "replications: 3",
-            "replications: {kpis: [wait_to_treatment_mean_days], relative_half_width: -0.1}",
+            "replications: {kpis: [wait_to_first_treatment_mean_days], relative_half_width: -0.1}",
         ),
         5,
         "replications.relative_half_width",
         "greater than 0",
     ),
     "unknown KPI": (
-        ("replications: 3", "replications: 3\nkpis: [wait_to_treatment_mean_dayz]"),
+        ("replications: 3", "replications: 3\nkpis: [wait_to_first_treatment_mean_dayz]"),
         6,
         "kpis[0]",
-        "unknown KPI 'wait_to_treatment_mean_dayz'",
+        "unknown KPI 'wait_to_first_treatment_mean_dayz'",
     ),
     "unknown baseline": (
         ("replications: 3", "replications: 3\nbaseline: nobody"),

@@ -435,7 +435,7 @@ def test_the_report_has_its_figures_and_opens_with_the_largest_difference(tmp_pa
             assert len(im.convert("RGB").getcolors(1 << 20) or []) > 20, name
     md = (res.out / "report.md").read_text()
     first = md.split("\n\n")[1]
-    d = res.differences[res.differences["kpi"] == "wait_to_treatment_mean_days"]
+    d = res.differences[res.differences["kpi"] == "wait_to_first_treatment_mean_days"]
     top = d.iloc[int(np.argmax(np.abs(d["mean_difference"].to_numpy())))]
     assert top["scenario"] in first
     assert f"{top['mean_difference']:+.3g} days" in first

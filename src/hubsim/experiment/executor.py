@@ -52,6 +52,13 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
+def _ignore_sigint() -> None:
+    """Workers leave Ctrl-C to the parent, which stops them (no tracebacks from workers)."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def _indexed(args: tuple[Callable[[Any], Any], int, Any]) -> tuple[int, Any]:
     fn, i, task = args
     return i, fn(task)
@@ -76,7 +83,7 @@ class LocalExecutor:
                 yield i, fn(t)
             return
         ctx = multiprocessing.get_context("forkserver")
-        self._pool = ctx.Pool(min(self.workers, len(tasks)))
+        self._pool = ctx.Pool(min(self.workers, len(tasks)), initializer=_ignore_sigint)
         try:
             yield from self._pool.imap_unordered(
                 _indexed, [(fn, i, t) for i, t in enumerate(tasks)]

@@ -7,10 +7,9 @@ names and functions below:
   present is the report's headline), :data:`COST_KPI`, :data:`DIRECT_COST_KPI`, and
   every ``utilisation_<role>`` (:data:`UTILISATION_PREFIX`);
 - clients (table ``clients``): ``referred_at`` (:data:`REFERRED_AT`), ``recovered``
-  (:data:`RECOVERED`) and, for the Kaplan-Meier curves, either
-  ``<wait>_days`` + ``<wait>_observed`` (a time to the event or to censoring, and whether
-  the event happened) or, for the older model, ``wait_to_treatment_days``,
-  ``treatment_start_at``, ``discharged_at`` and ``pathway`` (:func:`km_frame`);
+  (:data:`RECOVERED`) and, for the Kaplan-Meier curves, ``<wait>_days`` and
+  ``<wait>_observed`` of the first wait in :data:`KM_WAITS` present (the time to the event
+  or to censoring, and whether the event happened; :func:`km_frame`);
 - weekly (table ``weekly``): ``week_start_day`` (:data:`WEEK_START`) and the waiting-list
   lengths ``queue_<list>`` (:data:`QUEUE_PREFIX`);
 - scenarios (table ``scenarios``): ``scenario``, ``label``, ``position``,
@@ -39,15 +38,13 @@ __all__ = [
     "waiting_list_total",
 ]
 
-#: wait KPIs in order of preference for the report's headline (booked-diary model first)
+#: wait KPIs in order of preference for the report's headline
 WAIT_KPIS = (
     "wait_to_first_treatment_mean_days",
-    "wait_to_treatment_mean_days",
     "wait_to_second_treatment_mean_days",
+    "wait_to_first_treatment_median_days",
     "wait_to_first_treatment_p90_days",
-    "wait_to_treatment_p90_days",
     "wait_to_first_assessment_mean_days",
-    "wait_to_assessment_mean_days",
 )
 COST_KPI = "cost_per_client_gbp"
 DIRECT_COST_KPI = "direct_cost_gbp"
@@ -59,21 +56,19 @@ QUEUE_PREFIX = "queue_"
 #: the wait shown as Kaplan-Meier curves, by model: (name, label)
 KM_WAITS = (
     ("wait_to_first_treatment", "referral to first treatment appointment"),
-    ("wait_to_treatment", "referral to first treatment"),
+    ("wait_to_second_treatment", "referral to second treatment appointment"),
+    ("wait_to_first_assessment", "referral to first assessment appointment"),
 )
 
 KPI_LABELS: dict[str, tuple[str, str]] = {
     "wait_to_first_treatment_mean_days": ("Mean wait, referral to 1st treatment", "days"),
+    "wait_to_first_treatment_median_days": ("Median wait, referral to 1st treatment", "days"),
+    "wait_to_second_treatment_within_18w_share": ("2nd treatment within 18 weeks", "share"),
     "wait_to_second_treatment_mean_days": ("Mean wait, referral to 2nd treatment", "days"),
     "wait_to_first_treatment_p90_days": ("90th centile wait to 1st treatment", "days"),
     "wait_to_first_assessment_mean_days": ("Mean wait, referral to 1st assessment", "days"),
     "wait_to_first_treatment_within_6w_share": ("1st treatment within 6 weeks", "share"),
     "wait_to_first_treatment_within_18w_share": ("1st treatment within 18 weeks", "share"),
-    "wait_to_treatment_mean_days": ("Mean wait, referral to treatment", "days"),
-    "wait_to_treatment_p90_days": ("90th centile wait to treatment", "days"),
-    "wait_to_treatment_within_6w_share": ("Treated within 6 weeks", "share"),
-    "wait_to_treatment_within_18w_share": ("Treated within 18 weeks", "share"),
-    "wait_to_assessment_mean_days": ("Mean wait, referral to assessment", "days"),
     "treatment_dropout_rate": ("Drop-out among treatment starters", "share"),
     "recovery_rate": ("Recovery (finished courses)", "share"),
     "senior_hours_share": ("Senior share of clinical hours", "share"),
@@ -132,22 +127,7 @@ def km_frame(
                 ),
                 label,
             )
-    # the older model: in-house pathway clients; treated (event), or still waiting at the
-    # horizon / left the list before treatment (censored at that time)
-    need = {"wait_to_treatment_days", "treatment_start_at", "discharged_at", "pathway"}
-    if not need <= set(c.columns):
-        return pd.DataFrame(columns=["replication", "days", "observed"]), ""
-    c = c[(c["pathway"] == "in_house") | c["treatment_start_at"].notna()]
-    ref = c[REFERRED_AT].to_numpy(dtype=float)
-    wait = c["wait_to_treatment_days"].to_numpy(dtype=float, na_value=np.nan)
-    obs = np.isfinite(wait)
-    end = c["discharged_at"].to_numpy(dtype=float, na_value=np.nan)
-    end = np.where(np.isfinite(end), end, horizon_days)
-    days = np.where(obs, wait, end - ref)
-    return (
-        pd.DataFrame({"replication": c["replication"].to_numpy(), "days": days, "observed": obs}),
-        "referral to first treatment",
-    )
+    return pd.DataFrame(columns=["replication", "days", "observed"]), ""
 
 
 def queue_columns(weekly: pd.DataFrame) -> list[str]:

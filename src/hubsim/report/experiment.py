@@ -106,10 +106,10 @@ def answer_sentence(
 
     Examples
     --------
-    >>> d = pd.DataFrame({"scenario": ["a", "b"], "kpi": "wait_to_treatment_mean_days",
+    >>> d = pd.DataFrame({"scenario": ["a", "b"], "kpi": "wait_to_first_treatment_mean_days",
     ...     "mean_difference": [1.0, -4.0], "ci_low": [0.5, -5.0], "ci_high": [1.5, -3.0],
     ...     "n_replications": 10, "baseline_mean": 20.0})
-    >>> answer_sentence(d, {}, "base", "wait_to_treatment_mean_days", 0.95)[:56]
+    >>> answer_sentence(d, {}, "base", "wait_to_first_treatment_mean_days", 0.95)[:56]
     'Of the scenarios compared with base, b changes the mean '
     """
     pct = round(100 * level)
