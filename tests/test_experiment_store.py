@@ -56,8 +56,14 @@ def _file(tmp_path: Path, reps: int = 6) -> Path:
 def _frames(out: Path) -> dict[str, pd.DataFrame]:
     store, folder = load_experiment_result(out)
     try:
-        got = {name: store.frame(name) for name in FRAMES if name != "kpis"}
+        got = {name: store.frame(name) for name in FRAMES if name not in ("kpis", "scenarios")}
         got["kpis"] = store.kpis()
+        got["scenarios"] = store.query("SELECT * FROM scenarios ORDER BY position")
+        # the tables loaded when the run finished hold the same rows as the partitions
+        table = store.query("SELECT * FROM clients ORDER BY scenario, replication, row_in_replication")
+        pd.testing.assert_frame_equal(
+            table.drop(columns="row_in_replication"), got["clients"], check_exact=True
+        )
         got["replications"] = store.query(
             "SELECT scenario, replication, seed FROM replications ORDER BY scenario, replication"
         )

@@ -304,6 +304,7 @@ def _manifest(plan, store: ResultsStore, folder: ResultsFolder, extra: dict) -> 
         "name": spec.name,
         "title": spec.title,
         "source": str(plan.path),
+        "command": (runs["command"].iloc[-1] if len(runs) else None),
         "seed": spec.seed,
         "fingerprint": folder.fingerprint,
         "fingerprint_hash": fingerprint_hash(folder.fingerprint),
@@ -589,6 +590,7 @@ def run_experiment(
                 f"{rule.max} replications; results use {target}"
             )
         store.tidy_up()
+        store.materialise()
         long = store.kpis()
         long = long[long["replication"] < target].reset_index(drop=True)
         levels = _levels(
@@ -678,6 +680,11 @@ def load_experiment_result(out: str | Path) -> tuple[ResultsStore, ResultsFolder
             "by hubsim experiment, compare or run --out."
         )
     data = json.loads(marker.read_text(encoding="utf-8"))
+    if data.get("kind") == "power":
+        raise OutputError(
+            f"{path}: holds a power study, whose report.md hubsim power writes; expected a "
+            "folder written by hubsim experiment, compare or run --out."
+        )
     folder = open_results_folder(
         path, kind=data.get("kind", "experiment"), fingerprint=data.get("fingerprint") or {}
     )

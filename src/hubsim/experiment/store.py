@@ -1,34 +1,39 @@
 """The results database of a run: one embedded DuckDB file plus Parquet partitions.
 
-A results folder (:mod:`hubsim.experiment.outdir`) holds ``results.duckdb`` with these
-tables (the store is schema-agnostic: each frame's table is created from the first frame
-written and gains columns as later frames bring them; its key columns are declared):
+A results folder (:mod:`hubsim.experiment.outdir`) holds ``results.duckdb``. The store is
+schema-agnostic: a frame's table is created from the frames the result provides (sites
+with other roles bring other columns; ``union_by_name`` lines them up), with declared key
+columns:
 
 ============  =============================================================================
 table         rows and key columns
 ============  =============================================================================
 runs          one per invocation (``run_id``): kind, name, seed, fingerprint, command,
-              started_utc, finished_utc, status (``running``/``finished``/``interrupted``)
-scenarios     one per scenario (``scenario``): position, label, source, changes, config
-              name and hash, horizon, warm-up, period start, window dates
-replications  one per finished replication (``scenario, replication``): seed, seconds,
+              started_utc, finished_utc, status (``running``/``finished``/``interrupted``),
+              hubsim version
+scenarios     one per scenario (``scenario``): position, label, source, changes (JSON),
+              config name and hash, horizon and warm-up days, period start, window dates
+replications  one per committed replication (``scenario, replication``): seed, seconds,
               finished_utc, run_id; a row here is what makes a replication finished
-kpis          ``scenario, replication, kpi``: value (long form, so sites with other roles
-              share a table)
-<frame>       every other frame of a replication (``clients``, ``weekly``, ...) with
-              ``scenario`` prepended: key ``scenario, replication, row_in_replication``
+kpis          ``scenario, replication, kpi``: value (long form)
+<frame>       every other frame of a replication (``clients``, ``weekly``,
+              ``waiting_lists``, ``caseloads``, ``staff``, ``queue_area``), ``scenario``
+              first: key ``scenario, replication, row_in_replication``; loaded when the
+              run finishes (:meth:`ResultsStore.materialise`)
+events,       views over Parquet (the per-row logs): key ``scenario, replication,
+staff_activity  row_in_replication``
+levels,       the run's summary (per scenario and KPI: mean, SD, t interval; paired
+differences   differences from the baseline), replaced when a run finishes
 cells         power-study units (``cell``): kind, payload (the unit's result), seconds
 ============  =============================================================================
 
-Per-row logs (``events``, ``staff_activity``) are Parquet files, one per replication,
-``<frame>/<scenario>/<replication>.parquet``; the database has a view of each over them
-(``SELECT * FROM events``), re-created on every open.
-
-Each replication is committed atomically: its Parquet partitions are written first (each
-file atomically), then its rows and its ``replications`` row in one transaction. A
-replication whose transaction did not commit is not finished; its partitions are
-overwritten when it is run again, and orphans are removed (:meth:`ResultsStore.tidy_up`).
-One process writes (the parent); workers only return frames.
+Each replication is committed atomically: every frame but the KPIs is written as a Parquet
+partition ``<frame>/<scenario>/<replication>.parquet`` (each file atomically), then its
+KPIs and its ``replications`` row in one transaction. A replication whose transaction did
+not commit is not finished: every read ignores its partitions, which are overwritten when
+it runs again and removed by :meth:`ResultsStore.tidy_up`. One process writes (the parent,
+on a writer thread that overlaps the next replication: :meth:`ResultsStore.commit_later`);
+workers only return frames.
 
 Examples
 --------
@@ -69,6 +74,11 @@ DB_NAME = "results.duckdb"
 #: frames stored as Parquet partitions (large per-row logs) rather than tables
 PARQUET_FRAMES = ("events", "staff_activity")
 ROW = "row_in_replication"
+# rows of committed replications only (a partition whose transaction never ran is ignored)
+_COMMITTED = (
+    "EXISTS (SELECT 1 FROM replications r WHERE r.scenario = p.scenario "
+    "AND r.replication = p.replication)"
+)
 _META = {
     "runs": """CREATE TABLE IF NOT EXISTS runs (
         run_id INTEGER PRIMARY KEY, kind VARCHAR, name VARCHAR, seed BIGINT,
@@ -91,6 +101,29 @@ _META = {
 
 def _now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _arrow(df: pd.DataFrame, scenario: str, replication: int, *, text: bool):
+    """A replication's frame as an Arrow table with ``scenario`` (and ``replication``) first
+    and :data:`ROW` last; categoricals as text when ``text`` (database tables), kept as
+    dictionaries otherwise (Parquet). Building the key columns in Arrow costs a fraction of
+    adding them to the pandas frame (no copy of the frame, no column of Python strings)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    n = table.num_rows
+    scen = pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, dtype=np.int32)), pa.array([scenario]))
+    if text:
+        for i, f in enumerate(table.schema):
+            if pa.types.is_dictionary(f.type):
+                table = table.set_column(i, f.name, pc.cast(table.column(i), pa.string()))
+        scen = pc.cast(scen, pa.string())
+    table = table.add_column(0, "scenario", scen)
+    if "replication" not in table.column_names:
+        table = table.add_column(1, "replication", pa.array(np.full(n, int(replication))))
+    return table.append_column(ROW, pa.array(np.arange(n, dtype=np.int64)))
 
 
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
@@ -122,6 +155,7 @@ class ResultsStore:
             err = exc if isinstance(exc, OSError) else OSError(0, str(exc))
             raise OutputError(os_error_sentence(self.path, err)) from None
         self._columns: dict[str, list[str]] = {}
+        self._frame_dirs: set[str] = set(PARQUET_FRAMES)
         self.run_id: int | None = None
         self._views()
 
@@ -167,8 +201,9 @@ class ResultsStore:
         rows = self.con.execute("SELECT scenario, replication FROM replications").fetchall()
         return {(str(s), int(r)) for s, r in rows}
 
-    def _ensure_table(self, name: str, df: pd.DataFrame) -> None:
-        """Create ``name`` from ``df``'s columns, or add the columns it lacks."""
+    def _ensure_table(self, name: str, df: Any) -> None:
+        """Create ``name`` from the frame's columns (pandas or Arrow), or add those it lacks."""
+        names = list(df.column_names) if hasattr(df, "column_names") else list(df.columns)
         cols = self._columns.get(name)
         if cols is None:
             found = self.con.execute(
@@ -179,9 +214,9 @@ class ResultsStore:
             cols = [c for (c,) in found]
         if not cols:
             self.con.execute(f'CREATE TABLE "{name}" AS SELECT * FROM _hubsim_frame LIMIT 0')
-            cols = list(df.columns)
+            cols = names
         else:
-            missing = [c for c in df.columns if c not in cols]
+            missing = [c for c in names if c not in cols]
             if missing:
                 rows = self.con.execute("DESCRIBE SELECT * FROM _hubsim_frame").fetchall()
                 types = {r[0]: r[1] for r in rows}
@@ -190,7 +225,7 @@ class ResultsStore:
                 cols = [*cols, *missing]
         self._columns[name] = cols
 
-    def _insert(self, name: str, df: pd.DataFrame) -> None:
+    def _insert(self, name: str, df: Any) -> None:
         self.con.register("_hubsim_frame", df)
         try:
             self._ensure_table(name, df)
@@ -202,19 +237,19 @@ class ResultsStore:
         return self.folder.path / frame / scenario / f"{int(replication)}.parquet"
 
     def _write_partition(self, frame: str, scenario: str, replication: int, df: pd.DataFrame):
-        import pyarrow as pa
         import pyarrow.parquet as pq
 
         dest = self._partition(frame, scenario, replication)
         dest.parent.mkdir(parents=True, exist_ok=True)
         # not *.parquet, so the database's views never read a file still being written
         tmp = dest.with_name(f"{TMP_PREFIX}{os.getpid()}-{dest.name}.part")
-        out = df.reset_index(drop=True)  # a new frame: the caller's is not changed
-        out.insert(0, "scenario", scenario)
-        out[ROW] = range(len(out))
-        table = pa.Table.from_pandas(out, preserve_index=False)
+        table = _arrow(df, scenario, replication, text=False)
+        # dictionary encoding for the categorical columns only: trying it on every numeric
+        # column costs more than the rest of the write
+        # (and no column statistics: each file is one replication of one scenario already)
+        dicts = [f.name for f in table.schema if str(f.type).startswith("dictionary")]
         try:
-            pq.write_table(table, tmp)
+            pq.write_table(table, tmp, use_dictionary=dicts, write_statistics=False)
             os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -236,32 +271,27 @@ class ResultsStore:
         (one wide row) is stored in long form.
         """
         try:
-            for name in PARQUET_FRAMES:
-                if name in frames:
-                    self._write_partition(name, scenario, replication, frames[name])
+            for name, df in frames.items():
+                if name == "kpis":
+                    continue
+                if name not in self._frame_dirs:
+                    self.folder.check_free(name)
+                    self.folder.register(name)
+                    self._frame_dirs.add(name)
+                self._write_partition(name, scenario, replication, df)
         except OSError as exc:
             raise OutputError(os_error_sentence(self.folder.path, exc)) from None
         con = self.con
         con.execute("BEGIN TRANSACTION")
         try:
-            for name, df in frames.items():
-                if name in PARQUET_FRAMES:
-                    continue
-                if name == "kpis":
-                    long = df.drop(columns=["replication"], errors="ignore").melt(
-                        var_name="kpi", value_name="value"
-                    )
-                    long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
-                    long.insert(0, "replication", int(replication))
-                    long.insert(0, "scenario", scenario)
-                    self._insert("kpis", long)
-                    continue
-                out = _plain(df).reset_index(drop=True)
-                out.insert(0, "scenario", scenario)
-                if "replication" not in out.columns:
-                    out.insert(1, "replication", int(replication))
-                out[ROW] = range(len(out))
-                self._insert(name, out)
+            if "kpis" in frames:
+                long = frames["kpis"].drop(columns=["replication"], errors="ignore").melt(
+                    var_name="kpi", value_name="value"
+                )
+                long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
+                long.insert(0, "replication", int(replication))
+                long.insert(0, "scenario", scenario)
+                self._insert("kpis", long)
             con.execute(
                 "INSERT INTO replications VALUES (?, ?, ?, ?, ?, ?)",
                 [scenario, int(replication), int(seed), float(seconds), _now(), self.run_id],
@@ -279,12 +309,46 @@ class ResultsStore:
         if not self._has_views:
             self._views()
 
+    def frame_names(self) -> list[str]:
+        """The replication frames stored as partitions (``clients``, ``events``, ...)."""
+        return sorted(
+            n for n in self.folder.files
+            if (self.folder.path / n).is_dir() and any((self.folder.path / n).glob("*/*.parquet"))
+        )
+
+    def _glob(self, name: str) -> str:
+        return (self.folder.path / name / "*" / "*.parquet").as_posix().replace("'", "''")
+
+    def materialise(self) -> None:
+        """Load every frame but the per-row logs into its database table, in key order.
+
+        Replications commit as Parquet partitions (cheap, one file each); a finished run
+        loads them into the tables ``clients``, ``weekly``, ... in one statement each,
+        keeping only committed replications. ``events`` and ``staff_activity`` stay views.
+        """
+        self.flush()
+        for name in self.frame_names():
+            if name in PARQUET_FRAMES:
+                continue
+            self.con.execute("BEGIN TRANSACTION")
+            try:
+                self.con.execute(
+                    f'CREATE OR REPLACE TABLE "{name}" AS SELECT p.* FROM '
+                    f"read_parquet('{self._glob(name)}', union_by_name = true) p "
+                    f"WHERE {_COMMITTED} ORDER BY p.scenario, p.replication, p.{ROW}"
+                )
+                self.con.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(Exception):
+                    self.con.execute("ROLLBACK")
+                raise
+
     def tidy_up(self) -> None:
         """Remove Parquet partitions of replications that never committed."""
         done = self.finished()
-        for frame in PARQUET_FRAMES:
+        for frame in self.folder.files:
             root = self.folder.path / frame
-            if not root.is_dir():
+            if not root.is_dir() or root.is_symlink():
                 continue
             for f in root.glob("*/*.parquet"):
                 try:
@@ -391,17 +455,22 @@ class ResultsStore:
         return self.con.execute(sql, list(params or [])).df()
 
     def frame(self, name: str, scenarios: Iterable[str] | None = None) -> pd.DataFrame:
-        """A replication frame (table or Parquet view) in key order; empty if none stored."""
-        if name not in self.tables():
+        """A replication frame of the committed replications, in key order (empty if none).
+
+        Read from its Parquet partitions, so it works during a run and after one alike.
+        """
+        if name not in self.frame_names():
             return pd.DataFrame()
         where, params = "", []
         if scenarios is not None:
             names = list(scenarios)
-            where = "WHERE scenario IN (" + ", ".join("?" * len(names)) + ")"
+            where = "AND p.scenario IN (" + ", ".join("?" * len(names)) + ")"
             params = names
-        cols = set(self.query(f'SELECT * FROM "{name}" LIMIT 0').columns)
-        order = ", ".join(c for c in ("scenario", "replication", ROW) if c in cols) or "1"
-        df = self.query(f'SELECT * FROM "{name}" {where} ORDER BY {order}', params)
+        df = self.query(
+            f"SELECT p.* FROM read_parquet('{self._glob(name)}', union_by_name = true) p "
+            f"WHERE {_COMMITTED} {where} ORDER BY p.scenario, p.replication, p.{ROW}",
+            params,
+        )
         return df.drop(columns=[ROW], errors="ignore").reset_index(drop=True)
 
     def kpis(self) -> pd.DataFrame:

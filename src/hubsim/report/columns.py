@@ -34,6 +34,7 @@ __all__ = [
     "headline_kpi",
     "km_frame",
     "kpi_label",
+    "kpi_phrase",
     "queue_columns",
     "waiting_list_total",
 ]
@@ -76,6 +77,21 @@ KPI_LABELS: dict[str, tuple[str, str]] = {
     "cost_per_client_gbp": ("Staff cost per client", "GBP"),
     "referrals_per_year": ("Referrals per year", "referrals"),
 }
+
+
+#: how the report's first sentence names a headline KPI
+KPI_PHRASES = {
+    "wait_to_first_treatment_mean_days": "mean wait from referral to a first treatment appointment",
+    "wait_to_second_treatment_mean_days": "mean wait from referral to a second treatment appointment",
+    "wait_to_first_treatment_median_days": "median wait from referral to a first treatment appointment",
+    "wait_to_first_treatment_p90_days": "90th centile wait to a first treatment appointment",
+    "wait_to_first_assessment_mean_days": "mean wait from referral to a first assessment",
+}
+
+
+def kpi_phrase(kpi: str) -> str:
+    """A KPI named for a sentence (``"mean wait from referral to ..."``)."""
+    return KPI_PHRASES.get(kpi) or kpi_label(kpi)[0][0].lower() + kpi_label(kpi)[0][1:]
 
 
 def kpi_label(kpi: str) -> tuple[str, str]:

@@ -40,6 +40,7 @@ from hubsim.report.columns import (
     headline_kpi,
     km_frame,
     kpi_label,
+    kpi_phrase,
     waiting_list_total,
 )
 
@@ -124,21 +125,22 @@ def answer_sentence(
         return f"No scenario has a finite paired difference in {label.lower()}."
     r = d.iloc[int(np.argmax(np.abs(d["mean_difference"].to_numpy())))]
     name = labels.get(r["scenario"], r["scenario"])
+    base = labels.get(baseline, baseline)
+    n = int(r["n_replications"])
     excl = r["ci_low"] > 0 or r["ci_high"] < 0
     verdict = (
-        "the interval excludes no change"
+        "Its interval excludes zero."
         if excl
-        else "the interval includes no change, so this experiment cannot tell it from zero"
+        else "Its interval includes zero: this experiment cannot tell the change from none."
     )
-    base_level = _level(float(r["baseline_mean"]), unit)
     return (
-        f"Of the scenarios compared with {labels.get(baseline, baseline)}, {name} changes the "
-        f"{label[0].lower() + label[1:]} the most: by {_fmt(float(r['mean_difference']), unit)} "
-        f"({pct}% CI {_fmt(float(r['ci_low']), unit)} to {_fmt(float(r['ci_high']), unit)}; "
-        f"baseline {base_level}), and {verdict}. The rule: each scenario ran the same "
-        f"{int(r['n_replications'])} replications on common random numbers (replication r of "
-        f"every scenario sees the same clients), and each interval is a paired t interval "
-        f"of the {int(r['n_replications'])} per-replication differences."
+        f"Of the scenarios compared with {base}, {name} changes the {kpi_phrase(kpi)} the "
+        f"most: by {_fmt(float(r['mean_difference']), unit)} ({pct}% CI "
+        f"{_fmt(float(r['ci_low']), unit)} to {_fmt(float(r['ci_high']), unit)}; {base}: "
+        f"{_level(float(r['baseline_mean']), unit)}). {verdict} The rule: every scenario ran "
+        f"the same {n} replications on common random numbers (replication r of each sees the "
+        f"same clients), and each interval is a paired t interval of the {n} "
+        "per-replication differences from the baseline."
     )
 
 
@@ -177,6 +179,8 @@ def plot_forest(differences: pd.DataFrame, labels: dict[str, str], kpis: Sequenc
         ax.tick_params(axis="x", labelsize=8)
     if kpis:
         axes.flat[0].legend(fontsize=7, loc="best")
+    base = next(iter(differences["baseline"]), "") if "baseline" in differences else ""
+    fig.suptitle(f"Paired differences from {labels.get(base, base)}", fontsize=10)
     fig.tight_layout()
     return fig
 
@@ -235,9 +239,10 @@ def plot_waiting_list(weekly: pd.DataFrame, scenarios: pd.DataFrame, labels: dic
         color = f"C{i % 10}"
         ax.fill_between(dates, q[0.1], q[0.9], color=color, alpha=0.18, lw=0)
         ax.plot(dates, q[0.5], color=color, lw=1.4, label=labels.get(s.scenario, s.scenario))
-        if np.isfinite(s.warmup_days) and s.warmup_days > 0 and i == 0:
-            ax.axvline(pd.Timestamp(s.period_start) + pd.Timedelta(days=float(s.warmup_days)),
-                       color="0.4", lw=0.8, ls="--", label="KPI window starts")
+    first = scenarios.iloc[0] if len(scenarios) else None
+    if first is not None and float(first["warmup_days"]) > 0:
+        start = pd.Timestamp(first["period_start"]) + pd.Timedelta(days=float(first["warmup_days"]))
+        ax.axvline(start, color="0.4", lw=0.8, ls="--", label="KPI window starts")
     ax.set_ylabel("clients waiting (weekly mean)")
     ax.set_xlabel("week starting")
     ax.set_ylim(bottom=0)
