@@ -337,8 +337,16 @@ def test_a_changed_seed_or_config_is_refused_and_the_same_command_resumes(tmp_pa
     # a stale temporary file of a killed run is cleaned on the next open
     stale = out / ".hubsim-tmp-999-clients.parquet"
     stale.write_text("half")
+    # and so are the staging folders an earlier hubsim left beside it, not a user's folder
+    old = tmp_path / ".o.tmp-4242"
+    old.mkdir()
+    (old / "manifest.json").write_text("{}")
+    theirs = tmp_path / ".o.tmp-99"
+    theirs.mkdir()
+    (theirs / "notes.txt").write_text("mine")
     with open_results_folder(out, kind="experiment", fingerprint=more.plan.fingerprint()) as f:
         assert f.resumed and not stale.exists()
+    assert not old.exists() and (theirs / "notes.txt").read_text() == "mine"
 
 
 def test_store_tables_and_event_partitions(tmp_path):

@@ -16,7 +16,9 @@ and folder hubsim put there, beside ``manifest.json``. The rules
   OS error (permissions, disk full, a read-only file system) becomes one sentence
   (:class:`OutputError`, exit code 2 in the CLI);
 - one process writes a folder at a time (an exclusive lock, :data:`LOCK`); stale
-  temporary files of an interrupted run (``.hubsim-tmp-*``) are removed on opening.
+  temporary files of an interrupted run (``.hubsim-tmp-*``) are removed on opening, and
+  so are the staging folders earlier hubsim versions left beside it when killed
+  (``.<name>.tmp-<pid>`` holding nothing or a hubsim manifest).
 
 Single files are written atomically with :func:`atomic_write` (a temporary file in the same
 folder, then ``os.replace``), so a reader never sees half a file.
@@ -228,6 +230,25 @@ def _remove_ours(path: Path, names: list[str]) -> None:
             p.unlink()
 
 
+def _clean_old_staging(path: Path) -> None:
+    """Remove the staging folders earlier hubsim versions left beside ``path`` when killed
+    (``.<name>.tmp-<pid>``, ``.<name>.old-<pid>-<ns>``): only those holding nothing or a
+    hubsim manifest, so a user's own folder of that unlikely name is never touched."""
+    import re
+
+    pattern = re.compile(rf"^\.{re.escape(path.name)}\.(tmp|old)-\d+(-\d+)?$")
+    try:
+        siblings = list(path.parent.iterdir())
+    except OSError:
+        return
+    for p in siblings:
+        if not (pattern.match(p.name) and p.is_dir() and not p.is_symlink()):
+            continue
+        names = {c.name for c in p.iterdir()}
+        if not names or "manifest.json" in names:
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def _clean_temporaries(path: Path, ours: list[str]) -> None:
     """Remove temporary files of an interrupted run: in the folder and in hubsim's own
     sub-folders (never in a folder hubsim did not write)."""
@@ -358,6 +379,7 @@ def open_results_folder(
                     os_error_sentence(path, exc, "removing hubsim's old files")
                 ) from None
         _clean_temporaries(path, files)
+        _clean_old_staging(path)
         probe = path / f"{TMP_PREFIX}probe-{os.getpid()}"
         try:
             probe.write_bytes(b"hubsim")

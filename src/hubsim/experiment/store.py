@@ -126,6 +126,24 @@ def _arrow(df: pd.DataFrame, scenario: str, replication: int, *, text: bool):
     return table.append_column(ROW, pa.array(np.arange(n, dtype=np.int64)))
 
 
+def _kpis_long(kpis: pd.DataFrame, scenario: str, replication: int):
+    """A replication's one-row KPI frame as an Arrow table: scenario, replication, kpi, value."""
+    import numpy as np
+    import pyarrow as pa
+
+    names = [c for c in kpis.columns if c != "replication"]
+    values = pd.to_numeric(kpis[names].iloc[0], errors="coerce").to_numpy(dtype=float)
+    n = len(names)
+    return pa.table(
+        {
+            "scenario": pa.array([scenario] * n, pa.string()),
+            "replication": pa.array(np.full(n, int(replication), dtype=np.int32)),
+            "kpi": pa.array(names, pa.string()),
+            "value": pa.array(values, pa.float64()),
+        }
+    )
+
+
 def _plain(df: pd.DataFrame) -> pd.DataFrame:
     """Categoricals as text (categories differ between replications and sites)."""
     cats = [c for c in df.columns if isinstance(df[c].dtype, pd.CategoricalDtype)]
@@ -156,6 +174,7 @@ class ResultsStore:
             raise OutputError(os_error_sentence(self.path, err)) from None
         self._columns: dict[str, list[str]] = {}
         self._frame_dirs: set[str] = set(PARQUET_FRAMES)
+        self._dirs: set[Path] = set()
         self.run_id: int | None = None
         self._views()
 
@@ -240,16 +259,21 @@ class ResultsStore:
         import pyarrow.parquet as pq
 
         dest = self._partition(frame, scenario, replication)
-        dest.parent.mkdir(parents=True, exist_ok=True)
+        if dest.parent not in self._dirs:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            self._dirs.add(dest.parent)
         # not *.parquet, so the database's views never read a file still being written
         tmp = dest.with_name(f"{TMP_PREFIX}{os.getpid()}-{dest.name}.part")
         table = _arrow(df, scenario, replication, text=False)
         # dictionary encoding for the categorical columns only: trying it on every numeric
         # column costs more than the rest of the write
-        # (and no column statistics: each file is one replication of one scenario already)
+        # (no column statistics: each file is one replication of one scenario already; no
+        # compression: it saves a tenth of the bytes for a tenth of the store's time)
         dicts = [f.name for f in table.schema if str(f.type).startswith("dictionary")]
         try:
-            pq.write_table(table, tmp, use_dictionary=dicts, write_statistics=False)
+            pq.write_table(
+                table, tmp, use_dictionary=dicts, write_statistics=False, compression="none"
+            )
             os.replace(tmp, dest)
         except BaseException:
             with contextlib.suppress(OSError):
@@ -285,13 +309,7 @@ class ResultsStore:
         con.execute("BEGIN TRANSACTION")
         try:
             if "kpis" in frames:
-                long = frames["kpis"].drop(columns=["replication"], errors="ignore").melt(
-                    var_name="kpi", value_name="value"
-                )
-                long["value"] = pd.to_numeric(long["value"], errors="coerce").astype(float)
-                long.insert(0, "replication", int(replication))
-                long.insert(0, "scenario", scenario)
-                self._insert("kpis", long)
+                self._insert("kpis", _kpis_long(frames["kpis"], scenario, replication))
             con.execute(
                 "INSERT INTO replications VALUES (?, ?, ?, ?, ?, ?)",
                 [scenario, int(replication), int(seed), float(seconds), _now(), self.run_id],
