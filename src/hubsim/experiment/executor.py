@@ -82,16 +82,20 @@ class LocalExecutor:
             for i, t in enumerate(tasks):
                 yield i, fn(t)
             return
-        ctx = multiprocessing.get_context("forkserver")
-        self._pool = ctx.Pool(min(self.workers, len(tasks)), initializer=_ignore_sigint)
+        if self._pool is None:
+            # started once and kept for later batches (the replications algorithm asks for a
+            # few replications at a time)
+            ctx = multiprocessing.get_context("forkserver")
+            self._pool = ctx.Pool(self.workers, initializer=_ignore_sigint)
+        finished = False
         try:
             yield from self._pool.imap_unordered(
                 _indexed, [(fn, i, t) for i, t in enumerate(tasks)]
             )
-            self._pool.close()
-            self._pool.join()
+            finished = True
         finally:
-            self.close()
+            if not finished:  # interrupted or failed: stop what is still running
+                self.close()
 
     def close(self) -> None:
         if self._pool is not None:

@@ -556,9 +556,12 @@ def run_experiment(
                     }
                     for s, r in todo
                 ]
+                # with worker processes the parent commits on a writer thread while it waits;
+                # in one process a thread would only contend for the interpreter lock
+                commit = store.commit_later if ex.workers > 1 else store.commit_replication
                 for i, (frames, secs) in ex.map(_replication_task, tasks):
                     s, r = todo[i]
-                    store.commit_later(s, r, frames, seed=spec.seed, seconds=secs)
+                    commit(s, r, frames, seed=spec.seed, seconds=secs)
                     done.add((s, r))
                     bar.advance()
                 store.flush()
@@ -590,7 +593,6 @@ def run_experiment(
                 f"{rule.max} replications; results use {target}"
             )
         store.tidy_up()
-        store.materialise()
         long = store.kpis()
         long = long[long["replication"] < target].reset_index(drop=True)
         levels = _levels(

@@ -16,12 +16,11 @@ scenarios     one per scenario (``scenario``): position, label, source, changes 
 replications  one per committed replication (``scenario, replication``): seed, seconds,
               finished_utc, run_id; a row here is what makes a replication finished
 kpis          ``scenario, replication, kpi``: value (long form)
-<frame>       every other frame of a replication (``clients``, ``weekly``,
-              ``waiting_lists``, ``caseloads``, ``staff``, ``queue_area``), ``scenario``
-              first: key ``scenario, replication, row_in_replication``; loaded when the
-              run finishes (:meth:`ResultsStore.materialise`)
-events,       views over Parquet (the per-row logs): key ``scenario, replication,
-staff_activity  row_in_replication``
+<frame>       views, one per frame of a replication (``clients``, ``weekly``, ``events``,
+              ``staff_activity``, ``waiting_lists``, ``caseloads``, ``staff``,
+              ``queue_area``), over its Parquet partitions and showing committed
+              replications only: ``scenario`` first, key ``scenario, replication,
+              row_in_replication``
 levels,       the run's summary (per scenario and KPI: mean, SD, t interval; paired
 differences   differences from the baseline), replaced when a run finishes
 cells         power-study units (``cell``): kind, payload (the unit's result), seconds
@@ -175,6 +174,7 @@ class ResultsStore:
         self._columns: dict[str, list[str]] = {}
         self._frame_dirs: set[str] = set(PARQUET_FRAMES)
         self._dirs: set[Path] = set()
+        self._viewed: set[str] = set()
         self.run_id: int | None = None
         self._views()
 
@@ -324,7 +324,7 @@ class ResultsStore:
                 err = exc if isinstance(exc, OSError) else OSError(0, str(exc).splitlines()[0])
                 raise OutputError(os_error_sentence(self.path, err)) from None
             raise
-        if not self._has_views:
+        if not set(frames) - {"kpis"} <= self._viewed:
             self._views()
 
     def frame_names(self) -> list[str]:
@@ -336,30 +336,6 @@ class ResultsStore:
 
     def _glob(self, name: str) -> str:
         return (self.folder.path / name / "*" / "*.parquet").as_posix().replace("'", "''")
-
-    def materialise(self) -> None:
-        """Load every frame but the per-row logs into its database table, in key order.
-
-        Replications commit as Parquet partitions (cheap, one file each); a finished run
-        loads them into the tables ``clients``, ``weekly``, ... in one statement each,
-        keeping only committed replications. ``events`` and ``staff_activity`` stay views.
-        """
-        self.flush()
-        for name in self.frame_names():
-            if name in PARQUET_FRAMES:
-                continue
-            self.con.execute("BEGIN TRANSACTION")
-            try:
-                self.con.execute(
-                    f'CREATE OR REPLACE TABLE "{name}" AS SELECT p.* FROM '
-                    f"read_parquet('{self._glob(name)}', union_by_name = true) p "
-                    f"WHERE {_COMMITTED} ORDER BY p.scenario, p.replication, p.{ROW}"
-                )
-                self.con.execute("COMMIT")
-            except BaseException:
-                with contextlib.suppress(Exception):
-                    self.con.execute("ROLLBACK")
-                raise
 
     def tidy_up(self) -> None:
         """Remove Parquet partitions of replications that never committed."""
@@ -443,20 +419,20 @@ class ResultsStore:
             self._queue = self._thread = None
 
     # ------------------------------------------------------------------ views
-    _has_views = False
-
     def _views(self) -> None:
-        made = False
-        for frame in PARQUET_FRAMES:
-            root = self.folder.path / frame
-            if root.is_dir() and any(root.glob("*/*.parquet")):
-                glob = (root / "*" / "*.parquet").as_posix().replace("'", "''")
-                self.con.execute(
-                    f"CREATE OR REPLACE VIEW {frame} AS SELECT * FROM "
-                    f"read_parquet('{glob}', union_by_name = true)"
-                )
-                made = True
-        self._has_views = made
+        """A view per replication frame over its Parquet partitions, committed rows only.
+
+        Views hold the folder's absolute path; hubsim re-creates them each time it opens
+        the folder (so a moved folder works again once hubsim has opened it).
+        """
+        names = self.frame_names()
+        for frame in names:
+            self.con.execute(
+                f'CREATE OR REPLACE VIEW "{frame}" AS SELECT p.* FROM '
+                f"read_parquet('{self._glob(frame)}', union_by_name = true) p "
+                f"WHERE {_COMMITTED}"
+            )
+        self._viewed = set(names)
 
     # ------------------------------------------------------------------ reads
     def tables(self) -> list[str]:
