@@ -35,9 +35,16 @@ from hubsim.power.diagnose import (
     EstimatorSpec,
     diagnosands_from,
     diagnose,
+    twfe_batch,
     twfe_cr1_batch,
 )
-from hubsim.power.grid import MDEResult, minimum_detectable_effect, n_sims_for, power_curve
+from hubsim.power.grid import (
+    MDEResult,
+    effect_scale,
+    minimum_detectable_effect,
+    n_sims_for,
+    power_curve,
+)
 
 __all__ = [
     "DIAGNOSANDS",
@@ -55,6 +62,7 @@ __all__ = [
     "design_effect",
     "diagnosands_from",
     "diagnose",
+    "effect_scale",
     "minimum_detectable_effect",
     "n_sims_for",
     "power_cluster",
@@ -63,5 +71,6 @@ __all__ = [
     "power_individual",
     "power_stepped_wedge",
     "stepped_wedge_design",
+    "twfe_batch",
     "twfe_cr1_batch",
 ]
