@@ -13,6 +13,7 @@ designs; scenario designs then take their DES effect (:func:`apply_des_effect`).
 
 from __future__ import annotations
 
+import inspect
 import math
 import os
 import shutil
@@ -33,6 +34,7 @@ from hubsim.evaluation.des_effects import (
     effect_from_des,
     months_per_period,
 )
+from hubsim.evaluation.findings import recommend, recommended
 from hubsim.evaluation.result import (
     CURVE_COLUMNS,
     DES_EFFECT_COLUMNS,
@@ -40,9 +42,22 @@ from hubsim.evaluation.result import (
     STUDY_DIAGNOSAND_COLUMNS,
     StudyResult,
 )
-from hubsim.evaluation.spec import DESPlan, SizeSpec, StudyPlan, StudySpec, read_study
+from hubsim.evaluation.spec import (
+    RECOMMENDED,
+    DESPlan,
+    SizeSpec,
+    StudyPlan,
+    StudySpec,
+    read_study,
+)
 from hubsim.evaluation.writer import default_out, stage, write_study
-from hubsim.power.diagnose import DIAGNOSAND_COLUMNS, SIMULATION_COLUMNS, diagnose
+from hubsim.power.diagnose import (
+    DIAGNOSAND_COLUMNS,
+    ESTIMATORS,
+    SIMULATION_COLUMNS,
+    EstimatorSpec,
+    diagnose,
+)
 from hubsim.power.grid import minimum_detectable_effect, power_curve
 from hubsim.regional import DynamicEffect
 from hubsim.rng import seed_sequence
@@ -212,8 +227,47 @@ def _cell(v: Any) -> Any:
     return str(v)
 
 
+def _takes(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _specs(names: list[str], spec: StudySpec) -> list[EstimatorSpec]:
+    """Registry specs for names, with the study's B for every estimator that takes one."""
+    out = []
+    for n in names:
+        e = ESTIMATORS[n]
+        if spec.B is not None and _takes(e.fn, "B"):
+            e = e.with_kwargs(B=int(spec.B))
+        out.append(e)
+    return out
+
+
+def _resolve(names: list[str], scenario: str, recs: pd.DataFrame) -> tuple[list[str], str]:
+    """Names with "recommended" replaced by the scenario's recommended estimator."""
+    out, note = [], ""
+    for n in names:
+        if n == RECOMMENDED:
+            r = recommended(recs, scenario)
+            if not r:
+                note = f"no estimator passed the recommendation rule in scenario {scenario}"
+                continue
+            n = r
+        if n not in out:
+            out.append(n)
+    return out, note
+
+
 def _curve_rows(
-    spec: StudySpec, designs: dict[str, Any], n: int, seed: int, workers: int, progress: bool | None
+    spec: StudySpec,
+    designs: dict[str, Any],
+    n: int,
+    seed: int,
+    workers: int,
+    progress: bool | None,
+    recs: pd.DataFrame,
 ) -> pd.DataFrame:
     frames = []
     for c in spec.curves:
@@ -221,10 +275,13 @@ def _curve_rows(
         # paired fields move with x, so they do not define separate series
         others = [] if c.paired else [k for k in c.vary if k != x]
         for s in c.scenarios or list(spec.scenarios):
+            names, _ = _resolve(c.estimators or spec.estimators, s, recs)
+            if not names:
+                continue
             pc = power_curve(
                 designs[s],
                 c.vary,
-                c.estimators or spec.estimators,
+                _specs(names, spec),
                 n_sims=n,
                 seed=seed,
                 alpha=spec.alpha,
@@ -254,19 +311,37 @@ def _curve_rows(
     return pd.concat(frames, ignore_index=True)[CURVE_COLUMNS]
 
 
-
 def _mde_rows(
-    plan: StudyPlan, designs: dict[str, Any], run: RunSettings, des: dict[str, DESEffect]
+    plan: StudyPlan,
+    designs: dict[str, Any],
+    run: RunSettings,
+    des: dict[str, DESEffect],
+    recs: pd.DataFrame,
 ) -> pd.DataFrame:
     """The MDE table: one row per MDE request and scenario (a failed search is a row too)."""
     spec, sz = plan.spec, plan.spec.sizes[run.size]
     rows = []
     for m in spec.mde:
         for s in m.scenarios or list(spec.scenarios):
+            names, why = _resolve([m.estimator], s, recs)
+            base = {
+                "scenario": s,
+                "estimator": names[0] if names else m.estimator,
+                "target_power": m.power,
+                "n_sims": run.n_sims,
+            }
+            if not names:
+                rows.append(
+                    {**base, "mde": math.nan, "mde_mcse": math.nan, "method": "simulation",
+                     "normal_approximation": math.nan, "scale": "", "size_adjusted": False,
+                     "null_rejection": math.nan, "estimand_at_mde": math.nan,
+                     "note": f"not searched: {why}."}
+                )
+                continue
             try:
                 r = minimum_detectable_effect(
                     designs[s],
-                    m.estimator,
+                    _specs(names, spec)[0],
                     power=m.power,
                     n_sims=run.n_sims,
                     seed=run.seed,
@@ -280,6 +355,10 @@ def _mde_rows(
                     "mde_mcse": r.mcse,
                     "method": r.method,
                     "normal_approximation": r.normal_approximation,
+                    "scale": r.scale,
+                    "size_adjusted": r.size_adjusted,
+                    "null_rejection": r.null_rejection,
+                    "estimand_at_mde": r.estimand_at_mde,
                     "note": r.note,
                 }
             except ValueError as exc:
@@ -290,20 +369,15 @@ def _mde_rows(
                     "mde_mcse": math.nan,
                     "method": "simulation",
                     "normal_approximation": math.nan,
+                    "scale": "",
+                    "size_adjusted": False,
+                    "null_rejection": math.nan,
+                    "estimand_at_mde": math.nan,
                     "note": f"the MDE search failed: {end_sentence(str(exc))}",
                 }
             if s in des:
-                unit = f"a constant effect in {des[s].units}."
-                row["note"] = f"{unit} {row['note']}".strip()
-            rows.append(
-                {
-                    "scenario": s,
-                    "estimator": m.estimator,
-                    "target_power": m.power,
-                    "n_sims": run.n_sims,
-                    **row,
-                }
-            )
+                row["scale"] = f"{des[s].units} (a constant effect)"
+            rows.append({**base, **row})
     return pd.DataFrame(rows, columns=MDE_COLUMNS)
 
 
@@ -351,7 +425,7 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
     for s, d in designs.items():
         res = diagnose(
             d,
-            spec.estimators,
+            _specs(spec.estimators, spec),
             n_sims=run.n_sims,
             seed=run.seed,
             alpha=spec.alpha,
@@ -360,12 +434,14 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
         )
         diag_frames.append(res.diagnosands.assign(scenario=s)[STUDY_DIAGNOSAND_COLUMNS])
         sim_frames.append(res.simulations.assign(scenario=s)[["scenario", *SIMULATION_COLUMNS]])
+    diagnosands = pd.concat(diag_frames, ignore_index=True)
+    recs = recommend(diagnosands, spec.alpha)
     return StudyResult(
         None,
         spec,
-        pd.concat(diag_frames, ignore_index=True),
-        _curve_rows(spec, designs, run.n_sims, run.seed, run.workers, run.progress),
-        _mde_rows(plan, designs, run, des_effects),
+        diagnosands,
+        _curve_rows(spec, designs, run.n_sims, run.seed, run.workers, run.progress, recs),
+        _mde_rows(plan, designs, run, des_effects, recs),
         pd.concat(sim_frames, ignore_index=True),
         (),
         run.n_sims,
@@ -378,6 +454,7 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
         des_settings=des_settings,
         des_plans=dict(plan.des_plans),
         extra={"des_runs": n_runs, "workers": run.workers},
+        recommendations=recs,
     )
 
 

@@ -5,7 +5,8 @@ renamed to the destination only once complete; a failure removes the staging fol
 leaves any earlier results as they were. Files written (relative to the folder):
 
 - ``diagnosands.parquet`` / ``.csv``, ``simulations.parquet``, ``curves.parquet`` /
-  ``.csv``, ``mde.parquet`` / ``.csv`` (the result's frames, declared columns);
+  ``.csv``, ``mde.parquet`` / ``.csv``, ``recommendations.parquet`` / ``.csv`` (the
+  result's frames, declared columns);
 - ``power_<curve>.png`` and, with DES-fed scenarios, ``des_effects.parquet`` / ``.csv``
   and ``des_effects.png``;
 - ``report.md`` (:func:`~hubsim.evaluation.report.render_report`), ``study.yaml`` (the
@@ -108,13 +109,16 @@ def write_study(
             ("simulations", result.simulations, False),
             ("curves", result.curves, True),
             ("mde", result.mde, True),
+            ("recommendations", result.recommendations, True),
         ):
             frame.to_parquet(tmp / f"{stem}.parquet", index=False)
             files.append(f"{stem}.parquet")
             if csv:
                 frame.to_csv(tmp / f"{stem}.csv", index=False)
                 files.append(f"{stem}.csv")
-        figs = plot_curves(result.curves, result.spec, tmp) if len(result.curves) else []
+        figs = (
+            plot_curves(result.curves, result.spec, tmp, result.designs) if len(result.curves) else []
+        )
         files += figs
         des_figs: list[str] = []
         if result.des:
