@@ -1,44 +1,53 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and make:
-#   make run    the main job (creates .venv and installs hubsim with its dev extra first)
-#   make test   the default test tier (same set-up first)
-PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV   ?= .venv
-BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+#   make run    the main job: creates .venv with hubsim's runtime dependencies only, then runs
+#               the flagship power study
+#   make test   the default test tier: adds the dev extra (tests, oracle packages, lint,
+#               notebook runners) to the same .venv first
+PYTHON  ?= $(shell command -v python3.11 || command -v python3)
+VENV    ?= .venv
+BIN     := $(VENV)/bin
+RUNTIME := $(VENV)/.installed-runtime
+DEV     := $(VENV)/.installed-dev
 
-.PHONY: install run site test test-slow test-all lint sites bench clean
+.PHONY: install install-runtime run site test test-slow test-all lint sites bench clean
 
-$(STAMP): pyproject.toml
-	$(PYTHON) -m venv $(VENV)
+$(RUNTIME): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(DEV): $(RUNTIME)
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	touch $@
 
-install: $(STAMP)
+install: $(DEV)
 
-run: $(STAMP)
-	$(BIN)/hubsim power experiments/power_naturalistic_evaluation.yaml --out results/power_naturalistic_evaluation
+install-runtime: $(RUNTIME)
 
-site: $(STAMP)
-	$(BIN)/hubsim run configs/sites/site_d.yaml --horizon-days 365 --replications 10 --seed 1 --workers 2 --out results/site_d
+run: $(RUNTIME)
+	$(BIN)/hubsim power naturalistic_evaluation --out results/power_naturalistic_evaluation
 
-sites: $(STAMP)
+site: $(RUNTIME)
+	$(BIN)/hubsim run site_d --horizon-days 365 --replications 10 --seed 1 --workers 2 --out results/site_d
+
+sites: $(RUNTIME)
 	$(BIN)/hubsim sites
 
-test: $(STAMP)
+test: $(DEV)
 	$(BIN)/python -m pytest -m "not slow" -n 2 -p no:cacheprovider
 
-test-slow: $(STAMP)
+test-slow: $(DEV)
 	$(BIN)/python -m pytest -m "slow" -n 2 -p no:cacheprovider
 
-test-all: $(STAMP)
+test-all: $(DEV)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check src tests benchmarks notebooks experiments
 
-bench: $(STAMP)
+bench: $(DEV)
 	for b in benchmarks/bench_*.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) .venv-newest .venv-lowest .pytest_cache .ruff_cache

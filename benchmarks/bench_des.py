@@ -1,17 +1,22 @@
-"""Speed and memory of the hub DES (Site D), against a bare SimPy loop measured in the same run.
+"""Speed of the hub DES against baselines measured in the same run (ratios, not seconds).
 
 Prints:
 
-1. wall time of a year of Site D (median of repeats): the kernel alone and the whole
-   ``hubsim.simulate`` call (tables, scores, KPIs included); target < 1 s;
-2. cost per client of the model's kernel and of a bare SimPy loop (one generator process a
-   client, a ``simpy.Resource`` with as many servers as the site has clinical staff, the
-   same number of arrivals and the same number of appointments per client) and their
-   ratio; target <= 2x;
-3. peak traced memory (tracemalloc) of ``simulate`` for 1 and 10 site-years, and bytes
-   per client, to show linear growth.
+1. a full-opening year of Site D (every group open from day 0): the kernel
+   (``HubModel(...).run()``, building the rosters, diaries and clients included) and the whole
+   ``hubsim.simulate`` call (tables and KPIs included); target < 1 s;
+2. cost per client of the kernel and of a bare SimPy loop that replays the same arrivals
+   and the same appointments (a generator process per client, one ``simpy.Resource`` with
+   as many servers as the site has clinical staff, each appointment of the client's
+   recorded length, a step interval between a client's appointments); target <= 1.5x;
+3. cost per client of the kernel and of Ciw on the M/M/c of configs/validation/mmc.yaml at
+   rho = 0.9 (c = 3, mu = 1 a day, lambda = 2.7 a day, the same number of days);
+   target <= 1x Ciw;
+4. the cost of building client attributes by keyed blocks against building a
+   ``SeedSequence`` and a generator per client (the old way).
 
-Run: ``python benchmarks/bench_des.py`` (add ``--quick`` for fewer repeats).
+Run: ``pip install ciw`` (a benchmark-only dependency, also the ``bench`` extra), then
+``python benchmarks/bench_des.py`` (``--quick`` for fewer repeats).
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -27,45 +31,61 @@ import simpy
 
 import hubsim
 from hubsim.des import HubModel
-from hubsim.des.model import BUSY_FIELDS
-from hubsim.measures import simulate_scores
+from hubsim.des.frames import activity_frame
+from hubsim.experiment import vary
 
 ROOT = Path(__file__).resolve().parents[1]
 SITE_D = ROOT / "configs/sites/site_d.yaml"
+MMC = ROOT / "configs/validation/mmc.yaml"
 
 
-def kernel_year(cfg, seed):
-    model = HubModel(cfg, 365, seed=seed, scenario=cfg.name, replication=0, scores=simulate_scores)
+def full_opening(cfg):
+    """Site D with every group open from the period start (a full-opening year)."""
+    last = max(g.opens for g in cfg.service.target_population.groups)
+    changes = {"simulation.period.start": last.isoformat()}
+    for g in cfg.service.target_population.groups:
+        changes[f"service.target_population.groups[{g.id}].opens"] = last.isoformat()
+    return vary(cfg, changes)
+
+
+def kernel(cfg, horizon, seed):
     t0 = time.perf_counter()
-    model.run()
-    kernel = time.perf_counter() - t0
-    appointments = len(model.busy) // len(BUSY_FIELDS)  # a flat list, BUSY_FIELDS per task
-    return model, kernel, appointments
+    rec = HubModel(cfg, horizon, seed=seed, scenario="bench", replication=0).run()
+    return rec, time.perf_counter() - t0
 
 
-def bare_simpy(n_clients, appts_per_client, servers, horizon, mean_service_days, seed):
-    """A plain SimPy M/G/c-style loop: a process a client, k appointments each."""
-    rng = np.random.default_rng(seed)
-    gaps = rng.exponential(horizon / max(n_clients, 1), n_clients)
-    service = rng.exponential(mean_service_days, int(n_clients * (appts_per_client + 2)) + 10)
+def replay_plan(rec):
+    """Per client: arrival time and the lengths (days) of their appointments in order."""
+    act = activity_frame(rec)
+    ev = rec.events
+    dna = ev[ev[:, 3] == hubsim.des.EVENTS.index("dna")]
+    rows = [(c, s, e - s) for c, s, e in zip(act["client_id"], act["start"], act["end"], strict=True) if c >= 0]
+    rows += [(int(c), t, 0.0) for c, t in zip(dna[:, 0], dna[:, 1], strict=True)]
+    plan: dict[int, list[float]] = {}
+    for c, _s, d in sorted(rows, key=lambda r: (r[0], r[1])):
+        plan.setdefault(int(c), []).append(d)
+    ref = rec.clients["referred_at"]
+    return [(float(ref[c]), plan.get(c, [])) for c in range(rec.n_clients)]
+
+
+def bare_simpy(plan, servers, interval=7.0):
     env = simpy.Environment()
     staff = simpy.Resource(env, capacity=servers)
-    k_of = rng.poisson(appts_per_client, n_clients)
-    pos = [0]
 
-    def client(k):
-        for _ in range(k):
+    def client(lengths):
+        for k, d in enumerate(lengths):
+            if k:
+                yield env.timeout(interval)
             with staff.request() as req:
                 yield req
-                d = service[pos[0]]
-                pos[0] += 1
                 yield env.timeout(d)
-            yield env.timeout(7.0)
 
     def source():
-        for i in range(n_clients):
-            yield env.timeout(gaps[i])
-            env.process(client(int(k_of[i])))
+        last = 0.0
+        for t, lengths in sorted(plan, key=lambda p: p[0]):
+            yield env.timeout(max(t - last, 0.0))
+            last = max(t, last)
+            env.process(client(lengths))
 
     env.process(source())
     t0 = time.perf_counter()
@@ -73,64 +93,100 @@ def bare_simpy(n_clients, appts_per_client, servers, horizon, mean_service_days,
     return time.perf_counter() - t0
 
 
-def peak_memory(cfg, years):
-    tracemalloc.start()
-    res = hubsim.simulate(cfg, horizon_days=365 * years, seed=1)
-    _, peak = tracemalloc.get_traced_memory()
-    tracemalloc.stop()
-    return peak, len(res.clients), len(res.events)
+def ciw_mmc(lam, mu, c, horizon, seed):
+    import ciw
+
+    net = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=lam)],
+        service_distributions=[ciw.dists.Exponential(rate=mu)],
+        number_of_servers=[c],
+    )
+    ciw.seed(seed)
+    t0 = time.perf_counter()
+    q = ciw.Simulation(net)
+    q.simulate_until_max_time(horizon)
+    dt = time.perf_counter() - t0
+    return dt, len(q.get_all_records())
+
+
+def block_vs_generator(n):
+    from hubsim.des.streams import draw
+    from hubsim.rng import seed_sequence
+
+    t0 = time.perf_counter()
+    for c in range(n):
+        ss = np.random.SeedSequence(seed_sequence(1, "s", 0, "sessions").entropy, spawn_key=(c,))
+        g = np.random.Generator(np.random.PCG64(ss))
+        g.random(200)
+    per_gen = (time.perf_counter() - t0) / n
+    corr = np.eye(5)
+    t0 = time.perf_counter()
+    draw([("g", "base", np.arange(n))], seed=1, scenario="s", replication=0, correlation=corr,
+         means=np.zeros(5), instruments=("phq9", "gad7", "wsas", "audit", "itq"))
+    per_block = (time.perf_counter() - t0) / n
+    return per_gen, per_block
 
 
 def main(quick=False):
-    cfg = hubsim.load_config(SITE_D)
-    hubsim.simulate(cfg, horizon_days=30, seed=0)  # imports and first-call costs
     repeats = 3 if quick else 7
-    kern, full, n_clients, n_appts = [], [], [], []
+    site = full_opening(hubsim.load_config(SITE_D))
+    hubsim.simulate(site, horizon_days=30, seed=0)  # imports and first-call costs
+    kern, full, recs = [], [], []
     for s in range(repeats):
-        model, k, a = kernel_year(cfg, s)
+        rec, k = kernel(site, 365, s)
         kern.append(k)
-        n_clients.append(model.n)
-        n_appts.append(a)
+        recs.append(rec)
         t0 = time.perf_counter()
-        hubsim.simulate(cfg, horizon_days=365, seed=s)
+        hubsim.simulate(site, horizon_days=365, seed=s)
         full.append(time.perf_counter() - t0)
-    n = int(statistics.median(n_clients))
-    a = int(statistics.median(n_appts))
-    print("Site D, one year (365 days), median of", repeats, "seeds")
-    print(f"  clients {n}, staff tasks (appointments, assessments, calls) {a}")
-    print(f"  kernel (HubModel.run)              {statistics.median(kern):.3f} s")
+    rec = recs[0]
+    n = rec.n_clients
+    print(f"Site D, a full-opening year (all groups open from {site.simulation.period.start}), "
+          f"median of {repeats} seeds")
+    print(f"  clients {n}")
+    print(f"  kernel (HubModel build + run)      {statistics.median(kern):.3f} s")
     print(f"  hubsim.simulate (all tables, KPIs) {statistics.median(full):.3f} s  [target < 1 s]")
-    outside = statistics.median(f - k for f, k in zip(full, kern, strict=True))
-    print(f"  outside the kernel (set-up, scores, tables, KPIs) {outside:.3f} s")
 
-    servers = sum(1 for s in model.servers if s.channel == 0)
-    bare = [bare_simpy(n, a / n, servers, 365.0, 0.05, seed) for seed in range(repeats)]
-    per_model = statistics.median(kern) / n
-    per_full = statistics.median(full) / n
-    per_bare = statistics.median(bare) / n
-    print(f"Bare SimPy loop: {n} clients, {a / n:.2f} appointments each, {servers} servers")
-    print(f"  bare loop                          {statistics.median(bare):.3f} s")
-    print(
-        f"  cost per client: kernel {per_model * 1e6:.0f} us, whole simulate {per_full * 1e6:.0f} us, "
-        f"bare SimPy {per_bare * 1e6:.0f} us"
-    )
-    print(f"  ratio kernel / bare SimPy          {per_model / per_bare:.2f}x  [target <= 2x]")
-    print(f"  ratio whole simulate / bare SimPy  {per_full / per_bare:.2f}x")
+    plan = replay_plan(rec)
+    n_appts = sum(len(p[1]) for p in plan)
+    servers = int((rec.staff["caseload_cap"] != 0).sum())
+    bare, kern0 = [], []
+    for _ in range(repeats):
+        bare.append(bare_simpy(plan, servers))
+        kern0.append(kernel(site, 365, 0)[1])
+    per_k = statistics.median(kern0) / n
+    per_b = statistics.median(bare) / n
+    print(f"Bare SimPy replay: {n} clients, {n_appts} appointments, {servers} servers")
+    print(f"  cost per client: kernel {per_k * 1e6:.0f} us, bare SimPy {per_b * 1e6:.0f} us")
+    print(f"  ratio kernel / bare SimPy          {per_k / per_b:.2f}x  [target <= 1.5x]")
 
-    print("Peak traced memory of hubsim.simulate (tracemalloc)")
-    rows = []
-    for years in (1, 10):
-        peak, nc, ne = peak_memory(cfg, years)
-        rows.append((years, peak, nc))
-        print(
-            f"  {years:>2} site-year(s): {peak / 2**20:7.1f} MiB, {nc} clients, {ne} events, "
-            f"{peak / max(nc, 1) / 1024:.1f} KiB per client"
-        )
-    (_y1, p1, c1), (_y10, p10, c10) = rows
-    print(
-        f"  10-year / 1-year: memory {p10 / p1:.1f}x for {c10 / c1:.1f}x the clients "
-        f"(linear growth gives equal ratios)"
-    )
+    try:
+        import ciw  # noqa: F401
+    except ImportError:
+        print("Ciw is not installed: pip install -e '.[bench]' (the M/M/c ratio is skipped)")
+    else:
+        mmc_against_ciw(repeats)
+    g, b = block_vs_generator(2000)
+    print("Client draws: a SeedSequence + generator per client vs keyed blocks of 64")
+    print(f"  per client: generator {g * 1e6:.1f} us, blocks {b * 1e6:.1f} us (all attributes and scores)")
+
+
+def mmc_against_ciw(repeats):
+    mmc = vary(hubsim.load_config(MMC), {"simulation.demand.multiplier": 2.7})
+    horizon = 2000.0
+    ours, theirs = [], []
+    n_ours = n_ciw = 0
+    for s in range(repeats):
+        r, k = kernel(mmc, horizon, s)
+        ours.append(k / r.n_clients)
+        n_ours = r.n_clients
+        dt, m = ciw_mmc(2.7, 1.0, 3, horizon, s)
+        theirs.append(dt / m)
+        n_ciw = m
+    print(f"M/M/3 at rho = 0.9 ({horizon:.0f} days; {n_ours} clients here, {n_ciw} in Ciw)")
+    print(f"  cost per client: kernel {statistics.median(ours) * 1e6:.0f} us, "
+          f"Ciw {statistics.median(theirs) * 1e6:.0f} us")
+    print(f"  ratio kernel / Ciw                 {statistics.median(ours) / statistics.median(theirs):.2f}x  [target <= 1x]")
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 """Calibrate the in-house step effects to NHS Talking Therapies recovery and reliable improvement.
 
 Targets (calibration.md §7 "Recovery / reliable improvement among completers"): 50% / 67%,
-ranges 45-55% / 60-70%, with the NHS Talking Therapies definitions of calibration.md §3 as
+ranges 45-55% / 60-70%, with the NHS Talking Therapies definitions (calibration.md §3 Definitions), as
 :func:`hubsim.des.result.replication_kpis` computes them: among referrals that *finished a
 course* (ended, for any reason, after >= 2 attended in-house treatment sessions), recovery
 among those at caseness at screening, reliable improvement among all of them.
 
 What is calibrated. Only labelled assumptions: the mean effect of each in-house step
-(``interventions.steps.<step>.effect.mean`` in configs/defaults/hub.yaml). Their §6 sources
-are controlled effect sizes (treatment vs control, in units of a trial population's SD);
+(``interventions.steps.<step>.effect.mean`` in configs/defaults/hub.yaml). Their sources
+(calibration.md §6) are controlled effect sizes (treatment vs control, in units of a trial population's SD);
 the model needs the pre-post shift of a client's latent problems during a course (in units
 of the general staff population's SD, with no natural remission modelled during the
 course), so the mapping is an assumption. One common multiplier ``k`` of the pre-calibration
@@ -51,9 +51,9 @@ SEED = 20240430
 REPLICATIONS = 6
 WORKERS = 2
 TARGET_RECOVERY, TARGET_RI = 0.50, 0.67
-HALF_RANGE = 0.05  # calibration.md §7 ranges 45-55% and 60-70%
-# the in-house step effect means before calibration (calibration.md §6 effect sizes taken
-# as latent shifts, and the assumptions built on them); k multiplies these
+HALF_RANGE = 0.05  # the ranges 45-55% and 60-70% of calibration.md §7
+# the in-house step effect means before calibration (the effect sizes of calibration.md §6
+# taken as latent shifts, and the assumptions built on them); k multiplies these
 BASE_MEANS = {
     "self_help": 0.25,
     "low_intensity": 0.6,
@@ -105,7 +105,7 @@ def figures(clients: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for site, c in [*clients.groupby("site", sort=True), ("pooled", clients)]:
         done = c[~c["censored"].to_numpy(dtype=bool)]
-        starters = done[done["treatment_start_at"].notna().to_numpy()]
+        starters = done[done["first_treatment_at"].notna().to_numpy()]
         fin = done[done["finished_course"].to_numpy(dtype=bool)]
         rec = fin["recovered"].dropna().astype(bool)
         ri = fin["reliably_improved"].dropna().astype(bool)

@@ -35,13 +35,12 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-import hubsim
 from hubsim.evaluation import run_study
 from hubsim.power import power_cluster_did
+from hubsim.resources import experiment_path
 
 SMOKE = os.environ.get("HUBSIM_SMOKE") == "1"
-root = Path(hubsim.__file__).resolve().parents[2]
-study = root / "experiments/power_naturalistic_evaluation.yaml"
+study = experiment_path("naturalistic_evaluation")  # shipped: experiments/power_...yaml
 out = Path(tempfile.mkdtemp()) / "power_study"
 res = run_study(study, out=out, size="smoke" if SMOKE else "default")
 print(res.summary())

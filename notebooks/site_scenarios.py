@@ -27,18 +27,17 @@
 
 # %%
 import os
-from pathlib import Path
 
 import hubsim
 from hubsim.experiment import compare_scenarios, vary
 
 SMOKE = os.environ.get("HUBSIM_SMOKE") == "1"
 REPS, HORIZON = (3, 120) if SMOKE else (20, 365)
-root = Path(hubsim.__file__).resolve().parents[2]
 
-base = hubsim.load_config(root / "configs/sites/site_d.yaml")
-band_shift = hubsim.load_config(root / "configs/scenarios/site_d_band_shift.yaml")
-reversed_care = hubsim.load_config(root / "configs/scenarios/site_d_reversed.yaml")
+# shipped configurations by name (hubsim list); a path to your own YAML works the same way
+base = hubsim.load_config("site_d")
+band_shift = hubsim.load_config("site_d_band_shift")
+reversed_care = hubsim.load_config("site_d_reversed")
 surge = vary(base, {"simulation.demand.multiplier": 2.0}, name="site_d_double_demand")
 print({c.name: c.content_hash[:12] for c in (base, band_shift, reversed_care, surge)})
 

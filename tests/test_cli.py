@@ -49,3 +49,24 @@ def test_bad_format_is_a_usage_error():
 def test_validate_unmatched_glob(tmp_path):
     res = runner.invoke(app, ["validate", str(tmp_path / "*.yaml")])
     assert res.exit_code == 2 and "no file matches" in res.output
+
+
+def test_run_with_an_initial_waiting_list(tmp_path):
+    from .conftest import SITES
+
+    csv = tmp_path / "waiting.csv"
+    csv.write_text("waited_days,stage\n30,assessment\n200,step3\n", encoding="utf-8")
+    res = runner.invoke(
+        app, ["run", str(SITES["d"]), "--horizon-days", "20", "--initial-waiting-list", str(csv)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "Referral to 1st treatment" in res.output
+    bad = runner.invoke(
+        app, ["run", str(SITES["d"]), "--horizon-days", "20", "--initial-waiting-list", str(tmp_path / "no.csv")]
+    )
+    assert bad.exit_code == 2 and "file not found" in bad.output
+    csv.write_text("waited_days,stage\n30,step9\n", encoding="utf-8")
+    wrong = runner.invoke(
+        app, ["run", str(SITES["d"]), "--horizon-days", "20", "--initial-waiting-list", str(csv)]
+    )
+    assert wrong.exit_code == 2 and "step9" in wrong.output and "Traceback" not in wrong.output

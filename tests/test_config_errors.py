@@ -308,3 +308,36 @@ def test_random_mutation_loads_or_raises_config_error(tmp_path_factory, mutation
 @given(mutations=_mutations)
 def test_random_mutation_loads_or_raises_config_error_many(tmp_path_factory, mutations):
     _mutated_loads_or_raises_config_error(tmp_path_factory, mutations)
+
+
+def test_booking_and_staff_time_errors(tmp_path):
+    p = write_delta(tmp_path, "simulation:\n  booking:\n    priorities: [risk, sessions]\n")
+    _check(p, "simulation.booking.priorities", "to list risk, sessions, assessments and new_courses", line=4)
+    p = write_delta(tmp_path, "simulation:\n  booking:\n    allocation: nearest\n")
+    _check(p, "simulation.booking.allocation", "soonest", line=4)
+    p = write_delta(tmp_path, "simulation:\n  staff_time:\n    annual_leave_days: -3\n")
+    _check(p, "simulation.staff_time.annual_leave_days", "at least 0", line=4)
+    p = write_delta(
+        tmp_path,
+        "simulation:\n  initial_waiting_list:\n    counts: {step9: 4}\n"
+        "    waited_days: {dist: fixed, value: 3}\n    source: test\n",
+    )
+    _check(p, "simulation.initial_waiting_list.counts.step9", "unknown waiting list")
+
+
+def test_contracts_must_sum_to_the_wte(tmp_path):
+    body = (
+        "service:\n  workforce:\n    roles:\n"
+        + "".join(
+            f"      - {{id: {r.id}, label: x, band_low: '{r.band_low}', band_high: '{r.band_high}', "
+            f"wte: {r.wte}, job_plan: {{direct_clinical: {r.job_plan.direct_clinical}, "
+            f"team_support: {r.job_plan.team_support}, supervision: {r.job_plan.supervision}, "
+            f"admin: {r.job_plan.admin}, leave: {r.job_plan.leave}, other: {r.job_plan.other}, "
+            f"source: s}}, source: s"
+            + (", contracts: [1.0, 1.0]" if r.id == "therapists" else "")
+            + "}\n"
+            for r in hubsim.load_config(SITES["d"]).service.workforce.roles
+        )
+    )
+    p = write_delta(tmp_path, body)
+    _check(p, "service.workforce.roles[2].contracts", "summing to the role's wte 5.4")

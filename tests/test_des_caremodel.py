@@ -23,7 +23,7 @@ import pytest
 import hubsim
 from hubsim.experiment import vary
 
-REPS = 4
+REPS = 8
 
 
 def _median_wait_to_senior(clients):

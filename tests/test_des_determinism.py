@@ -59,7 +59,7 @@ def test_crn_configs_differing_in_wte_share_arrivals_and_clients(site_b):
     pd.testing.assert_frame_equal(a.clients[cols], b.clients[cols])
     assert np.array_equal(a.weekly["referrals"], b.weekly["referrals"])
     # ... while the staffing change does change what happens to them
-    assert not a.clients["wait_to_treatment_days"].equals(b.clients["wait_to_treatment_days"])
+    assert not a.clients["wait_to_first_treatment_days"].equals(b.clients["wait_to_first_treatment_days"])
     # a different scenario key gives different streams
     c = hubsim.simulate(site_b, horizon_days=300, seed=4, scenario="other")
     assert not np.array_equal(a.clients["referred_at"], c.clients["referred_at"])

@@ -78,7 +78,7 @@ def test_uptake_in_calibration_range(sites, site):
 def test_treatment_non_completion_in_calibration_range(sites, site):
     _cfg, res, warm = sites[site]
     c = res.clients
-    c = c[(c["referred_at"] >= warm) & ~c["censored"] & c["treatment_start_at"].notna()]
+    c = c[(c["referred_at"] >= warm) & ~c["censored"] & c["first_treatment_at"].notna()]
     n = len(c)
     assert n > 100
     p = float(c["discharge_reason"].isin(["dropped_out_treatment", "dna_discharge"]).mean())
@@ -154,7 +154,7 @@ def test_finished_course_follows_the_nhs_definition(sites):
     """finished_course: ended (any reason), in-house treatment, >= 2 sessions attended."""
     for _cfg, res, warm in sites.values():
         c = res.clients
-        expect = ~c["censored"] & c["treatment_start_at"].notna() & (c["sessions_attended"] >= 2)
+        expect = ~c["censored"] & c["first_treatment_at"].notna() & (c["sessions_attended"] >= 2)
         assert (c["finished_course"] == expect).all()
         # dropouts after two sessions count; a one-session course does not
         fin = c[c["finished_course"]]

@@ -63,7 +63,7 @@ def test_crn_pairing_narrows_the_interval(site_d):
         horizon_days=180,
         replications=6,
         seed=11,
-        kpis=["wait_to_assessment_mean_days"],
+        kpis=["wait_to_first_assessment_mean_days"],
     )
     row = cmp.differences.iloc[0]
     wide = cmp.kpis.pivot(index="replication", columns="scenario", values="value")

@@ -219,9 +219,9 @@ def test_runs_match_hubsim_simulate(site_d):
         done = ~cl["censored"].to_numpy()
         assert np.all(p.episode_end[done] >= cl["discharged_at"].to_numpy()[done])
         assert np.all(np.isinf(p.episode_end[~done]))
-        started = cl["treatment_start_at"].notna().to_numpy()
+        started = cl["first_treatment_at"].notna().to_numpy()
         np.testing.assert_array_equal(
-            p.first_treatment[started], cl["treatment_start_at"].to_numpy()[started]
+            p.first_treatment[started], cl["first_treatment_at"].to_numpy()[started]
         )
 
 

@@ -19,13 +19,20 @@ from hubsim.errors import HubsimError
 
 app = typer.Typer(
     name="hubsim",
-    help="Simulate staff mental-health and wellbeing hubs and power their evaluation.",
+    help=(
+        "Simulate staff mental-health and wellbeing hubs and power their evaluation. "
+        "Configurations and studies are YAML paths or the names of shipped ones "
+        "(hubsim list)."
+    ),
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # plain help: flags show as --x / --no-x, not as a "<bool>" value
+    rich_markup_mode=None,
 )
 
-SITE_FILES = ("site_a.yaml", "site_b.yaml", "site_c.yaml", "site_d.yaml")
+SITE_NAMES = ("site_a", "site_b", "site_c", "site_d")
+_GLOB_CHARS = "*?["
 
 
 def _fail(problems: list[str] | str) -> None:
@@ -34,18 +41,8 @@ def _fail(problems: list[str] | str) -> None:
     raise typer.Exit(code=2)
 
 
-def configs_dir() -> Path:
-    """The project's ``configs/`` folder: ./configs if present, else the source checkout's."""
-    here = Path.cwd() / "configs"
-    if (here / "sites").is_dir():
-        return here
-    repo = Path(__file__).resolve().parents[2] / "configs"
-    if (repo / "sites").is_dir():
-        return repo
-    raise HubsimError(
-        "configs/: not found in the current directory or beside the package; "
-        "expected the hubsim checkout's configs/ folder (or pass --dir)."
-    )
+def _problems(exc: HubsimError) -> list[str]:
+    return list(getattr(exc, "problems", None) or [str(exc)])
 
 
 def _version(value: bool) -> None:
@@ -57,7 +54,10 @@ def _version(value: bool) -> None:
 @app.callback()
 def main(
     version: Annotated[
-        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     """hubsim command line."""
@@ -65,25 +65,35 @@ def main(
 
 @app.command()
 def validate(
-    files: Annotated[list[str], typer.Argument(help="YAML configuration files (globs allowed).")],
+    files: Annotated[
+        list[str],
+        typer.Argument(
+            help="Configurations to check: YAML paths, globs ('configs/**/*.yaml') or "
+            "shipped names (site_d).",
+            show_default=False,
+        ),
+    ],
 ) -> None:
-    """Validate configuration files; exit 0 when all are valid, 2 otherwise."""
+    """Validate configurations; exit 0 when all are valid, 2 otherwise."""
     from hubsim.config import load_config
 
-    paths: list[str] = []
+    refs: list[str] = []
     for f in files:
-        matches = sorted(glob.glob(f, recursive=True)) if any(ch in f for ch in "*?[") else [f]
-        if not matches:
-            _fail(f"{f}: no file matches; expected a YAML file or a glob that matches one.")
-        paths.extend(matches)
+        if any(ch in f for ch in _GLOB_CHARS):
+            matches = sorted(glob.glob(f, recursive=True))
+            if not matches:
+                _fail(f"{f}: no file matches; expected a YAML file or a glob that matches one.")
+            refs.extend(matches)
+        else:
+            refs.append(f)
     problems: list[str] = []
-    for p in paths:
+    for ref in refs:
         try:
-            cfg = load_config(p)
+            cfg = load_config(ref)
         except HubsimError as exc:
-            problems.extend(getattr(exc, "problems", [str(exc)]))
+            problems.extend(_problems(exc))
             continue
-        typer.echo(f"{p}: valid ({cfg.name}, {cfg.kind}, hash {cfg.content_hash[:12]})")
+        typer.echo(f"{ref}: valid ({cfg.name}, {cfg.kind}, hash {cfg.content_hash[:12]})")
     if problems:
         _fail(problems)
 
@@ -96,9 +106,17 @@ class Format(StrEnum):
 
 @app.command()
 def sites(
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    format: Annotated[
+        Format, typer.Option("--format", "-f", help="Output format: table, csv or markdown.")
+    ] = Format.table,
     dir: Annotated[
-        Path | None, typer.Option("--dir", help="Folder holding site_a.yaml .. site_d.yaml.")
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="A folder holding your own site_a.yaml .. site_d.yaml [default: the shipped "
+            "sites].",
+            show_default=False,
+        ),
     ] = None,
 ) -> None:
     """Print the four mapped hubs side by side (paper Tables 2-6), read from the configs."""
@@ -106,25 +124,98 @@ def sites(
     from hubsim.report.sites import render, sites_table
 
     try:
-        folder = dir if dir is not None else configs_dir() / "sites"
-        cfgs = [load_config(folder / name) for name in SITE_FILES]
+        if dir is None:
+            cfgs = [load_config(name) for name in SITE_NAMES]
+        else:
+            cfgs = [load_config(dir / f"{name}.yaml") for name in SITE_NAMES]
     except HubsimError as exc:
-        _fail(getattr(exc, "problems", [str(exc)]))
+        _fail(_problems(exc))
     typer.echo(render(sites_table(cfgs), format.value), nl=False)
+
+
+class Shipped(StrEnum):
+    all = "all"
+    configs = "configs"
+    experiments = "experiments"
+
+
+@app.command("list")
+def list_command(
+    what: Annotated[
+        Shipped,
+        typer.Argument(help="What to list: configs, experiments or all."),
+    ] = Shipped.all,
+    paths: Annotated[
+        bool, typer.Option("--paths", help="Print full installed paths, not paths within the data.")
+    ] = False,
+) -> None:
+    """List the shipped configurations and experiments, by the names the commands take."""
+    from hubsim.resources import POWER_PREFIX, config_names, data_path, experiment_names
+
+    root = data_path()
+    if what in (Shipped.all, Shipped.configs):
+        typer.echo("configurations (hubsim run NAME, hubsim validate NAME):")
+        for name, p in config_names().items():
+            rel = p.relative_to(root).as_posix()
+            typer.echo(f"  {name:<28} {p if paths else rel}")
+    if what in (Shipped.all, Shipped.experiments):
+        typer.echo("experiments (hubsim power NAME):")
+        for name, p in experiment_names().items():
+            short = name.removeprefix(POWER_PREFIX)
+            rel = p.relative_to(root).as_posix()
+            typer.echo(f"  {short:<28} {p if paths else rel}")
 
 
 @app.command("run")
 def run_command(
-    config: Annotated[Path, typer.Argument(help="A service configuration (YAML).")],
+    config: Annotated[
+        str,
+        typer.Argument(
+            help="A service configuration: a YAML path or a shipped name (site_d).",
+            show_default=False,
+        ),
+    ],
     horizon_days: Annotated[
         float, typer.Option("--horizon-days", min=1, help="Simulated days from the period start.")
     ] = 365,
-    replications: Annotated[int, typer.Option("--replications", "-r", min=1)] = 1,
-    seed: Annotated[int, typer.Option("--seed", min=0)] = 0,
-    warmup_days: Annotated[float, typer.Option("--warmup-days", min=0)] = 0,
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    replications: Annotated[
+        int,
+        typer.Option(
+            "--replications", "-r", min=1, help="Independent replications (named streams)."
+        ),
+    ] = 1,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="The one seed every random stream derives from.")
+    ] = 0,
+    warmup_days: Annotated[
+        float,
+        typer.Option(
+            "--warmup-days", min=0, help="Days at the start left out of the KPIs (a warm-up)."
+        ),
+    ] = 0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            "--workers", min=1, help="Worker processes (results are the same for any number)."
+        ),
+    ] = 1,
     out: Annotated[
-        Path | None, typer.Option("--out", help="Write frames (Parquet) and manifest.json here.")
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Write the frames (Parquet) and manifest.json to this folder, built beside "
+            "it and moved in place at the end; an existing folder is replaced [default: "
+            "print the summary only].",
+            show_default=False,
+        ),
+    ] = None,
+    initial_waiting_list: Annotated[
+        Path | None,
+        typer.Option(
+            "--initial-waiting-list",
+            help="CSV of clients waiting at the start (waited_days, optional stage and "
+            "occupational_group); default: the configuration's simulation.initial_waiting_list.",
+        ),
     ] = None,
 ) -> None:
     """Simulate a hub: print the KPI summary and write the frames (Parquet) plus a manifest."""
@@ -135,10 +226,28 @@ def run_command(
             f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
             f"got {warmup_days:g}."
         )
+    if initial_waiting_list is not None and not initial_waiting_list.is_file():
+        _fail(
+            f"--initial-waiting-list: {initial_waiting_list}: file not found; expected a CSV "
+            "file with a waited_days column."
+        )
     try:
-        run_cli(config, horizon_days, replications, seed, warmup_days, workers, out)
+        run_cli(
+            config,
+            horizon_days,
+            replications,
+            seed,
+            warmup_days,
+            workers,
+            out,
+            initial_waiting_list=initial_waiting_list,
+        )
     except HubsimError as exc:
-        _fail(getattr(exc, "problems", [str(exc)]))
+        _fail(_problems(exc))
+    except ValueError as exc:
+        if "initial_waiting_list" not in str(exc):
+            raise
+        _fail(f"--initial-waiting-list: {exc}")
 
 
 class StudySize(StrEnum):
@@ -148,24 +257,60 @@ class StudySize(StrEnum):
 
 @app.command()
 def power(
-    study: Annotated[Path, typer.Argument(help="A power-study YAML (see experiments/).")],
+    study: Annotated[
+        str,
+        typer.Argument(
+            help="A power study: a YAML path or a shipped name (naturalistic_evaluation).",
+            show_default=False,
+        ),
+    ],
     n_sims: Annotated[
-        int | None, typer.Option("--n-sims", min=2, help="Simulations per design point.")
+        int | None,
+        typer.Option(
+            "--n-sims",
+            min=2,
+            help="Simulations per design point [default: the study's, for the chosen size].",
+            show_default=False,
+        ),
     ] = None,
-    seed: Annotated[int | None, typer.Option("--seed", min=0)] = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Output folder.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", min=0, help="Override the study's seed.", show_default=False),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Output folder, replaced only once the new one is complete [default: "
+            "results/power/<study name>, with -<size> for a size other than default].",
+            show_default=False,
+        ),
+    ] = None,
     size: Annotated[
-        StudySize, typer.Option("--size", help="The study's default size or its smoke size.")
+        StudySize,
+        typer.Option(
+            "--size", help="The study's default size, or its smoke size (seconds, for checks)."
+        ),
     ] = StudySize.default,
-    workers: Annotated[int | None, typer.Option("--workers", min=1)] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes [default: the study's].",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Run a power study: diagnosands with MCSEs, power curves, MDEs and a report."""
     from hubsim.evaluation import run_study
+    from hubsim.resources import resolve_experiment
 
     try:
-        res = run_study(study, n_sims=n_sims, seed=seed, out=out, size=size.value, workers=workers)
+        path = resolve_experiment(study)
+        res = run_study(path, n_sims=n_sims, seed=seed, out=out, size=size.value, workers=workers)
     except HubsimError as exc:
-        _fail(getattr(exc, "problems", None) or str(exc))
+        _fail(_problems(exc))
     typer.echo(res.summary())
 
 

@@ -20,12 +20,14 @@ False
 from __future__ import annotations
 
 import hashlib
+from functools import lru_cache
 
 import numpy as np
 
 from hubsim.checks import check_int
 
 
+@lru_cache(maxsize=65536)
 def _word(key: str | int) -> int:
     # a stable 64-bit integer for any key (Python's hash() is salted per process)
     digest = hashlib.blake2b(str(key).encode("utf-8"), digest_size=8).digest()

@@ -36,6 +36,11 @@ class _Dist(BaseModel):
         """Draw ``size`` values (a float when ``size`` is None)."""
         raise NotImplementedError  # pragma: no cover - overridden
 
+    def ppf(self, u):
+        """Quantile function at ``u`` in [0, 1) (an array): inverse-CDF sampling from
+        uniforms, so a value can be addressed by the uniform a keyed stream gives it."""
+        raise NotImplementedError  # pragma: no cover - overridden
+
 
 class Fixed(_Dist):
     """Always ``value``."""
@@ -49,6 +54,9 @@ class Fixed(_Dist):
 
     def sample(self, rng, size=None):
         return self.value if size is None else np.full(size, float(self.value))
+
+    def ppf(self, u):
+        return np.full(np.shape(u), float(self.value))
 
 
 class Exponential(_Dist):
@@ -64,6 +72,9 @@ class Exponential(_Dist):
 
     def sample(self, rng, size=None):
         return rng.exponential(self.mean_, size)
+
+    def ppf(self, u):
+        return -self.mean_ * np.log1p(-np.asarray(u, dtype=float))
 
 
 class _MeanSd(_Dist):
@@ -89,6 +100,12 @@ class Lognormal(_MeanSd):
         mu, sigma = self._params()
         return rng.lognormal(mu, sigma, size)
 
+    def ppf(self, u):
+        from scipy.special import ndtri
+
+        mu, sigma = self._params()
+        return np.exp(mu + sigma * ndtri(np.asarray(u, dtype=float)))
+
 
 class Gamma(_MeanSd):
     """Gamma with ``mean`` and ``sd`` (shape = (mean/sd)^2)."""
@@ -98,6 +115,12 @@ class Gamma(_MeanSd):
     def sample(self, rng, size=None):
         shape = (self.mean_ / self.sd) ** 2
         return rng.gamma(shape, self.mean_ / shape, size)
+
+    def ppf(self, u):
+        from scipy.special import gammaincinv
+
+        shape = (self.mean_ / self.sd) ** 2
+        return gammaincinv(shape, np.asarray(u, dtype=float)) * (self.mean_ / shape)
 
 
 class Uniform(_Dist):
@@ -119,6 +142,9 @@ class Uniform(_Dist):
 
     def sample(self, rng, size=None):
         return rng.uniform(self.low, self.high, size)
+
+    def ppf(self, u):
+        return self.low + np.asarray(u, dtype=float) * (self.high - self.low)
 
 
 class Empirical(_Dist):
@@ -156,6 +182,13 @@ class Empirical(_Dist):
 
     def sample(self, rng, size=None):
         return rng.choice(np.asarray(self.values, dtype=float), size=size, p=self._p())
+
+    def ppf(self, u):
+        v = np.asarray(self.values, dtype=float)
+        p = self._p()
+        cum = np.cumsum(np.full(len(v), 1.0 / len(v)) if p is None else p)
+        idx = np.searchsorted(cum, np.asarray(u, dtype=float), side="right")
+        return v[np.minimum(idx, len(v) - 1)]
 
 
 Distribution = Annotated[

@@ -5,9 +5,8 @@ by validation is reported as ``FILE, line N: field.path: what was expected``.
 
 Examples
 --------
->>> from pathlib import Path
 >>> import hubsim
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")  # a shipped name, or the path of any YAML file
 >>> cfg.region.in_scope_staff
 180000
 """
@@ -25,6 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 from hubsim.config.schema import CrossFieldError, ServiceConfig
 from hubsim.errors import ConfigError
+from hubsim.resources import config_names, config_path, is_bare_word, resolve_config
 
 Loc = tuple[str | int, ...]
 Where = tuple[str, int]  # (file, 1-based line)
@@ -136,12 +136,15 @@ def _merge_where(
 def load_config_data(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[Loc, Where]]:
     """Read a YAML file and its ``extends:`` chain into one mapping plus line positions.
 
+    ``path`` may also be the name of a shipped configuration (see :mod:`hubsim.resources`).
+
     Raises
     ------
     ConfigError
-        On unreadable files, YAML errors, a missing ``extends`` target, or a cycle.
+        On unreadable files, YAML errors, a missing ``extends`` target, a cycle, or a name
+        that no shipped configuration has.
     """
-    return _load_chain(Path(path), ())
+    return _load_chain(resolve_config(path), ())
 
 
 def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], dict[Loc, Where]]:
@@ -159,8 +162,21 @@ def _load_chain(path: Path, chain: tuple[Path, ...]) -> tuple[dict[str, Any], di
         return data, where
     line = where.get(("extends",), (str(path), 1))[1]
     if not isinstance(parent, str) or not parent:
-        raise ConfigError(f"{path}, line {line}: extends: expected a relative file path string.")
+        raise ConfigError(
+            f"{path}, line {line}: extends: expected a file path (relative to this file) or "
+            "the name of a shipped configuration."
+        )
     target = path.parent / parent
+    if not target.exists() and is_bare_word(parent):
+        # a shipped configuration by name (extends: site_d), so a user's own delta needs
+        # no copy of the package's files
+        if parent not in config_names():
+            raise ConfigError(
+                f"{path}, line {line}: extends: {parent!r} is neither a file beside this one "
+                f"nor a shipped configuration; expected a YAML path or one of: "
+                f"{', '.join(config_names())}."
+            )
+        target = config_path(parent)
     if not target.is_file():
         raise ConfigError(
             f"{path}, line {line}: extends: target {parent!r} not found (looked for {target}); "
@@ -354,8 +370,10 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
     Parameters
     ----------
     path : str or os.PathLike
-        A YAML file. ``extends: other.yaml`` (relative to the file) makes it a delta on
-        another file: mappings merge key by key, lists are replaced whole.
+        A YAML file, or the name of a shipped configuration (``"site_d"``, ``"usual_care"``;
+        :func:`hubsim.resources.config_names` lists them). ``extends: other.yaml``
+        (relative to the file) or ``extends: site_d`` (a shipped name) makes it a delta on
+        another configuration: mappings merge key by key, lists are replaced whole.
 
     Returns
     -------
@@ -368,5 +386,19 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
         With one sentence per problem naming the file, the line, the field path and what
         was expected.
     """
-    data, where = load_config_data(path)
-    return validate_data(data, where, str(path))
+    resolved = resolve_config(path)
+    data, where = load_config_data(resolved)
+    _resolve_paths(data, where)
+    return validate_data(data, where, str(resolved))
+
+
+def _resolve_paths(data: dict[str, Any], where: dict[Loc, Where]) -> None:
+    """Relative file paths in the data are read from the folder of the file naming them."""
+    loc = ("simulation", "initial_waiting_list", "csv")
+    sim = data.get("simulation") if isinstance(data, dict) else None
+    node = sim.get("initial_waiting_list") if isinstance(sim, dict) else None
+    if isinstance(node, dict) and isinstance(node.get("csv"), str):
+        p = Path(node["csv"])
+        if not p.is_absolute():
+            src = Path(where.get(loc, (".", 0))[0]).parent
+            node["csv"] = str((src / p).resolve())

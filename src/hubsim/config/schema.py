@@ -23,7 +23,7 @@ from functools import cached_property
 from typing import Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from hubsim.config.distributions import Distribution
 
@@ -151,7 +151,21 @@ class Role(Strict):
     caseload_per_wte: int | None = Field(
         default=None, ge=1, description="maximum open therapy courses per WTE"
     )
+    contracts: tuple[float, ...] | None = Field(
+        default=None,
+        description="WTE of each member of staff in the role (summing to wte); default: as "
+        "many 1.0 contracts as fit and one part-time contract for the rest",
+    )
     source: Source
+
+    @property
+    def member_contracts(self) -> tuple[float, ...]:
+        """The WTE of each member: ``contracts``, or 1.0 each and a part-time remainder."""
+        if self.contracts is not None:
+            return tuple(float(c) for c in self.contracts)
+        n_full = math.floor(self.wte + 1e-9)
+        rest = round(self.wte - n_full, 10)
+        return (1.0,) * n_full + ((rest,) if rest > 1e-9 else ())
 
     @property
     def band_range(self) -> str:
@@ -513,9 +527,121 @@ class Economics(Strict):
     source: Source
 
 
+class Closure(Strict):
+    """Days the whole service is closed (inclusive), e.g. between Christmas and New Year."""
+
+    name: str
+    start: dt.date
+    end: dt.date
+    source: Source
+
+
+class Sickness(Strict):
+    """Unplanned absence: spells that cancel what was booked in them."""
+
+    share: float = Field(ge=0.0, lt=1.0, description="share of working days lost to sickness")
+    mean_spell_days: float = Field(gt=0, description="mean length of a spell, working days")
+    source: Source
+
+
+class StaffTime(Strict):
+    """How contracted hours become rostered clinical time (docs/calibration.md §9).
+
+    Each member's weekly timetable is made of ``session_hours`` sessions on their working
+    days; the job plan's non-leave shares are placed in it (clinical sessions first, spread
+    over the week); the leave share is taken as absence: annual leave in blocks, bank
+    holidays and closures. Sickness spells cancel what was booked in them.
+    """
+
+    bank_holidays: Literal["england_and_wales", "none"] = "england_and_wales"
+    closures: tuple[Closure, ...] = ()
+    annual_leave_days: float = Field(
+        default=27.0, ge=0, le=100, description="full-time working days of annual leave a year"
+    )
+    leave_block_days: int = Field(
+        default=5, ge=1, le=25, description="annual leave is taken in blocks of this many days"
+    )
+    session_hours: float = Field(
+        default=3.75, gt=0, le=12, description="length of a timetable session (half a day)"
+    )
+    sickness: Sickness | None = None
+    source: Source
+
+
+class Booking(Strict):
+    """How appointments are booked into diaries and waiting lists are served."""
+
+    horizon_days: float | None = Field(
+        default=28.0, gt=0, description="diaries open this far ahead; None: without limit"
+    )
+    min_notice_days: float = Field(
+        default=1.0, ge=0, description="earliest appointment after the booking is made"
+    )
+    allocation: Literal["soonest", "same_as_assessor", "least_loaded"] = "soonest"
+    priorities: tuple[Literal["risk", "sessions", "assessments", "new_courses"], ...] = (
+        "risk",
+        "sessions",
+        "assessments",
+        "new_courses",
+    )
+    on_staff_absence: Literal["move", "cancel"] = Field(
+        default="move",
+        description="sessions booked in a clinician's sickness: moved to their next free "
+        "slot, or cancelled (the course goes on at the next interval)",
+    )
+    duty_hours_per_day: float = Field(
+        default=1.0, ge=0, le=12, description="clinical time held each working day for risk calls"
+    )
+    source: Source
+
+    @field_validator("priorities")
+    @classmethod
+    def _all_priorities(cls, v):
+        kinds = {"risk", "sessions", "assessments", "new_courses"}
+        if sorted(v) != sorted(kinds):
+            raise ValueError(
+                "expected priorities to list risk, sessions, assessments and new_courses "
+                f"once each, got {list(v)}"
+            )
+        return v
+
+
+InitialStage = str
+
+
+class InitialWaitingList(Strict):
+    """Clients already waiting when the simulation starts.
+
+    Either ``counts`` by waiting list (``assessment``, ``in_depth_assessment`` or a step id)
+    with the distribution of days already waited, or ``csv``: a file with columns
+    ``waited_days`` and optional ``stage`` and ``occupational_group`` (a relative path is
+    read from the folder of the YAML file that names it).
+    """
+
+    counts: dict[str, int] | None = None
+    waited_days: Distribution | None = None
+    csv: str | None = None
+    source: Source
+
+    @model_validator(mode="after")
+    def _one_form(self):
+        if (self.counts is None) == (self.csv is None):
+            raise ValueError("expected exactly one of counts (with waited_days) or csv")
+        if self.counts is not None:
+            if self.waited_days is None:
+                raise ValueError("expected waited_days with counts")
+            bad = [k for k, v in self.counts.items() if v < 0]
+            if bad:
+                raise ValueError(f"expected non-negative counts, got {bad[0]}: {self.counts[bad[0]]}")
+        return self
+
+
 class Simulation(Strict):
     period: Period
     calendar: Calendar
+    staff_time: StaffTime
+    booking: Booking
+    initial_waiting_list: InitialWaitingList | None = None
     demand: Demand
     clients: Clients
     attendance: Attendance
@@ -602,6 +728,20 @@ class ServiceConfig(Strict):
                     (
                         (*base, "roles", i, "job_plan"),
                         f"expected job-plan shares summing to 1, got {total:.4g}",
+                    )
+                )
+        for i, r in enumerate(wf.roles):
+            if r.contracts is None:
+                continue
+            path = (*base, "roles", i, "contracts")
+            if any(not (0 < c <= 1.0) for c in r.contracts):
+                out.append((path, f"expected each contract in (0, 1] WTE, got {list(r.contracts)}"))
+            elif abs(sum(r.contracts) - r.wte) > 0.005:
+                out.append(
+                    (
+                        path,
+                        f"expected contracts summing to the role's wte {r.wte:.4g}, got "
+                        f"{sum(r.contracts):.4g}",
                     )
                 )
         if abs(wf.total_wte - wf.reported_total_wte) > 0.005:
@@ -697,6 +837,27 @@ class ServiceConfig(Strict):
                         f"expected end on or after start {s.start}, got {s.end}",
                     )
                 )
+
+        st = self.simulation.staff_time
+        for i, c in enumerate(st.closures):
+            if c.end < c.start:
+                out.append(
+                    (
+                        ("simulation", "staff_time", "closures", i, "end"),
+                        f"expected end on or after start {c.start}, got {c.end}",
+                    )
+                )
+        iwl = self.simulation.initial_waiting_list
+        if iwl is not None and iwl.counts is not None:
+            lists = ["assessment", "in_depth_assessment", "treatment", *self.offered_steps()]
+            for k in iwl.counts:
+                if k not in lists:
+                    out.append(
+                        (
+                            ("simulation", "initial_waiting_list", "counts", k),
+                            f"unknown waiting list {k!r}; expected one of {', '.join(lists)}",
+                        )
+                    )
 
         sc = iv.screening
         check_roles(

@@ -7,8 +7,7 @@ services) is addressed by that id in brackets, any other item by its index:
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")
 >>> more = vary(cfg, {"service.workforce.roles[therapists].wte": 7.4})
 >>> more.service.workforce.role("therapists").wte, more.service.workforce.reported_total_wte
 (7.4, 14.15)

@@ -1,4 +1,4 @@
-"""Working time: which moments of the simulated period staff can work in.
+"""Working time: bank holidays, working days and open hours of the simulated period.
 
 Simulation time is in days from the start of the simulated period (day 0 is
 ``simulation.period.start``). A :class:`WorkCalendar` maps a moment ``t`` to the number of
@@ -10,8 +10,9 @@ Two kinds:
 
 * ``working_week``: Monday to Friday, open from 09:00 for ``hours_per_day`` hours plus a
   fifth of ``evening_hours_per_week`` (evening sessions run on from the day). Weekends are
-  closed. Leave is not a closure: it is already one of the job-plan shares, so a role's
-  direct-clinical hours are what is left after leave.
+  closed. (This calendar only converts times for derived tables; staff availability is the
+  rostered diary of :mod:`hubsim.des.staff`, which also removes bank holidays, leave and
+  closures.)
 * ``continuous``: always open (a textbook queue, for validation).
 
 Examples
@@ -34,6 +35,120 @@ import math
 import numpy as np
 
 OPENING_HOUR = 9.0
+
+# One-off changes to England-and-Wales bank holidays (gov.uk "UK bank holidays"; Banking and
+# Financial Dealings Act 1971 royal proclamations): date -> name for extra days, and the
+# regular holiday a proclamation moved, as (year, regular name) -> new date.
+_EXTRA_DAYS: dict[dt.date, str] = {
+    dt.date(1999, 12, 31): "Millennium Eve",
+    dt.date(2002, 6, 3): "Golden Jubilee",
+    dt.date(2011, 4, 29): "Royal wedding",
+    dt.date(2012, 6, 5): "Diamond Jubilee",
+    dt.date(2022, 6, 3): "Platinum Jubilee",
+    dt.date(2022, 9, 19): "State funeral of Queen Elizabeth II",
+    dt.date(2023, 5, 8): "Coronation of King Charles III",
+}
+_MOVED: dict[tuple[int, str], dt.date] = {
+    (1995, "Early May bank holiday"): dt.date(1995, 5, 8),  # VE Day 50th anniversary
+    (2002, "Spring bank holiday"): dt.date(2002, 6, 4),
+    (2012, "Spring bank holiday"): dt.date(2012, 6, 4),
+    (2020, "Early May bank holiday"): dt.date(2020, 5, 8),  # VE Day 75th anniversary (a Friday)
+    (2022, "Spring bank holiday"): dt.date(2022, 6, 2),  # Platinum Jubilee (a Thursday)
+}
+
+
+def easter_sunday(year: int) -> dt.date:
+    """Western (Gregorian) Easter Sunday, by the anonymous Gregorian algorithm (Meeus).
+
+    Examples
+    --------
+    >>> easter_sunday(2021), easter_sunday(2024)
+    (datetime.date(2021, 4, 4), datetime.date(2024, 3, 31))
+    """
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = divmod(b, 4)
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = divmod(c, 4)
+    ell = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * ell) // 451
+    month, day = divmod(h + ell - 7 * m + 114, 31)
+    return dt.date(year, month, day + 1)
+
+
+def _first_monday(year: int, month: int) -> dt.date:
+    d = dt.date(year, month, 1)
+    return d + dt.timedelta(days=(7 - d.weekday()) % 7)
+
+
+def _last_monday(year: int, month: int) -> dt.date:
+    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
+    d = nxt - dt.timedelta(days=1)
+    return d - dt.timedelta(days=d.weekday())
+
+
+def bank_holidays(year: int) -> dict[dt.date, str]:
+    """England-and-Wales bank holidays of ``year``: date -> name.
+
+    The regular days (New Year's Day, Good Friday, Easter Monday, the early May, spring and
+    summer bank holidays, Christmas Day and Boxing Day) with their substitute days when they
+    fall at a weekend, the holidays moved by proclamation and the one-off extra days
+    (1995-2023). Years without a proclamation follow the rules as they have stood since the
+    early May bank holiday began in 1978 (sources: calibration.md §9 Bank holidays).
+
+    Examples
+    --------
+    >>> hol = bank_holidays(2022)
+    >>> len(hol), hol[dt.date(2022, 6, 3)], hol[dt.date(2022, 12, 27)]
+    (10, 'Platinum Jubilee', 'Christmas Day (substitute day)')
+    >>> sorted(d.isoformat() for d in bank_holidays(2020))[2:4]
+    ['2020-04-13', '2020-05-08']
+    """
+    if year < 1978:
+        raise ValueError(f"bank_holidays: expected a year from 1978 on, got {year}.")
+    out: dict[dt.date, str] = {}
+    ny = dt.date(year, 1, 1)
+    if ny.weekday() >= 5:
+        out[ny + dt.timedelta(days=7 - ny.weekday())] = "New Year's Day (substitute day)"
+    else:
+        out[ny] = "New Year's Day"
+    easter = easter_sunday(year)
+    out[easter - dt.timedelta(days=2)] = "Good Friday"
+    out[easter + dt.timedelta(days=1)] = "Easter Monday"
+    regular = {
+        "Early May bank holiday": _first_monday(year, 5),
+        "Spring bank holiday": _last_monday(year, 5),
+        "Summer bank holiday": _last_monday(year, 8),
+    }
+    for name, day in regular.items():
+        out[_MOVED.get((year, name), day)] = name
+    xmas, boxing = dt.date(year, 12, 25), dt.date(year, 12, 26)
+    wd = xmas.weekday()
+    if wd == 5:  # Saturday: both move to Monday 27 and Tuesday 28
+        out[dt.date(year, 12, 27)] = "Christmas Day (substitute day)"
+        out[dt.date(year, 12, 28)] = "Boxing Day (substitute day)"
+    elif wd == 6:  # Sunday: Boxing Day on Monday 26, Christmas substitute on Tuesday 27
+        out[boxing] = "Boxing Day"
+        out[dt.date(year, 12, 27)] = "Christmas Day (substitute day)"
+    elif wd == 4:  # Friday: Boxing Day (Saturday) moves to Monday 28
+        out[xmas] = "Christmas Day"
+        out[dt.date(year, 12, 28)] = "Boxing Day (substitute day)"
+    else:
+        out[xmas] = "Christmas Day"
+        out[boxing] = "Boxing Day"
+    for day, name in _EXTRA_DAYS.items():
+        if day.year == year:
+            out[day] = name
+    return dict(sorted(out.items()))
+
+
+def bank_holiday_set(start: dt.date, end: dt.date) -> set[dt.date]:
+    """All England-and-Wales bank holidays from ``start`` to ``end`` inclusive."""
+    out: set[dt.date] = set()
+    for y in range(start.year, end.year + 1):
+        out.update(d for d in bank_holidays(y) if start <= d <= end)
+    return out
 
 
 class WorkCalendar:

@@ -1,4 +1,4 @@
-"""KPIs of a replication and the result object of :func:`hubsim.simulate`."""
+"""The result object of :func:`hubsim.simulate`."""
 
 from __future__ import annotations
 
@@ -8,181 +8,23 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from hubsim.des.frames import category_codes, vidigi_log
-from hubsim.des.model import CHANNELS
+from hubsim.des.frames import vidigi_log
+from hubsim.des.kpis import KPI_DEFINITIONS
 from hubsim.stats import t_interval
 
-SIX_WEEKS = 42.0
-EIGHTEEN_WEEKS = 126.0
 SUMMARY_COLUMNS = ["kpi", "mean", "sd", "n_replications", "ci_low", "ci_high", "mcse"]
 TIDY_COLUMNS = ["replication", "kpi", "value"]
-
-
-def _wait_stats(prefix: str, wait: np.ndarray, censored_elapsed: np.ndarray) -> dict:
-    """Mean, median, p90 of observed waits; shares within 6/18 weeks counting censored
-    clients who have already waited longer than the threshold as not within it."""
-    w = wait[~np.isnan(wait)]
-    out = {
-        f"{prefix}_n": float(len(w)),
-        f"{prefix}_mean_days": float(w.mean()) if len(w) else math.nan,
-        f"{prefix}_median_days": float(np.median(w)) if len(w) else math.nan,
-        f"{prefix}_p90_days": float(np.quantile(w, 0.9)) if len(w) else math.nan,
-    }
-    for label, thr in (("6w", SIX_WEEKS), ("18w", EIGHTEEN_WEEKS)):
-        late = int((censored_elapsed > thr).sum())
-        denom = len(w) + late
-        out[f"{prefix}_within_{label}_share"] = (
-            float((w <= thr).sum()) / denom if denom else math.nan
-        )
-    return out
-
-
-def _rate(num, den) -> float:
-    return float(num) / float(den) if den else math.nan
-
-
-def replication_kpis(
-    clients: pd.DataFrame,
-    weekly: pd.DataFrame,
-    busy: pd.DataFrame,
-    *,
-    replication: int,
-    horizon_days: float,
-    warmup_days: float,
-    in_scope_staff: int,
-    role_ids: list[str],
-    qualified_roles: set[str],
-) -> dict:
-    """KPIs of one replication (one dict; keys are KPI names).
-
-    Population: clients referred at or after ``warmup_days`` (and, with no warm-up, the
-    initial waiting list). Staff measures use the time from ``warmup_days`` to the horizon.
-
-    Outcome KPIs follow the NHS Talking Therapies definitions (calibration.md §3):
-
-    - ``finished_courses``: referrals that ended (any reason: completed, dropped out or
-      discharged after non-attendance) having attended at least two in-house treatment
-      sessions (the client column ``finished_course``); onward referrals are excluded
-      because their treatment happens elsewhere.
-      ``finished_course_share_of_starters`` divides them by discharged treatment starters
-      and ``sessions_per_finished_course`` is their mean attended sessions (the national
-      "mean sessions per finished course", 6.8-7.9).
-    - ``recovery_rate``: among finished courses at caseness at screening (PHQ-9 >= 10 or
-      GAD-7 >= 8), the share below caseness on both at discharge.
-    - ``reliable_improvement_rate``: among all finished courses (cases or not), the share
-      whose PHQ-9 fell by >= 6 or GAD-7 by >= 4 with neither reliably deteriorating
-      (:func:`hubsim.measures.reliable_improvement` with its default
-      ``require_no_deterioration=True``, the rule the national statistics use; that clause
-      is calibration.md conf. R, and it moves these rates by well under one point because
-      treated clients rarely deteriorate reliably on one measure while improving on the
-      other).
-
-    ``completers``, ``sessions_per_completed_course`` and ``treatment_dropout_rate`` keep
-    the course-level view: a course completed as planned, and an ending by dropout or
-    non-attendance among treatment starters.
-    """
-    # plain arrays of the columns used, filtered once (pandas row filtering of the whole
-    # client table costs more than every KPI below together)
-    ref_all = clients["referred_at"].to_numpy()
-    initial_all = clients["from_initial_waiting_list"].to_numpy(dtype=bool)
-    keep = ref_all >= warmup_days
-    if warmup_days <= 0:
-        keep |= initial_all
-    window = horizon_days - warmup_days
-    years = window / 365.25
-
-    def col(name, dtype=None):
-        return clients[name].to_numpy(dtype=dtype)[keep]
-
-    def flag(name):
-        """A nullable boolean column as (values, observed)."""
-        s = clients[name]
-        return s.to_numpy(dtype=bool, na_value=False)[keep], ~s.isna().to_numpy()[keep]
-
-    n_kept = int(keep.sum())
-    censored = col("censored", bool)
-    initial = initial_all[keep]
-    reason_all = col("discharge_reason")
-    elapsed = horizon_days - ref_all[keep]
-    new_reason = reason_all[~initial]
-    n_referred = int((new_reason != "not_referred").sum())
-    out: dict[str, float] = {"replication": replication}
-    out["arrivals"] = float(len(new_reason))
-    out["referrals"] = float(n_referred)
-    out["referrals_per_year"] = _rate(n_referred, years)
-    out["uptake_pct_per_year"] = 100.0 * _rate(n_referred, years) / in_scope_staff
-    wa = col("wait_to_assessment_days", float)
-    cens_a = np.where(censored & np.isnan(wa), elapsed, -np.inf)
-    out.update(_wait_stats("wait_to_assessment", wa, cens_a))
-    wt = col("wait_to_treatment_days", float)
-    waiting_t = censored & np.isnan(wt) & (col("pathway") == "in_house")
-    out.update(_wait_stats("wait_to_treatment", wt, np.where(waiting_t, elapsed, -np.inf)))
-    disc = col("discharged_at", float)
-    out["discharges_per_week"] = _rate(np.sum(disc >= warmup_days), window / 7.0)
-    done = ~censored
-    reason = reason_all[done]
-    assessed = ~np.isnan(col("first_assessment_at", float)[done])
-    entered = assessed | np.isin(reason, ["dropped_out_waiting"])
-    drop = np.isin(reason, ["dropped_out_waiting", "dropped_out_treatment", "dna_discharge"])
-    out["dropout_rate"] = _rate(drop.sum(), entered.sum())
-    starters = ~np.isnan(col("treatment_start_at", float)[done])
-    out["treatment_dropout_rate"] = _rate(
-        np.isin(reason[starters], ["dropped_out_treatment", "dna_discharge"]).sum(), starters.sum()
-    )
-    out["onward_share"] = _rate((reason[assessed] == "onward_referred").sum(), assessed.sum())
-    sessions = col("sessions_attended")[done]
-    completers = (reason == "completed") & starters
-    out["completers"] = float(completers.sum())
-    out["sessions_per_completed_course"] = (
-        float(sessions[completers].mean()) if completers.any() else math.nan
-    )
-    finished = col("finished_course", bool)[done]
-    out["finished_courses"] = float(finished.sum())
-    out["finished_course_share_of_starters"] = _rate(finished.sum(), starters.sum())
-    out["sessions_per_finished_course"] = (
-        float(sessions[finished].mean()) if finished.any() else math.nan
-    )
-    # recovery: denominator the finished courses at caseness (recovered is NA otherwise)
-    for kpi, name in (
-        ("recovery_rate", "recovered"),
-        ("reliable_improvement_rate", "reliably_improved"),
-    ):
-        value, seen = flag(name)
-        value, seen = value[done][finished], seen[done][finished]
-        out[kpi] = float(value[seen].mean()) if seen.any() else math.nan
-    value, seen = flag("duty_same_working_day")
-    out["risk_seen_same_working_day_share"] = float(value[seen].mean()) if seen.any() else math.nan
-    ws = col("wait_to_first_senior_days", float)
-    out["wait_to_first_senior_mean_days"] = (
-        float(np.nanmean(ws)) if np.any(~np.isnan(ws)) else math.nan
-    )
-    eligible = (~np.isnan(ws)) | (elapsed > SIX_WEEKS)
-    out["senior_contact_within_6w_share"] = _rate(
-        np.sum((ws <= SIX_WEEKS) & eligible), eligible.sum()
-    )
-    cost = col("cost_gbp", float)
-    contact = cost > 0
-    out["direct_cost_gbp"] = float(cost.sum())
-    out["cost_per_client_gbp"] = _rate(cost.sum(), contact.sum())
-    out["censored_share"] = _rate(censored.sum(), n_kept)
-    # staff time after the warm-up
-    wk = weekly["week_start_day"].to_numpy() >= warmup_days
-    used_all = 0.0
-    used_senior = 0.0
-    for rid in role_ids:
-        used = float(weekly[f"hours_used_{rid}"].to_numpy()[wk].sum())
-        avail = float(weekly[f"hours_available_{rid}"].to_numpy()[wk].sum())
-        if avail > 0:
-            out[f"utilisation_{rid}"] = used / avail
-        used_all += used
-        if rid in qualified_roles:
-            used_senior += used
-    out["senior_hours_share"] = _rate(used_senior, used_all)
-    team = (category_codes(busy["channel"], CHANNELS) == CHANNELS.index("team")) & (
-        busy["start"].to_numpy() >= warmup_days
-    )
-    out["team_support_hours"] = float(busy["hours"].to_numpy()[team].sum())
-    return out
+FRAMES = (
+    "events",
+    "clients",
+    "weekly",
+    "kpis",
+    "staff_activity",
+    "waiting_lists",
+    "caseloads",
+    "staff",
+    "queue_area",
+)
 
 
 @dataclass
@@ -192,33 +34,44 @@ class SimulationResult:
     Attributes
     ----------
     events : DataFrame
-        A row an event: replication, client_id, time (days), stage, event, role, staff_id.
+        A row an event: replication, client_id, time (days), stage, event, role, staff_id,
+        appointment_id (see :mod:`hubsim.des.record`).
     clients : DataFrame
-        A row a client (see :data:`hubsim.des.frames.CLIENT_COLUMNS`; score columns
-        ``<instrument>_pre`` / ``_post``).
+        A row a client: identity, times, waits as services report them with their
+        censoring flags (``<wait>_days``, ``<wait>_observed``), time on each list,
+        pathway, sessions, outcome, cost; score columns ``<instrument>_pre`` / ``_post``.
     weekly : DataFrame
-        A row a week and replication: referrals, ``queue_<stage>`` (mean length over the
-        week), ``caseload_<role>`` (open courses at the week's end), ``hours_used_<role>``,
-        ``hours_available_<role>``, ``utilisation_<role>`` (direct clinical time).
+        A row a week and replication: referrals, ``queue_<list>`` (mean length over the
+        week, counting a client until their work starts), ``caseload_<role>`` (open courses
+        at the week's end), ``hours_used_<role>``, ``hours_available_<role>`` (rostered
+        clinical and duty hours), ``utilisation_<role>``.
     kpis : DataFrame
-        A row a replication, a column a KPI (warm-up excluded).
+        A row a replication, a column a KPI (warm-up excluded; definitions in
+        :attr:`kpi_definitions`).
     staff_activity : DataFrame
-        A row a task a staff member worked on (channel, start, end, hours).
+        A row a task a member of staff worked (channel, start, end, hours, appointment).
+    waiting_lists : DataFrame
+        replication, week, list, mean_length, length_at_week_end.
+    caseloads : DataFrame
+        replication, week, staff_id, role, open_courses, caseload_cap.
+    staff : DataFrame
+        The members of staff of each replication (contract WTE, caseload cap, cost).
     queue_area : DataFrame
-        replication, stage, area: the kernel's running time-integral of each queue's length.
+        replication, stage, area: the kernel's running integral of each list's length.
     meta : dict
         config name and hash, seed, scenario, horizon, warm-up, replications.
 
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
-    >>> res = hubsim.simulate(cfg, horizon_days=90, seed=1)
-    >>> {"wait_to_assessment_mean_days", "recovery_rate"} <= set(res.tidy()["kpi"])
+    >>> cfg = hubsim.load_config("site_d")
+    >>> res = hubsim.simulate(cfg, horizon_days=90, seed=1, replications=2)
+    >>> {"wait_to_first_treatment_median_days", "recovery_rate"} <= set(res.tidy()["kpi"])
     True
     >>> res.summary().splitlines()[0]
-    'site_d: 90 days, 1 replication(s), seed 1; KPI mean'
+    'site_d: 90 days, 2 replication(s), seed 1; KPI mean [95% t interval]'
+    >>> len(res.replication(1).kpis)
+    1
     """
 
     events: pd.DataFrame
@@ -226,12 +79,36 @@ class SimulationResult:
     weekly: pd.DataFrame
     kpis: pd.DataFrame
     staff_activity: pd.DataFrame
+    waiting_lists: pd.DataFrame
+    caseloads: pd.DataFrame
+    staff: pd.DataFrame
     queue_area: pd.DataFrame
     meta: dict = field(default_factory=dict)
 
     @property
+    def kpi_definitions(self) -> dict[str, str]:
+        """What each wait KPI measures (its population, event and censoring)."""
+        return dict(KPI_DEFINITIONS)
+
+    def replication(self, k: int) -> SimulationResult:
+        """The same result restricted to replication ``k`` (e.g. for one animation)."""
+        reps = list(self.meta.get("replications", []))
+        if k not in set(self.kpis["replication"].tolist()):
+            raise ValueError(f"replication {k} is not in this result; expected one of {reps}.")
+        parts = {}
+        for name in FRAMES:
+            df = getattr(self, name)
+            parts[name] = df[df["replication"] == k].reset_index(drop=True)
+        meta = dict(self.meta, replications=[k])
+        return SimulationResult(meta=meta, **parts)
+
+    def vidigi(self, run: int | None = None) -> pd.DataFrame:
+        """The event log in the vidigi / HSMA schema, all runs or one (``run``)."""
+        return vidigi_log(self.events, run=run)
+
+    @property
     def vidigi_event_log(self) -> pd.DataFrame:
-        """The event log in the vidigi / HSMA animation schema."""
+        """The event log in the vidigi / HSMA animation schema (column ``run``)."""
         return vidigi_log(self.events)
 
     def kpis_long(self) -> pd.DataFrame:

@@ -2,24 +2,58 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from hubsim.config.schema import ServiceConfig
-from hubsim.des.frames import busy_frame, clients_frame, events_frame, weekly_frame
-from hubsim.des.model import STAGES, HubModel
-from hubsim.des.result import SimulationResult, replication_kpis
+from hubsim.config.schema import STEP_IDS, ServiceConfig
+from hubsim.des.frames import activity_frame, clients_frame, events_frame, weekly_frames
+from hubsim.des.kpis import replication_kpis
+from hubsim.des.model import HubModel
+from hubsim.des.record import STAGES, RunRecord
+from hubsim.des.result import SimulationResult
+
+LIST_NAMES = ("assessment", "in_depth_assessment", "treatment", *STEP_IDS)
 
 
-def _initial_frame(config: ServiceConfig, initial, seed: int, scenario: str) -> pd.DataFrame | None:
-    """Normalise ``initial_waiting_list`` to columns waited_days, stage, group (index)."""
-    if initial is None:
-        return None
+def initial_frame(config: ServiceConfig, initial, seed: int, scenario: str) -> pd.DataFrame | None:
+    """Normalise an initial waiting list to columns waited_days, stage, group (index).
+
+    ``initial`` is a count (waited 0 days, assessment list), the days each has waited, a
+    DataFrame with ``waited_days`` and optional ``stage`` (``assessment``,
+    ``in_depth_assessment``, ``treatment`` for the client's own first step, or a step id)
+    and ``occupational_group``, a CSV path with those columns, or None for the
+    configuration's ``simulation.initial_waiting_list``.
+    """
     groups = config.service.target_population.groups
     ids = [g.id for g in groups]
+    from hubsim.rng import stream
+
+    if initial is None:
+        spec = config.simulation.initial_waiting_list
+        if spec is None:
+            return None
+        if spec.csv is not None:
+            initial = spec.csv
+        else:
+            rng = stream(seed, scenario, "initial_waiting_list_days")
+            parts = []
+            for stage, k in spec.counts.items():
+                if k:
+                    w = spec.waited_days.ppf(rng.random(k))
+                    parts.append(pd.DataFrame({"waited_days": w, "stage": stage}))
+            if not parts:
+                return None
+            initial = pd.concat(parts, ignore_index=True)
+    if isinstance(initial, str | os.PathLike):
+        path = Path(initial)
+        if not path.is_file():
+            raise ValueError(f"initial_waiting_list: {path}: file not found; expected a CSV file.")
+        initial = pd.read_csv(path)
     if isinstance(initial, int | np.integer):
         if initial < 0:
             raise ValueError(f"initial_waiting_list must be non-negative, got {initial}.")
@@ -37,10 +71,13 @@ def _initial_frame(config: ServiceConfig, initial, seed: int, scenario: str) -> 
         raise ValueError("initial_waiting_list 'waited_days' must be finite and non-negative.")
     if "stage" not in df:
         df["stage"] = "assessment"
-    bad = set(df["stage"]) - {"assessment", "treatment"}
+    offered = set(config.offered_steps())
+    allowed = {"assessment", "in_depth_assessment", "treatment", *offered}
+    bad = set(map(str, df["stage"])) - allowed
     if bad:
         raise ValueError(
-            f"initial_waiting_list 'stage' has {sorted(bad)}; expected 'assessment' or 'treatment'."
+            f"initial_waiting_list 'stage' has {sorted(bad)}; expected one of "
+            f"{', '.join(sorted(allowed))}."
         )
     if "occupational_group" in df:
         unknown = set(df["occupational_group"]) - set(ids)
@@ -53,11 +90,74 @@ def _initial_frame(config: ServiceConfig, initial, seed: int, scenario: str) -> 
     else:
         # mix of groups as in referrals at full opening
         w_g = np.array([g.share_of_staff * g.referrals_per_1000_per_year for g in groups])
-        from hubsim.rng import stream
-
         rng = stream(seed, scenario, "initial_waiting_list_groups")
         df["group"] = rng.choice(len(groups), size=len(df), p=w_g / w_g.sum())
+    df["stage"] = df["stage"].astype(str)
     return df[["waited_days", "stage", "group"]].reset_index(drop=True)
+
+
+def run_record(
+    config: ServiceConfig,
+    *,
+    horizon_days: float,
+    seed: int,
+    replication: int,
+    scenario: str,
+    initial_waiting_list: pd.DataFrame | None = None,
+) -> RunRecord:
+    """One replication's record (the output contract every table is derived from)."""
+    model = HubModel(
+        config,
+        horizon_days,
+        seed=seed,
+        scenario=scenario,
+        replication=replication,
+        initial_waiting_list=initial_waiting_list,
+    )
+    return model.run()
+
+
+def tables(
+    config: ServiceConfig, rec: RunRecord, warmup_days: float = 0.0
+) -> dict[str, pd.DataFrame]:
+    """The tidy tables and KPIs of one record."""
+    events = events_frame(rec)
+    activity = activity_frame(rec)
+    clients = clients_frame(rec)
+    wf = weekly_frames(rec, activity)
+    roles = config.service.workforce.roles
+    kpis = replication_kpis(
+        clients,
+        wf["weekly"],
+        activity,
+        wf["waiting_lists"],
+        replication=rec.replication,
+        horizon_days=rec.horizon_days,
+        warmup_days=warmup_days,
+        in_scope_staff=config.region.in_scope_staff,
+        role_ids=[r.id for r in roles],
+        qualified_roles={r.id for r in roles if r.qualified},
+    )
+    area = pd.DataFrame(
+        {
+            "replication": rec.replication,
+            "stage": [STAGES[k] for k in rec.queue_area],
+            "area": list(rec.queue_area.values()),
+        }
+    )
+    staff = rec.staff.copy()
+    staff.insert(0, "replication", rec.replication)
+    return {
+        "events": events,
+        "clients": clients,
+        "weekly": wf["weekly"],
+        "kpis": pd.DataFrame([kpis]),
+        "staff_activity": activity,
+        "waiting_lists": wf["waiting_lists"],
+        "caseloads": wf["caseloads"],
+        "staff": staff,
+        "queue_area": area,
+    }
 
 
 def run_replication(
@@ -75,56 +175,20 @@ def run_replication(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> out = run_replication(cfg, horizon_days=30, seed=0, replication=0, scenario="d")
     >>> sorted(out)[:3]
-    ['clients', 'events', 'kpis']
+    ['caseloads', 'clients', 'events']
     """
-    from hubsim.measures import simulate_scores
-
-    model = HubModel(
+    rec = run_record(
         config,
-        horizon_days,
+        horizon_days=horizon_days,
         seed=seed,
-        scenario=scenario,
         replication=replication,
-        scores=simulate_scores,
+        scenario=scenario,
         initial_waiting_list=initial_waiting_list,
     )
-    model.run()
-    events = events_frame(model)
-    busy = busy_frame(model)
-    clients = clients_frame(model)
-    weekly = weekly_frame(model, events, busy)
-    roles = config.service.workforce.roles
-    kpis = replication_kpis(
-        clients,
-        weekly,
-        busy,
-        replication=replication,
-        horizon_days=horizon_days,
-        warmup_days=warmup_days,
-        in_scope_staff=config.region.in_scope_staff,
-        role_ids=[r.id for r in roles],
-        qualified_roles={r.id for r in roles if r.qualified},
-    )
-    area = pd.DataFrame(
-        {
-            "replication": replication,
-            "stage": list(model.queue_area),
-            "area": list(model.queue_area.values()),
-        }
-    )
-    area = area[area["stage"].isin(STAGES)]
-    return {
-        "events": events,
-        "clients": clients,
-        "weekly": weekly,
-        "kpis": pd.DataFrame([kpis]),
-        "staff_activity": busy,
-        "queue_area": area,
-    }
+    return tables(config, rec, warmup_days)
 
 
 def _run_one(args):
@@ -156,10 +220,12 @@ def simulate(
     replications : int, default 1
     warmup_days : float, default 0
         KPIs use clients referred from this day on, and staff time after it.
-    initial_waiting_list : int, array-like or DataFrame, optional
-        Clients already waiting at time zero: a count (waited 0 days), the days each has
-        waited, or a DataFrame with ``waited_days`` and optional ``stage``
-        (``"assessment"``/``"treatment"``) and ``occupational_group``.
+    initial_waiting_list : int, array-like, DataFrame or path, optional
+        Clients already waiting at time zero (default: the configuration's
+        ``simulation.initial_waiting_list``): a count (waited 0 days), the days each has
+        waited, a DataFrame or CSV with ``waited_days`` and optional ``stage``
+        (``assessment``, ``in_depth_assessment``, ``treatment`` or a step id) and
+        ``occupational_group``. Their renege clock starts at the days already waited.
     workers : int, default 1
         Processes for replications; results are identical for any number.
     scenario : str, optional
@@ -177,8 +243,7 @@ def simulate(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> res = hubsim.simulate(cfg, horizon_days=60, seed=3, replications=2)
     >>> sorted(res.kpis["replication"].tolist())
     [0, 1]
@@ -197,7 +262,7 @@ def simulate(
         raise ValueError(f"workers must be at least 1, got {workers}.")
     scenario = "common" if scenario is None else str(scenario)
     reps = list(range(int(replications))) if replication_ids is None else list(replication_ids)
-    initial = _initial_frame(config, initial_waiting_list, seed, scenario)
+    initial = initial_frame(config, initial_waiting_list, seed, scenario)
     kwargs = [
         {
             "horizon_days": float(horizon_days),
@@ -215,7 +280,7 @@ def simulate(
     else:
         parts = [run_replication(config, **k) for k in kwargs]
     frames = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
-    for name in ("events", "staff_activity"):
+    for name in ("events", "staff_activity", "clients"):
         # keep categorical dtypes after concatenation
         for col in frames[name].columns:
             if isinstance(parts[0][name][col].dtype, pd.CategoricalDtype):

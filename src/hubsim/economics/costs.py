@@ -9,8 +9,7 @@ staffing the same way: "the mean midpoint of each role's band range"), times
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> cfg = hubsim.load_config("site_d")
 >>> round(role_hourly_cost(cfg.service.workforce.role("low_intensity"), cfg.simulation.economics), 2)
 21.3
 """
@@ -56,8 +55,7 @@ def role_hourly_costs(config: ServiceConfig) -> dict[str, float]:
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/defaults/hub.yaml")
+    >>> cfg = hubsim.load_config("hub")
     >>> sorted(role_hourly_costs(cfg))[:2]
     ['admin', 'clinical_leadership']
     """

@@ -45,9 +45,7 @@ Populations:
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
->>> root = Path(hubsim.__file__).parents[2]
->>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+>>> hub = hubsim.load_config("site_d")
 >>> res = effect_from_des(hub, population="service_waits", horizon_days=240, replications=2)
 >>> list(res.profile.columns)[:3]
 ['event_time_months', 'effect', 'mcse']
@@ -59,7 +57,6 @@ import math
 import os
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -68,11 +65,11 @@ from scipy import optimize, special, stats
 
 from hubsim.checks import check_int
 from hubsim.config import ServiceConfig, load_config
-from hubsim.measures import (
-    GAD7_CASENESS,
-    PHQ9_CASENESS,
-    category_probabilities,
-    total_at_least,
+from hubsim.des.outcomes import (
+    ExpectedOutcomes,
+    expected_outcome,
+    remission_probability,
+    staff_baseline,
 )
 from hubsim.regional.design import RegionalDesign
 from hubsim.regional.effects import DynamicEffect
@@ -150,7 +147,7 @@ _COMMON_ASSUMPTIONS = (
     "Outcomes follow the DES: natural remission at the configured monthly hazard towards the "
     "person's general-population level, a penalty per month waited, and each course's effect "
     "counted at its end (external services: after the external wait plus "
-    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md 3).",
+    f"{EXTERNAL_COURSE_DAYS:.0f} days, the median IAPT time on caseload, calibration.md §3).",
     "People still in the service are counted at their natural-course value; after the "
     "episode natural remission continues; without any service there is no waiting penalty.",
     "Scores are replaced by their expectation under the hubsim.measures item model "
@@ -243,37 +240,9 @@ def des_request_problems(
     return out
 
 
-# ------------------------------------------------------------------ expected scores
-def _total_moments(theta: np.ndarray, name: str) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and second moment of an instrument's total given its domain latent."""
-    p, vals = category_probabilities(name, theta)
-    m = np.einsum("nic,ic->ni", p, vals)
-    m2 = np.einsum("nic,ic->ni", p, vals.astype(float) ** 2)
-    mean = m.sum(axis=1)
-    var = (m2 - m**2).sum(axis=1)  # items are independent given the latent
-    return mean, var + mean**2
-
-
-def _expected(latent: np.ndarray, outcome: str) -> tuple[np.ndarray, np.ndarray]:
-    """Expected outcome and its second moment given latent (n, >=2: depression, anxiety)."""
-    if outcome == "phq9":
-        return _total_moments(latent[:, 0], "phq9")
-    p_dep = total_at_least("phq9", latent[:, 0], PHQ9_CASENESS)
-    p_anx = total_at_least("gad7", latent[:, 1], GAD7_CASENESS)
-    p = 1.0 - (1.0 - p_dep) * (1.0 - p_anx)  # instruments independent given the latents
-    return p, p
-
-
-def _staff_baseline(outcome: str, rho: float) -> tuple[float, float]:
-    """Mean and SD of the outcome among all staff (latents ~ N(0, 1), correlation rho)."""
-    x, w = special.roots_hermitenorm(61)
-    w = w / math.sqrt(2.0 * math.pi)
-    d = np.repeat(x, x.size)
-    a = rho * d + math.sqrt(1.0 - rho**2) * np.tile(x, x.size)
-    ww = np.outer(w, w).ravel()
-    m, m2 = _expected(np.column_stack([d, a]), outcome)
-    mean = float(ww @ m)
-    return mean, math.sqrt(max(float(ww @ m2) - mean**2, 0.0))
+# expected scores and the outcome paths: one model, in hubsim.des.outcomes
+_expected = expected_outcome
+_staff_baseline = staff_baseline
 
 
 # ------------------------------------------------------------------ running the DES
@@ -292,20 +261,16 @@ class _Paths:
 
 
 def _run_paths(config: ServiceConfig, horizon_days: float, seed: int, rep: int, scenario: str):
-    """One replication: the model as :func:`hubsim.simulate` runs it, reduced to paths.
-
-    The kernel is built exactly as :func:`hubsim.des.run_replication` builds it (same
-    streams), because the latent states are kept on the model, not in the client table.
-    """
+    """One replication: the record :func:`hubsim.simulate` derives its tables from, reduced
+    to paths (first treatment is the client table's ``first_treatment_at``: the same
+    definition of the wait as the KPIs)."""
     from hubsim.des.frames import clients_frame
-    from hubsim.des.model import HubModel
-    from hubsim.measures import simulate_scores
+    from hubsim.des.simulate import run_record
 
-    model = HubModel(
-        config, horizon_days, seed=seed, scenario=scenario, replication=rep, scores=simulate_scores
+    rec = run_record(
+        config, horizon_days=horizon_days, seed=seed, replication=rep, scenario=scenario
     )
-    model.run()
-    c = clients_frame(model)
+    c = clients_frame(rec)
     disc = c["discharged_at"].to_numpy(dtype=float)
     censored = c["censored"].to_numpy(dtype=bool)
     onward = c["pathway"].to_numpy() == "onward"
@@ -313,18 +278,19 @@ def _run_paths(config: ServiceConfig, horizon_days: float, seed: int, rep: int, 
     ext_treated = c["external_treated"].to_numpy(dtype=bool) & onward
     end = np.where(ext_treated, disc + ext_wait + EXTERNAL_COURSE_DAYS, disc)
     end = np.where(censored, np.inf, end)
-    start = c["treatment_start_at"].to_numpy(dtype=float)
+    start = c["first_treatment_at"].to_numpy(dtype=float)
     first = np.where(np.isfinite(start), start, np.where(ext_treated, disc + ext_wait, np.inf))
     surveyed = c["occupational_group"].astype(str).to_numpy() != "family_members"
+    cl = rec.clients
     return _Paths(
         referred=c["referred_at"].to_numpy(dtype=float),
         episode_end=end,
         first_treatment=first,
         surveyed=surveyed,
         sought_help=c["discharge_reason"].to_numpy() != "not_referred",
-        latent0=np.asarray(model.latent0, dtype=float)[:, :2].copy(),
-        latent_end=np.asarray(model.latent, dtype=float)[:, :2].copy(),
-        z0=np.asarray(model.z0, dtype=float)[:, :2].copy(),
+        latent0=np.asarray(cl["latent0"], dtype=float)[:, :2].copy(),
+        latent_end=np.asarray(cl["latent_end"], dtype=float)[:, :2].copy(),
+        z0=np.asarray(cl["z0"], dtype=float)[:, :2].copy(),
     )
 
 
@@ -333,31 +299,15 @@ def _run_one(args):
 
 
 # ------------------------------------------------------------------ outcome paths
-def _remitted(days: np.ndarray, rate_per_month: float) -> np.ndarray:
-    """P(natural remission within ``days``) at a constant monthly hazard."""
-    return -np.expm1(-rate_per_month * np.maximum(days, 0.0) / DAYS_PER_MONTH)
+_remitted = remission_probability
 
 
-class _Outcomes:
-    """Expected outcome of each client at any time: in the world simulated and with no service."""
+class _Outcomes(ExpectedOutcomes):
+    """:class:`hubsim.des.outcomes.ExpectedOutcomes` of one replication's paths."""
 
     def __init__(self, p: _Paths, outcome: str, rate: float):
         self.p = p
-        self.rate = rate
-        self.a0 = _expected(p.latent0, outcome)
-        self.b0 = _expected(np.minimum(p.latent0, p.z0), outcome)
-        self.a1 = _expected(p.latent_end, outcome)
-        self.b1 = _expected(np.minimum(p.latent_end, p.z0), outcome)
-
-    def at(self, tau: np.ndarray, moment: int = 0) -> tuple[np.ndarray, np.ndarray]:
-        """(world, natural course) at times ``tau`` (broadcast against the clients)."""
-        p = self.p
-        w0 = _remitted(tau - p.referred, self.rate)
-        natural = (1.0 - w0) * self.a0[moment] + w0 * self.b0[moment]
-        after = tau >= p.episode_end
-        w1 = _remitted(np.where(after, tau - p.episode_end, 0.0), self.rate)
-        world = np.where(after, (1.0 - w1) * self.a1[moment] + w1 * self.b1[moment], natural)
-        return world, natural
+        super().__init__(p.referred, p.episode_end, p.latent0, p.latent_end, p.z0, outcome, rate)
 
 
 # ------------------------------------------------------------------ the result
@@ -615,9 +565,9 @@ class DESEffect:
 # ------------------------------------------------------------------ the entry point
 def default_comparator() -> ServiceConfig:
     """The usual-care configuration a hub is compared with when none is given."""
-    import hubsim
+    from hubsim.resources import config_path
 
-    path = Path(hubsim.__file__).resolve().parents[2] / "configs" / "usual_care.yaml"
+    path = config_path("usual_care")  # shipped with the package (hubsim.resources)
     if not path.exists():
         raise ValueError(
             f"comparator_config was not given and {path} does not exist; pass the usual-care "
@@ -723,9 +673,7 @@ def effect_from_des(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> root = Path(hubsim.__file__).parents[2]
-    >>> hub = hubsim.load_config(root / "configs/sites/site_d.yaml")
+    >>> hub = hubsim.load_config("site_d")
     >>> res = effect_from_des(hub, horizon_days=92, replications=2, seed=1)
     >>> bool(res.components["uptake"].iloc[-1] < 0.01)
     True

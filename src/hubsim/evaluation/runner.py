@@ -403,7 +403,8 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
 
     Examples
     --------
-    >>> plan = read_study("experiments/power_naturalistic_evaluation.yaml")  # doctest: +SKIP
+    >>> from hubsim.resources import experiment_path
+    >>> plan = read_study(experiment_path("naturalistic_evaluation"))  # doctest: +SKIP
     >>> res = evaluate(plan, RunSettings.resolve(plan.spec, "smoke"))  # doctest: +SKIP
     """
     t0 = time.monotonic()
@@ -500,7 +501,8 @@ def run_study(
 
     Examples
     --------
-    >>> res = run_study("experiments/power_naturalistic_evaluation.yaml", size="smoke",
+    >>> from hubsim.resources import experiment_path
+    >>> res = run_study(experiment_path("naturalistic_evaluation"), size="smoke",
     ...                 out="/tmp/pne")  # doctest: +SKIP
     """
     t0 = time.monotonic()

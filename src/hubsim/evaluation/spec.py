@@ -505,7 +505,10 @@ def load_study(path: str | os.PathLike[str]) -> tuple[StudySpec, dict[str, Any]]
 
     Examples
     --------
-    >>> spec, designs = load_study("experiments/power_naturalistic_evaluation.yaml")  # doctest: +SKIP
+    >>> from hubsim.resources import experiment_path
+    >>> spec, designs = load_study(experiment_path("naturalistic_evaluation"))
+    >>> spec.name, len(designs) > 0
+    ('power_naturalistic_evaluation', True)
     """
     plan = read_study(path)
     return plan.spec, plan.designs
@@ -530,7 +533,10 @@ def read_study(path: str | os.PathLike[str]) -> StudyPlan:
 
     Examples
     --------
-    >>> plan = read_study("experiments/power_naturalistic_evaluation.yaml")  # doctest: +SKIP
+    >>> from hubsim.resources import experiment_path
+    >>> plan = read_study(experiment_path("naturalistic_evaluation"))
+    >>> sorted(plan.des_plans)[:2]
+    ['help_seekers_site_d', 'waits_site_d']
     """
     p = Path(path)
     data, where = read_yaml(p)

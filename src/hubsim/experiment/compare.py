@@ -8,9 +8,8 @@ replication, which removes the shared noise from their confidence intervals.
 Examples
 --------
 >>> import hubsim
->>> from pathlib import Path
 >>> from hubsim.experiment import compare_scenarios, vary
->>> site_d = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+>>> site_d = hubsim.load_config("site_d")
 >>> more = vary(site_d, {"simulation.demand.multiplier": 2.0}, name="double_demand")
 >>> cmp = compare_scenarios([site_d, more], horizon_days=60, replications=2, seed=1)
 >>> cmp.differences.loc[0, "scenario"]
@@ -44,11 +43,12 @@ DIFFERENCE_COLUMNS = [
     "paired_correlation",
 ]
 DEFAULT_KPIS = (
-    "wait_to_assessment_mean_days",
-    "wait_to_treatment_mean_days",
-    "wait_to_treatment_p90_days",
-    "wait_to_treatment_within_6w_share",
-    "wait_to_treatment_within_18w_share",
+    "wait_to_first_assessment_mean_days",
+    "wait_to_first_treatment_mean_days",
+    "wait_to_first_treatment_p90_days",
+    "wait_to_first_treatment_within_6w_share",
+    "wait_to_first_treatment_within_18w_share",
+    "wait_to_second_treatment_mean_days",
     "treatment_dropout_rate",
     "recovery_rate",
     "senior_hours_share",

@@ -21,23 +21,25 @@ from pathlib import Path
 import pandas as pd
 
 from hubsim.config.schema import ServiceConfig
-from hubsim.des.result import SimulationResult
+from hubsim.des.result import FRAMES, SimulationResult
 
-FRAMES = ("events", "clients", "weekly", "kpis", "staff_activity", "queue_area")
 PACKAGES = ("hubsim", "numpy", "pandas", "scipy", "simpy", "pydantic", "pyarrow")
 
 # KPIs printed by format_summary, in this order, with a label and a format
 _SHOWN = (
     ("referrals_per_year", "Referrals per year", "{:.0f}"),
     ("uptake_pct_per_year", "Uptake, % of in-scope staff a year", "{:.2f}"),
-    ("wait_to_assessment_mean_days", "Wait to assessment, mean (days)", "{:.1f}"),
-    ("wait_to_assessment_p90_days", "Wait to assessment, p90 (days)", "{:.1f}"),
-    ("wait_to_assessment_within_6w_share", "Assessed within 6 weeks", "{:.1%}"),
-    ("wait_to_treatment_mean_days", "Wait to treatment, mean (days)", "{:.1f}"),
-    ("wait_to_treatment_median_days", "Wait to treatment, median (days)", "{:.1f}"),
-    ("wait_to_treatment_p90_days", "Wait to treatment, p90 (days)", "{:.1f}"),
-    ("wait_to_treatment_within_6w_share", "Treated within 6 weeks", "{:.1%}"),
-    ("wait_to_treatment_within_18w_share", "Treated within 18 weeks", "{:.1%}"),
+    ("wait_to_first_assessment_mean_days", "Referral to 1st assessment, mean* (days)", "{:.1f}"),
+    ("wait_to_first_assessment_p90_days", "Referral to 1st assessment, p90* (days)", "{:.1f}"),
+    ("wait_to_first_assessment_within_6w_share", "1st assessment within 6 weeks*", "{:.1%}"),
+    ("wait_to_first_treatment_mean_days", "Referral to 1st treatment, mean* (days)", "{:.1f}"),
+    ("wait_to_first_treatment_median_days", "Referral to 1st treatment, median* (days)", "{:.1f}"),
+    ("wait_to_first_treatment_p90_days", "Referral to 1st treatment, p90* (days)", "{:.1f}"),
+    ("wait_to_first_treatment_within_6w_share", "1st treatment within 6 weeks*", "{:.1%}"),
+    ("wait_to_first_treatment_within_18w_share", "1st treatment within 18 weeks*", "{:.1%}"),
+    ("wait_to_second_treatment_mean_days", "Referral to 2nd treatment, mean* (days)", "{:.1f}"),
+    ("wait_to_second_treatment_median_days", "Referral to 2nd treatment, median* (days)", "{:.1f}"),
+    ("wait_to_second_treatment_within_18w_share", "2nd treatment within 18 weeks*", "{:.1%}"),
     ("discharges_per_week", "Discharges per week", "{:.1f}"),
     ("onward_share", "Onward-referred share of assessed", "{:.1%}"),
     ("treatment_dropout_rate", "Drop-out among treatment starters", "{:.1%}"),
@@ -55,8 +57,7 @@ def format_summary(result: SimulationResult) -> str:
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> print(format_summary(hubsim.simulate(cfg, horizon_days=30)).splitlines()[0])  # doctest: +ELLIPSIS
     site_d: 30 days, 1 replication(s), seed 0...
     """
@@ -81,8 +82,15 @@ def format_summary(result: SimulationResult) -> str:
     for kpi, label, f in _SHOWN:
         if kpi in s.index:
             lines.append(f"{label:<42} {fmt(kpi, f)}")
+    for kpi in [k for k in s.index if k.startswith("waiting_list_")]:
+        name = kpi[len("waiting_list_") :].removesuffix("_mean")
+        lines.append(f"{'Waiting list, ' + name + ' (mean clients)':<42} {fmt(kpi, '{:.1f}')}")
     for kpi in [k for k in s.index if k.startswith("utilisation_")]:
         lines.append(f"{'Utilisation, ' + kpi[len('utilisation_') :]:<42} {fmt(kpi, '{:.1%}')}")
+    lines.append(
+        "* waits with censoring handled: Kaplan-Meier medians, p90s and shares, means "
+        "restricted to the KPI window; see SimulationResult.kpi_definitions"
+    )
     if reps > 1:
         lines.append("(95% t intervals over replications in brackets)")
     return "\n".join(lines)
@@ -134,11 +142,11 @@ def write_result(
     --------
     >>> import hubsim, tempfile
     >>> from pathlib import Path
-    >>> cfg = hubsim.load_config(Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml")
+    >>> cfg = hubsim.load_config("site_d")
     >>> res = hubsim.simulate(cfg, horizon_days=20)
     >>> d = write_result(res, cfg, Path(tempfile.mkdtemp()) / "run", seed=0)
     >>> sorted(p.name for p in d.iterdir())[:2]
-    ['clients.parquet', 'events.parquet']
+    ['caseloads.parquet', 'clients.parquet']
     """
     out = Path(out_dir)
     if out.exists() and not overwrite:
@@ -198,6 +206,8 @@ def run_cli(
     warmup_days: float = 0,
     workers: int = 1,
     out: str | os.PathLike[str] | None = None,
+    *,
+    initial_waiting_list: str | os.PathLike[str] | None = None,
 ) -> SimulationResult:
     """What ``hubsim run CONFIG ...`` does: load, simulate, print the summary, write results.
 
@@ -207,9 +217,7 @@ def run_cli(
     Examples
     --------
     >>> import hubsim
-    >>> from pathlib import Path
-    >>> p = Path(hubsim.__file__).parents[2] / "configs/sites/site_d.yaml"
-    >>> res = run_cli(p, horizon_days=20)  # doctest: +ELLIPSIS
+    >>> res = run_cli("site_d", horizon_days=20)  # doctest: +ELLIPSIS
     site_d: 20 days, 1 replication(s), seed 0...
     """
     from hubsim.config.loader import load_config
@@ -224,6 +232,7 @@ def run_cli(
         replications=replications,
         warmup_days=warmup_days,
         workers=workers,
+        initial_waiting_list=None if initial_waiting_list is None else str(initial_waiting_list),
     )
     seconds = time.perf_counter() - t0
     print(format_summary(result))

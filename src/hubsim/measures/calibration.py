@@ -99,7 +99,7 @@ def calibration_report(n: int = 200_000, seed: int = 0, *, latent_correlation=No
     """Simulate the staff and general populations and compare with the published figures.
 
     ``n`` clients are drawn with latent ~ N(0, R) (the general staff population, where the
-    NHS CHECK figures of calibration.md §2 are the targets) and ``n`` with latent
+    NHS CHECK figures are the targets, calibration.md §2) and ``n`` with latent
     ~ N(mu_gp, R) (the general adult population; mu_gp is solved from Löwe 2008's GAD-7
     figures). Scores come from :func:`simulate_scores` and reliabilities from
     :func:`simulate_items`.

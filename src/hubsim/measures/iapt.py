@@ -7,7 +7,7 @@ Definitions (calibration.md §3, "Definitions (IAPT manual, as quoted in a trial
   Digital add "and neither measure shows reliable deterioration" (a rise of >= 6 / >= 4);
   that clause is not in the calibration.md quote (it is from memory, conf. R), so it is a
   keyword option, on by default (``require_no_deterioration=True``), to follow the
-  national statistics. With it off the function is exactly the calibration.md §3 wording.
+  national statistics. With it off the function is exactly the wording of calibration.md §3.
 - **Reliable deterioration**: PHQ-9 rises by >= 6 or GAD-7 by >= 4 (the same reliable-change
   indices, calibration.md §4 PHQ-9 and GAD-7 rows).
 - **Recovery**: caseness before and not after. Someone below caseness before treatment

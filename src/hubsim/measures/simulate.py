@@ -69,8 +69,13 @@ def _draw(name: str, latent: np.ndarray, rng: np.random.Generator) -> np.ndarray
     """Item scores (n, n_items) as int8."""
     model = item_model(name)
     n = latent.shape[0]
-    ystar = rng.standard_normal((n, model.n_items))
-    ystar *= model.noise_sd
+    return _categories(name, latent, rng.standard_normal((n, model.n_items)))
+
+
+def _categories(name: str, latent: np.ndarray, noise: np.ndarray) -> np.ndarray:
+    """Item scores (n, n_items) as int8 from standard-normal item noise (n, n_items)."""
+    model = item_model(name)
+    ystar = noise * model.noise_sd
     # Broadcast per loaded domain: a (n, 5) x (5, k) BLAS product is slower for so small a k.
     for d in np.flatnonzero(np.any(model.weights != 0, axis=0)):
         ystar += latent[:, d : d + 1] * model.weights[:, d]
@@ -166,9 +171,38 @@ def simulate_scores(latent, instruments: Sequence[str], rng: np.random.Generator
         )
     arr = _latent_matrix(arr, names[0] if names else "phq9")
     base = int(rng.integers(0, 2**63 - 1))
+    return _score_frame(arr, names, lambda name: _draw(name, arr, stream(base, "measures", name)))
+
+
+def noise_width(instrument: str) -> int:
+    """Number of item-noise draws an instrument's answers take (its number of items)."""
+    return item_model(get_instrument(instrument).name).n_items
+
+
+def scores_from_noise(latent, noise: dict[str, np.ndarray]) -> pd.DataFrame:
+    """Scores as :func:`simulate_scores` returns them, from given item noise.
+
+    ``noise[name]`` is a standard-normal array (n, :func:`noise_width` (name)) for each
+    instrument, in the order the columns should come. Callers that address each client's
+    noise by the client's own key (hubsim.des.streams) use this to score many clients in
+    one vectorised call.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> z = {"gad7": np.zeros((2, noise_width("gad7")))}
+    >>> scores_from_noise(np.zeros((2, 5)), z)["gad7"].tolist()
+    [7, 7]
+    """
+    names = [get_instrument(i).name for i in noise]
+    arr = _latent_matrix(np.asarray(latent, dtype=float), names[0] if names else "phq9")
+    return _score_frame(arr, names, lambda name: _categories(name, arr, noise[name]))
+
+
+def _score_frame(arr, names, items_of) -> pd.DataFrame:
     columns: dict[str, np.ndarray] = {}
     for name in names:
-        items = _draw(name, arr, stream(base, "measures", name))
+        items = items_of(name)
         if name == "phq9":
             columns["phq9"] = items.sum(axis=1, dtype=np.int16)
             columns["phq9_item9"] = items[:, 8].copy()

@@ -25,9 +25,9 @@ estimand on the probability scale (a risk difference).
 Periods are labelled 1..n_periods; regions 0..n_regions-1. ``cohort`` is the adoption
 period (0 for never treated), ``event_time`` is period minus adoption (NaN for never).
 
-Defaults come from ``shared/calibration.md``: ICC 0.02 (section 7; Martinson 1999,
-Bhaskarapillai 2023), prevalence 0.273 (PHQ-9 depression, NHS CHECK, Lamb 2021), uptake
-1% of staff a year for help-seekers (section 7). Continuous outcomes default to a
+Defaults come from ``docs/calibration.md``: ICC 0.02 (§7 ICC; Martinson 1999,
+Bhaskarapillai 2023), prevalence 0.273 (§2 Lamb 2021 NHS CHECK, PHQ-9 depression), uptake
+1% of staff a year for help-seekers (§7 Annual self-referral/screening uptake). Continuous outcomes default to a
 standardised scale (mean 0, SD 1), so effects are standardised mean differences. Period
 and AR(1) shocks default to 0: no calibrated value exists; set them for sensitivity.
 """

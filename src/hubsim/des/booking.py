@@ -1,0 +1,675 @@
+"""Booking: diaries, waiting lists per step, allocation rules, caseloads, priorities.
+
+Every piece of staff work is an appointment booked into a member's diary: the free part of
+their rostered time of one activity (:mod:`hubsim.des.staff`). An appointment of ``d``
+hours is booked at the earliest free moment ``x >= t`` with ``[x, x + d)`` free inside one
+rostered interval, so nobody is ever double-booked and nothing is booked outside rostered
+time (the identity tests check both).
+
+Modelling choices (with their reason):
+
+* An appointment occupies the diary for its drawn length (the configured duration
+  distribution), known when it is booked. On the continuous calendar with no notice and no
+  booking horizon, booking each client at the earliest free time of the first free
+  clinician is first-come-first-served M/M/c, so Erlang C holds exactly.
+* Waiting lists are first come, first served within a list (a head that cannot be booked
+  blocks the list: its pool is the same for everyone behind it). A client counts as
+  waiting until the work starts (their first attended appointment of that list's work),
+  whether or not an appointment is booked.
+* Diaries open ``booking.horizon_days`` ahead with ``booking.min_notice_days`` notice. Each
+  day at midnight a booking pass offers the newly opened day and any freed time to the
+  demand in ``booking.priorities`` order: ``risk`` (calls to the duty clinician; when first,
+  booked at once with no notice into the daily duty hold or any free clinical time of a
+  duty-role member), ``sessions`` (the next sessions of open courses: a course books weekly,
+  or at its step's interval, one session after another, each at its clinician's earliest
+  free time on or after the last session plus the interval: a standing weekly slot),
+  ``assessments`` (first and in-depth assessments from their lists) and ``new_courses``
+  (clients at the head of each step's list are given a clinician with a free caseload place
+  and a free first-session slot in the window). Between passes, a client who joins a list
+  is booked at once if free time remains in the window.
+* Priorities between booked work: a booking of a higher class that finds no free slot in
+  the window takes the earliest booked appointment of a lower class with the same
+  clinicians (not yet started), which is moved (its client goes back to the head of their
+  list, or the course books that session again at the next chance).
+* Caseload: a course takes one place of its clinician's cap (``caseload_per_wte`` x the
+  member's contract, at least 1) from allocation to its end.
+* Allocation (``booking.allocation``): ``soonest`` (earliest slot; ties to the least
+  loaded), ``least_loaded`` (lowest caseload / cap among those with a slot in the window;
+  ties to the earliest), ``same_as_assessor`` (the client's assessor when eligible with a
+  place and a slot, else soonest).
+* A did-not-attend frees the rest of the slot (nobody can be booked into it at no notice)
+  and the course books one more session at its end; ``attendance.discharge_after_dna``
+  consecutive DNAs discharge. Dropout and discharge cancel the booked sessions ahead,
+  freeing them for the next pass. A sickness spell cancels what was booked in it and the
+  appointments are moved to the clinician's first free time after the spell (or, with
+  ``on_staff_absence: cancel``, the course's session is dropped and the course goes on at
+  the next interval); assessments and risk calls go back to their list.
+* The kernel acts on an appointment at its end (one event an appointment): a did-not-
+  attend is logged at the slot's start and acted on at its end.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from bisect import bisect_left, bisect_right
+
+EPS = 1e-9
+INF = math.inf
+
+# appointment kinds and the diary channel each is booked in
+K_PROC, K_DUTY, K_SHORT, K_DEEP, K_SESSION, K_GROUP, K_TEAM = range(7)
+CH_CLIN, CH_DUTY, CH_TEAM, CH_ADMIN = range(4)
+# roster activity code (hubsim.des.staff.ACTIVITIES) of each channel
+CHANNEL_ACTIVITY = (0, 1, 2, 4)
+
+
+class Diary:
+    """Free intervals of one member's rostered time of one activity (sorted, disjoint).
+
+    Examples
+    --------
+    >>> d = Diary([(0.0, 1.0), (2.0, 3.0)])
+    >>> d.find(0.5, 0.75, 10.0)  # [0.5, 1.25) does not fit in the first interval
+    2.0
+    >>> d.take(2.0, 0.25); d.find(2.0, 0.5, 10.0)
+    2.25
+    >>> d.give(2.0, 0.25); d.s, d.e
+    ([0.0, 2.0], [1.0, 3.0])
+    """
+
+    __slots__ = ("e", "s")
+
+    def __init__(self, intervals=()):
+        self.s = [float(a) for a, _b in intervals]
+        self.e = [float(b) for _a, b in intervals]
+
+    def find(self, t: float, d: float, until: float):
+        """Earliest ``x >= t``, ``x <= until``, with ``[x, x + d)`` free; None if there is none."""
+        s, e = self.s, self.e
+        i = bisect_left(e, t + d - EPS)
+        n = len(s)
+        while i < n:
+            a = s[i]
+            if a > until:
+                return None
+            x = a if a > t else t
+            if x + d <= e[i] + EPS:
+                return x if x <= until else None
+            i += 1
+        return None
+
+    def take(self, x: float, d: float) -> None:
+        """Mark ``[x, x + d)`` booked (it must be free)."""
+        s, e = self.s, self.e
+        i = bisect_right(s, x + EPS) - 1
+        a, b = s[i], e[i]
+        y = x + d
+        left, right = x - a > EPS, b - y > EPS
+        if left and right:
+            e[i] = x
+            s.insert(i + 1, y)
+            e.insert(i + 1, b)
+        elif left:
+            e[i] = x
+        elif right:
+            s[i] = y
+        else:
+            del s[i]
+            del e[i]
+
+    def give(self, x: float, d: float) -> None:
+        """Return ``[x, x + d)`` to the free time (a cancellation), merging neighbours."""
+        y = x + d
+        s, e = self.s, self.e
+        i = bisect_left(s, x)
+        prev = i > 0 and abs(e[i - 1] - x) <= EPS
+        nxt = i < len(s) and abs(s[i] - y) <= EPS
+        if prev and nxt:
+            e[i - 1] = e[i]
+            del s[i]
+            del e[i]
+        elif prev:
+            e[i - 1] = y
+        elif nxt:
+            s[i] = x
+        else:
+            s.insert(i, x)
+            e.insert(i, y)
+
+    def remove(self, a: float, b: float) -> None:
+        """Remove all free time inside ``[a, b)`` (an absence)."""
+        s, e = self.s, self.e
+        i = bisect_right(e, a)  # first interval ending after a
+        j = bisect_left(s, b)  # first interval starting at or after b
+        if i >= j:
+            return
+        ns, ne = [], []
+        if s[i] < a:
+            ns.append(s[i])
+            ne.append(a)
+        if e[j - 1] > b:
+            ns.append(b)
+            ne.append(e[j - 1])
+        s[i:j] = ns
+        e[i:j] = ne
+
+
+class Course:
+    """An open course: one clinician, one caseload place, sessions booked one by one."""
+
+    __slots__ = (
+        "appts",
+        "attended",
+        "booked",
+        "consec",
+        "done",
+        "index",
+        "last",
+        "members",
+        "open",
+        "planned",
+        "sid",
+        "started",
+        "step",
+    )
+
+    def __init__(self, step, sid, planned, members, index):
+        self.step = step
+        self.sid = sid
+        self.planned = planned
+        self.members = members
+        self.index = index  # the course number of each member (for its draws)
+        self.attended = dict.fromkeys(members, 0)
+        self.consec = dict.fromkeys(members, 0)
+        self.started: set = set()
+        self.booked = 0
+        self.done = 0
+        self.last = -INF
+        self.open = True
+        self.appts: set = set()
+
+
+class BookingMixin:
+    """Diary bookings, waiting lists and the daily booking pass (used by HubModel)."""
+
+    # ------------------------------------------------------------ appointments
+    def _book(self, kind, sid, ch, x, d, c, course, stage, ix):
+        a = len(self.ap)
+        # kind, staff, channel, start, end, client, course, stage, draw index, status
+        self.ap.append([kind, sid, ch, x, x + d, c, course, stage, ix, 0])
+        self.dia[sid][ch].take(x, d)
+        self.staff_appts[sid].add(a)
+        if kind != K_TEAM and kind != K_PROC:
+            if kind == K_GROUP:
+                for m in course.members:
+                    if self.reason[m] < 0:
+                        self.ev.extend((m, self.now, stage, _E_BOOKED, sid, a))
+            else:
+                self.ev.extend((c, self.now, stage, _E_BOOKED, sid, a))
+        if x < self.H:
+            self._at(x + d, self._appt_end, a)
+        return a
+
+    def _cancel(self, a, log=True):
+        """Cancel booked appointment ``a`` (it has not started): free its slot."""
+        if self.ap[a][9] != 0:
+            return
+        self.ap[a][9] = 2
+        sid = self.ap[a][1]
+        x = self.ap[a][3]
+        self.dia[sid][self.ap[a][2]].give(x, self.ap[a][4] - x)
+        self.staff_appts[sid].discard(a)
+        if not log:
+            return
+        kind = self.ap[a][0]
+        stage = self.ap[a][7]
+        if kind == K_GROUP:
+            for m in self.ap[a][6].members:
+                if self.reason[m] < 0:
+                    self.ev.extend((m, self.now, stage, _E_CANCELLED, sid, a))
+        elif kind != K_TEAM and kind != K_PROC:
+            self.ev.extend((self.ap[a][5], self.now, stage, _E_CANCELLED, sid, a))
+
+    def _earliest(self, pool, ch, t, d, until):
+        """(x, sid) of the earliest free slot among ``pool``; (None, -1) if none."""
+        best, who = None, -1
+        dia = self.dia
+        for sid in pool:
+            x = dia[sid][ch].find(t, d, until)
+            if x is not None and (best is None or x < best - EPS):
+                best, who = x, sid
+        return best, who
+
+    def _window(self):
+        b = self.booking
+        t0 = self.now + b.min_notice_days
+        until = INF if b.horizon_days is None else self.now + b.horizon_days
+        return t0, until
+
+    def _load(self, sid):
+        cap = self.cap[sid]
+        return self.caseload[sid] / cap if cap else 0.0
+
+    def _choose(self, pool, ch, t0, d, until, prefer=-1, caseload=False):
+        """Apply the allocation rule to ``pool``: (x, sid) or (None, -1)."""
+        rule = self.booking.allocation
+        dia = self.dia
+        if rule == "soonest" or (rule == "same_as_assessor" and prefer < 0):
+            best, who, load = None, -1, 0.0
+            case, cap = self.caseload, self.cap
+            for sid in pool:
+                if caseload and case[sid] >= cap[sid]:
+                    continue
+                x = dia[sid][ch].find(t0, d, until)
+                if x is None:
+                    continue
+                if best is None or x < best - EPS:
+                    best, who = x, sid
+                    load = case[sid] / cap[sid] if cap[sid] else 0.0
+                elif x <= best + EPS:
+                    ld = case[sid] / cap[sid] if cap[sid] else 0.0
+                    if ld < load:
+                        best, who, load = x, sid, ld
+            return best, who
+        cands = []
+        for sid in pool:
+            if caseload and self.caseload[sid] >= self.cap[sid]:
+                continue
+            x = dia[sid][ch].find(t0, d, until)
+            if x is not None:
+                cands.append((x, sid))
+        if not cands:
+            return None, -1
+        if rule == "same_as_assessor" and prefer >= 0:
+            for x, sid in cands:
+                if sid == prefer:
+                    return x, sid
+        if rule == "least_loaded":
+            x, sid = min(cands, key=lambda p: (self._load(p[1]), p[0]))
+            return x, sid
+        best = min(p[0] for p in cands)
+        near = [p for p in cands if p[0] <= best + EPS]
+        x, sid = min(near, key=lambda p: (self._load(p[1]), p[0]))
+        return x, sid
+
+    def _class_of(self, a):
+        """Priority class of booked appointment ``a`` (an index into booking.priorities)."""
+        row = self.ap[a]
+        kind = row[0]
+        if kind == K_SHORT or kind == K_DEEP:
+            return self.rank["assessments"]
+        if kind == K_SESSION or kind == K_GROUP:
+            course = row[6]
+            first = not course.started
+            return self.rank["new_courses" if first else "sessions"]
+        if kind == K_DUTY:
+            return self.rank["risk"]
+        return -1  # admin and team work are not clinical bookings
+
+    def _bump(self, pool, t0, d, until, rank, caseload=False):
+        """Make room for a booking of priority ``rank`` that found no free slot: cancel the
+        earliest booked lower-priority clinical appointment in the window that leaves a
+        long enough gap, and put its owner back (moved: rebooked at the next chance).
+
+        Returns (x, sid) of the room made, or (None, -1).
+        """
+        best = None
+        ap = self.ap
+        for sid in pool:
+            if caseload and self.caseload[sid] >= self.cap[sid]:
+                continue
+            for a in self.staff_appts[sid]:
+                row = ap[a]
+                if row[2] != CH_CLIN or row[9] != 0 or row[3] < t0 or row[3] > until:
+                    continue
+                if self._class_of(a) <= rank:
+                    continue
+                if best is None or row[3] < ap[best][3]:
+                    best = a
+        if best is None:
+            return None, -1
+        row = ap[best]
+        sid, start, kind = row[1], row[3], row[0]
+        self._cancel(best)
+        if kind == K_SESSION or kind == K_GROUP:
+            course = row[6]
+            course.appts.discard(best)
+            course.booked -= 1
+            for m in course.members:
+                if self.booked[m] == best:
+                    self.booked[m] = -1
+            self._resched(course, start)
+        else:
+            c = row[5]
+            self.booked[c] = -1
+            self.lists[row[7]].appendleft(c)
+        x = self.dia[sid][CH_CLIN].find(max(t0, start), d, until)
+        if x is None:
+            return None, -1
+        return x, sid
+
+    # ------------------------------------------------------------ waiting lists
+    def _enqueue(self, c, stage, renege=True):
+        now = self.now
+        self.q_stage[c] = stage
+        self.q_enter[c] = now
+        self.q_token[c] += 1
+        self.booked[c] = -1
+        self.ev.extend((c, now, stage, _E_WAIT_BEGINS, -1, -1))
+        self.lists[stage].append(c)
+        if renege and self.renege_at[c] < INF:
+            left = self.renege_at[c] - self.waited[c]
+            if left < self.H - now:
+                self._at(now + max(left, 0.0), self._renege, c, self.q_token[c])
+
+    def _wait_ends(self, c, t):
+        """The work the client waited for starts at ``t`` (logged, clocks updated)."""
+        stage = self.q_stage[c]
+        if stage < 0:
+            return
+        w = t - self.q_enter[c]
+        self.waited[c] += w if stage in self.renege_lists else 0.0
+        self.q_area[stage] += w
+        self.ev.extend((c, t, stage, _E_WAIT_ENDS, -1, -1))
+        self.q_stage[c] = -1
+        self.q_token[c] += 1
+        self.booked[c] = -1
+
+    def _renege(self, c, token):
+        if self.q_token[c] != token or self.q_stage[c] < 0 or self.reason[c] >= 0:
+            return
+        a = self.booked[c]
+        if a >= 0 and self.ap[a][3] <= self.now:
+            return  # the appointment has started: no longer waiting
+        stage = self.q_stage[c]
+        if a >= 0 and self.ap[a][0] != K_GROUP:
+            self._cancel(a)
+        course = self.waiting_course[c]
+        if course is not None:
+            self._leave_course(course, c)
+        self._wait_ends_renege(c)
+        self.ev.extend((c, self.now, stage, _E_RENEGED, -1, -1))
+        self.pending[c].clear()
+        self._terminal(c, _R_DROPPED_WAITING)
+
+    def _wait_ends_renege(self, c):
+        stage = self.q_stage[c]
+        w = self.now - self.q_enter[c]
+        self.waited[c] += w
+        self.q_area[stage] += w
+        self.ev.extend((c, self.now, stage, _E_WAIT_ENDS, -1, -1))
+        self.q_stage[c] = -1
+        self.q_token[c] += 1
+        self.booked[c] = -1
+
+    def _head(self, stage):
+        """The first client of a list still waiting there unbooked (lazy deletion)."""
+        q = self.lists[stage]
+        qs, bk = self.q_stage, self.booked
+        while q:
+            c = q[0]
+            if (
+                qs[c] == stage
+                and bk[c] < 0
+                and self.reason[c] < 0
+                and self.waiting_course[c] is None
+            ):
+                return c
+            q.popleft()
+        return -1
+
+    # ------------------------------------------------------------ booking passes
+    def _daily(self, day):
+        for kind in self.booking.priorities:
+            if kind == "risk":
+                self._book_risk_list()
+            elif kind == "sessions":
+                self._book_due_sessions()
+            elif kind == "assessments":
+                self._book_assessments()
+            else:
+                self._start_courses()
+        nxt = day + 1
+        if nxt < self.H:
+            self._at(float(nxt), self._daily, nxt)
+
+    def _book_risk_list(self):
+        while True:
+            c = self._head(_S_DUTY)
+            if c < 0:
+                return
+            if not self._book_duty(c):
+                return
+
+    def _book_duty(self, c):
+        now = self.now
+        d = self.dur_duty[c]
+        x1, s1 = self._earliest(self.pool_duty, CH_DUTY, now, d, INF)
+        x2, s2 = self._earliest(self.pool_duty, CH_CLIN, now, d, INF)
+        if x1 is None and x2 is None:
+            return False
+        if x2 is None or (x1 is not None and x1 <= x2 + EPS):
+            x, sid, ch = x1, s1, CH_DUTY
+        else:
+            x, sid, ch = x2, s2, CH_CLIN
+        a = self._book(K_DUTY, sid, ch, x, d, c, None, _S_DUTY, -1)
+        self.booked[c] = a
+        return True
+
+    def _book_assessments(self):
+        lists = self.assess_lists
+        while True:
+            best, head = None, -1
+            for stage in lists:
+                c = self._head(stage)
+                if c >= 0 and (best is None or self.q_enter[c] < self.q_enter[head]):
+                    best, head = stage, c
+            if best is None:
+                return
+            if not self._book_assessment(head, best):
+                # this list's head cannot be booked: try the other list alone
+                others = [s for s in lists if s != best]
+                for stage in others:
+                    while True:
+                        c = self._head(stage)
+                        if c < 0 or not self._book_assessment(c, stage):
+                            break
+                return
+
+    def _book_assessment(self, c, stage):
+        t0, until = self._window()
+        if stage == _S_DEEP:
+            d, pool, kind = self.dur_deep[c], self.pool_deep, K_DEEP
+        elif self.two_stage:
+            d, pool, kind = self.dur_short[c], self.pool_short, K_SHORT
+        else:
+            d, pool, kind = self.dur_deep[c], self.pool_deep, K_DEEP
+        x, sid = self._choose(pool, CH_CLIN, t0, d, until, prefer=self.assessor[c])
+        if x is None:
+            x, sid = self._bump(pool, t0, d, until, self.rank["assessments"])
+            if x is None:
+                return False
+        a = self._book(kind, sid, CH_CLIN, x, d, c, None, stage, -1)
+        self.booked[c] = a
+        return True
+
+    def _start_courses(self):
+        """Give clients at the heads of the step lists a clinician (oldest head first)."""
+        blocked = set()
+        while True:
+            best, head = None, -1
+            for code in self.step_codes:
+                stage = _STEP_STAGE[code]
+                if stage in blocked:
+                    continue
+                c = self._head(stage)
+                if c >= 0 and (best is None or self.q_enter[c] < self.q_enter[head]):
+                    best, head = code, c
+            if best is None:
+                return
+            if not self._allocate(head, best):
+                blocked.add(_STEP_STAGE[best])
+
+    def _allocate(self, c, code):
+        """Start a course of step ``code`` for ``c`` if a clinician can take them."""
+        t0, until = self._window()
+        ix = self.n_appt[c]
+        d = self._session_len(c, code, ix)
+        x, sid = self._choose(
+            self.step_pool[code], CH_CLIN, t0, d, until, prefer=self.assessor[c], caseload=True
+        )
+        if x is None:
+            x, sid = self._bump(self.step_pool[code], t0, d, until, self.rank["new_courses"], True)
+            if x is None:
+                return False
+        self.caseload[sid] += 1
+        course = Course(code, sid, int(self.planned[c][code]), [c], {c: self.n_course[c]})
+        self.n_course[c] += 1
+        self.waiting_course[c] = course
+        stage = _STEP_STAGE[code]
+        self.ev.extend((c, self.now, stage, _E_ALLOCATED, sid, -1))
+        self._book_session(course, x, d)
+        return True
+
+    def _book_session(self, course, x, d):
+        c = course.members[0]
+        kind = K_GROUP if self.is_group[course.step] else K_SESSION
+        ix = self.n_appt[c]
+        if kind == K_SESSION:
+            self.n_appt[c] += 1
+        a = self._book(kind, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix)
+        course.appts.add(a)
+        course.booked += 1
+        course.last = x
+        if kind == K_SESSION and course.attended[c] == 0 and c not in course.started:
+            self.booked[c] = a
+        elif kind == K_GROUP:
+            for m in course.members:
+                if m not in course.started:
+                    self.booked[m] = a
+        self._next_due(course)
+
+    def _needs_more(self, course):
+        if not course.open:
+            return False
+        if self.is_group[course.step]:
+            return course.done + course.booked < course.planned
+        c = course.members[0]
+        return course.attended[c] + course.booked < course.planned
+
+    def _next_due(self, course, due=None):
+        """Queue the course's next session (due a step interval after the last booked)."""
+        if not self._needs_more(course):
+            return
+        if due is None:
+            due = course.last + self.interval[course.step]
+        _t0, until = self._window()
+        if due <= until and self._try_session(course, due):
+            return
+        self._defer(course, due)
+
+    def _defer(self, course, due):
+        """Queue a session not bookable now: it is retried when the first free slot of its
+        clinician after ``due`` enters the booking window (or at ``due``'s entry)."""
+        ready = due
+        h = self.booking.horizon_days
+        if h is not None:
+            c = course.members[0]
+            d = self._session_len(c, course.step, self.n_appt[c])
+            x = self.dia[course.sid][CH_CLIN].find(max(due, self.now + self.booking.min_notice_days), d, INF)
+            if x is not None:
+                ready = max(due, x - h)
+        heapq.heappush(self.due_heap, (ready, next(self._seq), course, due))
+
+    def _try_session(self, course, due):
+        t0, until = self._window()
+        c = course.members[0]
+        d = self._session_len(c, course.step, self.n_appt[c])
+        x = self.dia[course.sid][CH_CLIN].find(max(due, t0), d, until)
+        if x is None:
+            rank = self.rank["new_courses" if not course.started else "sessions"]
+            x, _sid = self._bump([course.sid], max(due, t0), d, until, rank)
+            if x is None:
+                return False
+        self._book_session(course, x, d)
+        return True
+
+    def _book_due_sessions(self):
+        _t0, until = self._window()
+        heap = self.due_heap
+        deferred = []
+        while heap and heap[0][0] <= until:
+            _ready, _seq, course, due = heapq.heappop(heap)
+            if not self._needs_more(course):
+                continue
+            if not self._try_session(course, due):
+                deferred.append((course, due))
+        for course, due in deferred:
+            self._defer(course, due)
+
+    # ------------------------------------------------------------ absences
+    def _sick(self, sid, a, b):
+        """A sickness spell of member ``sid`` over [a, b): remove the time, move the work."""
+        for ch in range(4):
+            self.dia[sid][ch].remove(a, b)
+        hit = sorted(
+            (x for x in self.staff_appts[sid] if self.ap[x][3] < b and self.ap[x][4] > a),
+            key=lambda x: self.ap[x][3],
+        )
+        for x in hit:
+            if self.ap[x][3] < self.now:
+                continue  # already running (a spell starts at midnight, so none are)
+            kind = self.ap[x][0]
+            start = self.ap[x][3]
+            self._cancel(x)
+            # the cancelled time is inside the spell: take it out of the diary again
+            self.dia[sid][self.ap[x][2]].remove(a, b)
+            c = self.ap[x][5]
+            if kind == K_SESSION or kind == K_GROUP:
+                course = self.ap[x][6]
+                course.appts.discard(x)
+                course.booked -= 1
+                for m in course.members:
+                    if self.booked[m] == x:
+                        self.booked[m] = -1
+                if self.booking.on_staff_absence == "move":
+                    due = b
+                else:
+                    due = start + self.interval[course.step]
+                self._resched(course, due)
+            elif kind == K_TEAM:
+                continue
+            else:
+                self.booked[c] = -1
+                stage = self.ap[x][7]
+                self.lists[stage].appendleft(c)
+                if kind == K_DUTY:
+                    self._book_duty(c)
+                elif kind == K_PROC:
+                    self._book_processing(c)
+
+    def _resched(self, course, due):
+        heapq.heappush(self.due_heap, (due, next(self._seq), course, due))
+
+    # ------------------------------------------------------------ caseloads
+    def _release(self, sid):
+        self.caseload[sid] -= 1
+        self._start_courses()
+
+
+# event and stage codes used above (bound here to avoid dict look-ups in the kernel)
+from hubsim.des.record import STEP_STAGE as _STEP_STAGE  # noqa: E402
+from hubsim.des.record import E as _E  # noqa: E402
+from hubsim.des.record import R as _R  # noqa: E402
+from hubsim.des.record import S as _S  # noqa: E402
+
+_E_BOOKED = _E["booked"]
+_E_CANCELLED = _E["cancelled"]
+_E_WAIT_BEGINS = _E["wait_begins"]
+_E_WAIT_ENDS = _E["wait_ends"]
+_E_RENEGED = _E["reneged"]
+_E_ALLOCATED = _E["allocated"]
+_S_DUTY = _S["duty"]
+_S_DEEP = _S["in_depth_assessment"]
+_R_DROPPED_WAITING = _R["dropped_out_waiting"]

@@ -1,0 +1,521 @@
+"""The client's process: screening, triage and risk, assessment, care model, onward referral.
+
+Referral -> screening (at the site's timing: before referral as a self-assessment, after
+acceptance, or with the referral; some never complete, some self-assessors never refer)
+-> risk flag (PHQ-9 item 9) to the duty clinician the same working day -> referral
+processing by admin -> assessment (two-stage: a short assessment by any grade and an
+in-depth one if indicated; or in-depth as standard) -> onward referral (with the external
+service's wait, treatment probability and effect) or in-house care: stepped (the least
+intensive suitable step first, a step up for non-responders) or reversed-stepped (straight
+to the needed step, senior clinicians) -> courses -> discharge.
+
+Every transition is logged as an event (:mod:`hubsim.des.record`); bookings go through
+:class:`hubsim.des.booking.BookingMixin`; symptom change through
+:mod:`hubsim.des.outcomes`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from hubsim.config.schema import STEP_IDS, STEP_LADDER
+from hubsim.des.booking import (
+    CH_ADMIN,
+    CH_TEAM,
+    INF,
+    K_DEEP,
+    K_DUTY,
+    K_GROUP,
+    K_PROC,
+    K_SESSION,
+    K_SHORT,
+    K_TEAM,
+    Course,
+)
+from hubsim.des.outcomes import still_a_case, wait_effects
+from hubsim.des.record import STEP_STAGE, E, R, S
+from hubsim.des.streams import N_APPOINTMENTS, N_COURSES, U, overflow
+
+STEP_CODE = {s: i for i, s in enumerate(STEP_IDS)}
+LADDER_IDX = {s: i for i, s in enumerate(STEP_LADDER)}
+_U_COMPLETE, _U_REFER, _U_ACCEPT = U["complete"], U["refer"], U["accept"]
+_U_IN_DEPTH, _U_ONWARD, _U_DEST, _U_REMIT = U["in_depth"], U["onward"], U["destination"], U["remit"]
+_E_ARRIVAL, _E_SCREENED, _E_BEGINS, _E_COMPLETES = (
+    E["arrival"],
+    E["screened"],
+    E["begins"],
+    E["completes"],
+)
+_E_DNA, _E_DROPOUT, _E_STEP_UP, _E_COURSE_ENDS = (
+    E["dna"],
+    E["dropout"],
+    E["step_up"],
+    E["course_ends"],
+)
+_E_DISCHARGED, _E_ONWARD, _E_RISK, _E_WAIT_ENDS = (
+    E["discharged"],
+    E["onward_referred"],
+    E["risk_flagged"],
+    E["wait_ends"],
+)
+_S_SCREENING, _S_PROC, _S_DUTY = S["screening"], S["processing"], S["duty"]
+_S_ASSESS, _S_DEEP, _S_TEAM, _S_DISCHARGE = (
+    S["assessment"],
+    S["in_depth_assessment"],
+    S["team_support"],
+    S["discharge"],
+)
+_S_REFERRAL, _S_ONWARD = S["referral"], S["onward"]
+
+
+class PathwayMixin:
+    """What happens to a client (used by HubModel)."""
+
+    # ------------------------------------------------------------------ entry
+    def _arrive(self, c):
+        now = self.now
+        ev = self.ev
+        ev.extend((c, now, _S_REFERRAL, _E_ARRIVAL, -1, -1))
+        sc = self.iv.screening
+        u = self.u_rows[c]
+        if sc.timing == "after_acceptance":
+            self._to_processing(c)
+            return
+        if u[_U_COMPLETE] >= sc.p_complete:
+            ev.extend((c, now, _S_SCREENING, E["screening_not_completed"], -1, -1))
+            self._terminal(c, R["screening_not_completed"], _S_SCREENING)
+            return
+        if (
+            sc.timing == "self_assessment_before_referral"
+            and u[_U_REFER] >= sc.p_refer_after_self_assessment
+        ):
+            ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1, -1))
+            ev.extend((c, now, _S_SCREENING, E["not_referred"], -1, -1))
+            self._terminal(c, R["not_referred"], _S_SCREENING)
+            return
+        self._screened(c, self._to_processing)
+
+    def _initial(self, c, stage):
+        """A client of the initial waiting list joins ``stage``'s list at time 0."""
+        self.ev.extend((c, 0.0, _S_REFERRAL, _E_ARRIVAL, -1, -1))
+        if stage in ("assessment", "in_depth_assessment"):
+            st = _S_ASSESS if stage == "assessment" else _S_DEEP
+            self._enqueue(c, st)
+            self._book_assessments()
+            return
+        if stage == "treatment":
+            self._plan_in_house(c)
+            return
+        self.pending[c].append(STEP_CODE[stage])
+        self._next_course(c)
+
+    def _screened(self, c, cont):
+        now = self.now
+        self.ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1, -1))
+        if self.risk[c] and self.pool_duty:
+            self.ev.extend((c, now, _S_DUTY, _E_RISK, -1, -1))
+            self.duty_cont[c] = cont
+            self._enqueue(c, _S_DUTY, renege=False)
+            if self.risk_first:
+                self._book_duty(c)
+        else:
+            cont(c)
+
+    def _to_processing(self, c):
+        if not self.pool_proc:
+            self._processed(c)
+            return
+        self._enqueue(c, _S_PROC, renege=False)
+        self._book_processing(c)
+
+    def _book_processing(self, c):
+        d = self.dur_proc[c]
+        x, sid = self._earliest(self.pool_proc, CH_ADMIN, self.now, d, INF)
+        if x is None:
+            return
+        self.booked[c] = self._book(K_PROC, sid, CH_ADMIN, x, d, c, None, _S_PROC, -1)
+
+    def _processed(self, c):
+        sc = self.iv.screening
+        u = self.u_rows[c]
+        if u[_U_ACCEPT] >= sc.p_accepted:
+            self.ev.extend((c, self.now, _S_PROC, E["not_accepted"], -1, -1))
+            self._terminal(c, R["not_accepted"], _S_PROC)
+            return
+        if sc.timing == "after_acceptance":
+            if u[_U_COMPLETE] >= sc.p_complete:
+                self.ev.extend((c, self.now, _S_SCREENING, E["screening_not_completed"], -1, -1))
+                self._terminal(c, R["screening_not_completed"], _S_SCREENING)
+                return
+            self._screened(c, self._to_assessment)
+            return
+        self._to_assessment(c)
+
+    def _to_assessment(self, c):
+        self._enqueue(c, _S_ASSESS)
+        stage = _S_ASSESS
+        c0 = self._head(stage)
+        if c0 == c:
+            self._book_assessment(c, stage)
+
+    def _assessed(self, c, deep):
+        u = self.u_rows[c]
+        if (
+            self.two_stage
+            and not deep
+            and (
+                self.need[c] >= LADDER_IDX["step3"]
+                or u[_U_IN_DEPTH] < self.iv.assessment.p_in_depth_if_low_need
+            )
+        ):
+            self._enqueue(c, _S_DEEP)
+            if self._head(_S_DEEP) == c:
+                self._book_assessment(c, _S_DEEP)
+            return
+        ob = self.iv.onward_referral
+        has_path = self.need[c] >= 0 or any(self.adj[s][c] for s in self.adj)
+        if u[_U_ONWARD] < ob.p_onward or not has_path:
+            self._onward(c)
+            return
+        self._plan_in_house(c)
+
+    def _onward(self, c):
+        if not len(self.dest_cum):
+            self._terminal(c, R["completed"])
+            return
+        k, wait, treated, effect = self.ext_plan[c]
+        self.dest[c] = k
+        self.ext_wait[c] = wait
+        self.ext_treated[c] = treated
+        pre_wait = self.now - self.ref_at[c]
+        self.pre_treat_done[c] = True
+        if self.q_stage[c] >= 0:
+            self._wait_ends_renege(c)
+        if treated:
+            self._wait_effects(c, pre_wait + wait)
+            lat = self.latent[c]
+            for i in range(5):
+                lat[i] -= effect
+        else:
+            self._wait_effects(c, pre_wait)
+        self.ev.extend((c, self.now, _S_ONWARD, _E_ONWARD, -1, -1))
+        self.reason[c] = R["onward_referred"]
+
+    def _plan_in_house(self, c):
+        steps = []
+        ladder = self.start[c]
+        if self.adj["group"][c] and STEP_CODE["group"] in self.step_pool:
+            steps.append(STEP_CODE["group"])
+        elif ladder >= 0:
+            steps.append(STEP_CODE[STEP_LADDER[ladder]])
+        for s in ("pharmacological", "pastoral"):
+            if self.adj[s][c] and STEP_CODE[s] in self.step_pool:
+                steps.append(STEP_CODE[s])
+        if not steps:
+            self._terminal(c, R["completed"])
+            return
+        self.pending[c].extend(steps)
+        self._next_course(c)
+
+    def _next_course(self, c):
+        code = self.pending[c].popleft()
+        stage = STEP_STAGE[code]
+        self._enqueue(c, stage)
+        if self.is_group[code]:
+            self.group_pool[code].append(c)
+            return
+        if self._head(stage) == c:
+            self._allocate(c, code)
+
+    # ------------------------------------------------------------ appointments
+    def _session_len(self, c, code, ix):
+        dist = self.session_dist[code]
+        fixed = self.session_fixed[code]
+        if fixed is not None:
+            return fixed
+        u = self._appt_draw(c, ix)[2]
+        return float(dist.ppf(np.array([u]))[0]) / 1440.0
+
+    def _appt_draw(self, c, ix):
+        if ix < N_APPOINTMENTS:
+            rows = self._appt_rows.get(c)
+            if rows is None:
+                rows = self._appt_rows[c] = self.appt_u[c].tolist()
+            return rows[ix]
+        g = self._overflow(c)
+        return g.random(3)
+
+    def _course_draw(self, c, k):
+        if k < N_COURSES:
+            return self.course_u[c, k]
+        g = self._overflow(c)
+        return np.array([g.standard_normal(), g.random()])
+
+    def _overflow(self, c):
+        g = self._over.get(c)
+        if g is None:
+            gk, lk, idx = self.identity[c]
+            g = overflow(self.seed, self.scenario, self.rep, gk, lk, idx)
+            self._over[c] = g
+        return g
+
+    def _appt_end(self, a):
+        """An appointment reaches its end: act on it (see booking: one event a booking)."""
+        row = self.ap[a]
+        if row[9] != 0:
+            return
+        row[9] = 1
+        kind, sid, _ch, start, end, c, course, stage = row[:8]
+        self.staff_appts[sid].discard(a)
+        ev = self.ev
+        if kind == K_TEAM:
+            ev.extend((-1, start, _S_TEAM, _E_BEGINS, sid, a))
+            ev.extend((-1, end, _S_TEAM, _E_COMPLETES, sid, a))
+            return
+        if kind == K_SESSION:
+            self._session_done(a, course, c, start, end)
+            return
+        if kind == K_GROUP:
+            self._group_done(a, course, start, end)
+            return
+        if self.reason[c] >= 0:
+            return
+        self._wait_ends(c, start)
+        ev.extend((c, start, stage, _E_BEGINS, sid, a))
+        ev.extend((c, end, stage, _E_COMPLETES, sid, a))
+        self._contact(c, sid, start)
+        if kind == K_PROC:
+            self._processed(c)
+        elif kind == K_DUTY:
+            self.duty_cont.pop(c)(c)
+        elif kind == K_SHORT:
+            self.assessor[c] = sid
+            self._assessed(c, deep=False)
+            self._book_assessments()
+        elif kind == K_DEEP:
+            self.assessor[c] = sid
+            self._assessed(c, deep=True)
+            self._book_assessments()
+
+    def _contact(self, c, sid, t):
+        if self.qualified[sid] and math.isnan(self.first_senior_at[c]):
+            self.first_senior_at[c] = t
+
+    def _session_done(self, a, course, c, start, end):
+        course.appts.discard(a)
+        course.booked -= 1
+        if self.reason[c] >= 0 or not course.open:
+            return
+        att = self.att
+        sid = course.sid
+        stage = STEP_STAGE[course.step]
+        u_dna, u_drop, _u_len = self._appt_draw(c, self.ap[a][8])
+        if u_dna < att.p_dna:
+            self.ev.extend((c, start, stage, _E_DNA, sid, a))
+            course.consec[c] += 1
+            if course.consec[c] >= att.discharge_after_dna:
+                self._end_course(course, c, R["dna_discharge"])
+                return
+            if self.booked[c] == a:
+                self.booked[c] = -1  # still waiting for a first attended session
+            self._next_due(course)
+            return
+        first = c not in course.started
+        if first:
+            course.started.add(c)
+            self.waiting_course[c] = None
+            self._wait_ends(c, start)
+            self._first_treatment(c, start)
+        self.ev.extend((c, start, stage, _E_BEGINS, sid, a))
+        self.ev.extend((c, end, stage, _E_COMPLETES, sid, a))
+        self._contact(c, sid, start)
+        course.consec[c] = 0
+        course.attended[c] += 1
+        if course.attended[c] >= course.planned:
+            self._end_course(course, c, -1)
+            return
+        if u_drop < att.p_dropout_per_session:
+            self.ev.extend((c, end, stage, _E_DROPOUT, sid, -1))
+            self._end_course(course, c, R["dropped_out_treatment"])
+            return
+        self._next_due(course)
+
+    def _first_treatment(self, c, t):
+        if not self.pre_treat_done[c]:
+            self.pre_treat_done[c] = True
+            self._wait_effects(c, t - self.ref_at[c])
+
+    def _leave_course(self, course, c):
+        """A client leaves an open course early (renege before starting, dropout, DNAs)."""
+        if len(course.members) == 1:
+            for x in list(course.appts):
+                self._cancel(x)
+            course.appts.clear()
+            course.booked = 0
+            course.open = False
+            self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_COURSE_ENDS, course.sid, -1))
+            self._release(course.sid)
+        else:
+            course.members = [m for m in course.members if m != c]
+
+    def _end_course(self, course, c, reason):
+        step = self.steps[course.step]
+        z, u_up = self._course_draw(c, course.index[c])
+        eff = (step.effect.mean + step.effect.sd * z) * (course.attended[c] / course.planned)
+        lat = self.latent[c]
+        for i in range(5):
+            lat[i] -= eff
+        self.steps_rx[c].append(course.step)
+        if reason >= 0:
+            self._leave_course(course, c)
+            self._terminal(c, reason)
+            return
+        if len(course.members) == 1:
+            course.open = False
+            for x in list(course.appts):
+                self._cancel(x)
+            self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_COURSE_ENDS, course.sid, -1))
+            self._release(course.sid)
+        self.completed_course[c] = True
+        sid = STEP_IDS[course.step]
+        if (
+            not self.reversed
+            and sid in LADDER_IDX
+            and still_a_case(self.latent[c])
+            and u_up < self.iv.care_model.p_step_up
+        ):
+            nxt = [
+                STEP_CODE[s]
+                for s in STEP_LADDER[LADDER_IDX[sid] + 1 :]
+                if STEP_CODE[s] in self.step_pool
+            ]
+            if nxt:
+                self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_STEP_UP, -1, -1))
+                self.assessor[c] = course.sid
+                self.pending[c].appendleft(nxt[0])
+        if self.pending[c]:
+            self._next_course(c)
+        else:
+            self._terminal(c, R["completed"])
+
+    # ------------------------------------------------------------------ groups
+    def _group_tick(self, code):
+        step = self.steps[code]
+        stage = STEP_STAGE[code]
+        live = [c for c in self.group_pool[code] if self.q_stage[c] == stage and self.reason[c] < 0]
+        self.group_pool[code] = live
+        while len(live) >= step.group_size_min:
+            t0, until = self._window()
+            d = self.session_fixed[code] or step.session_minutes.mean / 1440.0
+            x, sid = self._choose(self.step_pool[code], 0, t0, d, until, caseload=True)
+            if x is None:
+                break
+            k = step.group_size_max or len(live)
+            members = live[: min(k, len(live))]
+            del live[: len(members)]
+            self.caseload[sid] += 1
+            course = Course(
+                code,
+                sid,
+                int(step.sessions.mean),
+                list(members),
+                {m: self.n_course[m] for m in members},
+            )
+            for m in members:
+                self.n_course[m] += 1
+                self.waiting_course[m] = course
+                self.ev.extend((m, self.now, stage, E["allocated"], sid, -1))
+            self._book_session(course, x, d)
+        nxt = self.now + step.group_cadence_days
+        if nxt < self.H:
+            self._at(nxt, self._group_tick, code)
+
+    def _group_done(self, a, course, start, end):
+        course.appts.discard(a)
+        course.booked -= 1
+        if not course.open:
+            return
+        att = self.att
+        sid = course.sid
+        stage = STEP_STAGE[course.step]
+        course.done += 1
+        for m in list(course.members):
+            if self.reason[m] >= 0:
+                continue
+            u_dna, u_drop, _ = self._appt_draw(m, self.n_appt[m])
+            self.n_appt[m] += 1
+            if u_dna < att.p_dna:
+                self.ev.extend((m, start, stage, _E_DNA, sid, a))
+                course.consec[m] += 1
+                if course.consec[m] >= att.discharge_after_dna:
+                    self._end_course(course, m, R["dna_discharge"])
+                continue
+            if m not in course.started:
+                course.started.add(m)
+                self.waiting_course[m] = None
+                self._wait_ends(m, start)
+                self._first_treatment(m, start)
+            self.ev.extend((m, start, stage, _E_BEGINS, sid, a))
+            self.ev.extend((m, end, stage, _E_COMPLETES, sid, a))
+            self._contact(m, sid, start)
+            course.consec[m] = 0
+            course.attended[m] += 1
+            if course.done < course.planned and u_drop < att.p_dropout_per_session:
+                self.ev.extend((m, end, stage, _E_DROPOUT, sid, -1))
+                self._end_course(course, m, R["dropped_out_treatment"])
+        live = [m for m in course.members if self.reason[m] < 0]
+        if course.done >= course.planned or not live:
+            course.open = False
+            for x in list(course.appts):
+                self._cancel(x)
+            for m in live:
+                self.ev.extend((m, self.now, stage, _E_COURSE_ENDS, sid, -1))
+            self._release(sid)
+            for m in live:
+                self._end_group_member(course, m)
+            return
+        self._next_due(course)
+
+    def _end_group_member(self, course, c):
+        step = self.steps[course.step]
+        z, _u = self._course_draw(c, course.index[c])
+        eff = (step.effect.mean + step.effect.sd * z) * (course.attended[c] / course.planned)
+        lat = self.latent[c]
+        for i in range(5):
+            lat[i] -= eff
+        self.steps_rx[c].append(course.step)
+        self.completed_course[c] = True
+        if self.pending[c]:
+            self._next_course(c)
+        else:
+            self._terminal(c, R["completed"])
+
+    # ------------------------------------------------------------------ team support
+    def _team_week(self, week):
+        for hours, pool in self.team_acts:
+            left = hours
+            while left > 1e-9:
+                h = min(1.0, left)  # assumption: team work in tasks of at most an hour
+                x, sid = self._earliest(pool, CH_TEAM, self.now, h / 24.0, INF)
+                if x is None:
+                    break
+                self._book(K_TEAM, sid, CH_TEAM, x, h / 24.0, -1, None, _S_TEAM, -1)
+                left -= h
+        nxt = self.now + 7.0
+        if nxt < self.H:
+            self._at(nxt, self._team_week, week + 1)
+
+    # ------------------------------------------------------------------ endings
+    def _terminal(self, c, reason, stage=_S_DISCHARGE):
+        if self.q_stage[c] >= 0:
+            self._wait_ends_renege(c)  # leaves a list without the work starting
+        if not self.pre_treat_done[c]:
+            self.pre_treat_done[c] = True
+            self._wait_effects(c, self.now - self.ref_at[c])
+        self.reason[c] = reason
+        self.ev.extend((c, self.now, stage, _E_DISCHARGED, -1, -1))
+
+    def _wait_effects(self, c, wait_days):
+        wait_effects(self.latent[c], self.z0_l[c], self.u_remit[c], wait_days, self.outcomes)

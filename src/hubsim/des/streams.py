@@ -1,0 +1,183 @@
+"""Client attributes from streams keyed by the client's identity, drawn in fixed blocks.
+
+A client is identified by (group, layer, index) (:mod:`hubsim.des.demand`; the initial
+waiting list is group ``"initial"``). Every attribute (latent problems, their
+general-population level, decision uniforms, activity lengths, session counts, screening
+answers, per-appointment and per-course draws, external-service draws, outcome-score noise)
+comes from a stream keyed by (seed, scenario, replication, group, layer, block, attribute),
+where block ``index // BLOCK`` holds ``BLOCK`` clients and is always drawn whole. So a
+client's draws do not depend on how many other clients there are, on the horizon, or on
+anything the configuration says about staffing: configurations share clients (common
+random numbers), and runs can be extended.
+
+Blocks rather than a generator per client: building a ``SeedSequence`` and a generator per
+client cost about a third of the old kernel. Here each attribute's key is derived once per
+(group, layer) and a block's generator is counter-based Philox with the block number as
+its counter: addressing a block costs only setting a counter, and the block's draws are
+vectorised (benchmarks/bench_des.py prints both costs).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from hubsim.rng import seed_sequence, stream
+
+BLOCK = 64
+N_APPOINTMENTS = 48  # per-appointment draws kept per client (more are drawn on demand)
+N_COURSES = 8  # per-course draws kept per client
+DECISIONS: tuple[str, ...] = (
+    "complete",
+    "refer",
+    "accept",
+    "in_depth",
+    "group",
+    "pharmacological",
+    "pastoral",
+    "renege",
+    "onward",
+    "destination",
+    "remit",
+)
+U = {name: i for i, name in enumerate(DECISIONS)}
+DURATIONS: tuple[str, ...] = ("processing", "duty", "short", "in_depth")
+
+
+_KEYS: dict[tuple, np.ndarray] = {}
+
+
+def _block(seed, scenario, rep, group_key, layer_key, b, attribute):
+    """The generator of block ``b`` of an attribute: counter-based Philox, its key derived
+    from (seed, scenario, replication, group, layer, attribute) by a SeedSequence and its
+    counter set to the block number, so any block is addressed directly (no per-client or
+    per-block seeding cost beyond setting a counter)."""
+    k = (seed, scenario, rep, group_key, layer_key, attribute)
+    key = _KEYS.get(k)
+    if key is None:
+        if len(_KEYS) > 100_000:
+            _KEYS.clear()
+        key = seed_sequence(seed, scenario, rep, "client", group_key, layer_key, attribute)
+        key = key.generate_state(2, np.uint64)
+        _KEYS[k] = key
+    return np.random.Generator(np.random.Philox(counter=[0, 0, int(b), 0], key=key))
+
+
+# layout of a client's row in the block's "uniforms" stream (fixed: it does not depend on
+# the configuration, so changing one setting never shifts another draw)
+_U_DEC = slice(0, len(DECISIONS))
+_U_DUR = slice(_U_DEC.stop, _U_DEC.stop + len(DURATIONS))
+_U_SES = slice(_U_DUR.stop, _U_DUR.stop + 7)
+_U_APP = slice(_U_SES.stop, _U_SES.stop + 3 * N_APPOINTMENTS)
+_N_UNIFORMS = _U_APP.stop
+_N_TREATMENT = 2 * N_COURSES + 3
+
+
+def _noise(rng, n):
+    """Item noise of all six instruments (fixed order), so each client's answers depend
+    only on their own stream whatever the site screens with."""
+    from hubsim.config.schema import INSTRUMENTS
+    from hubsim.measures.simulate import noise_width
+
+    return {name: rng.standard_normal((n, noise_width(name))) for name in INSTRUMENTS}
+
+
+def draw(
+    keys: list[tuple[str, str, np.ndarray]],
+    *,
+    seed: int,
+    scenario: str,
+    replication: int,
+    correlation: np.ndarray,
+    means: np.ndarray,
+    instruments: tuple[str, ...],
+) -> dict:
+    """Attributes of the clients named by ``keys``: a list of (group key, layer key, indices).
+
+    Indices within each key must be ascending (arrival order within the layer). Returns a
+    dict of arrays in the order of the concatenated ``keys``, and ``pre``, the screening
+    answers, as a DataFrame in that order.
+    """
+    from hubsim.measures.simulate import scores_from_noise
+
+    chol = np.linalg.cholesky(np.asarray(correlation, dtype=float))
+    normals, unif, treat, noise = [], [], [], {name: [] for name in instruments}
+    for gkey, lkey, idx in keys:
+        idx = np.asarray(idx, dtype=np.int64)
+        if not len(idx):
+            continue
+        blocks = idx // BLOCK
+        rows = idx % BLOCK
+        for b in np.unique(blocks).tolist():
+            r = rows[blocks == b]
+            normals.append(
+                _block(seed, scenario, replication, gkey, lkey, b, "normals").standard_normal(
+                    (BLOCK, 10)
+                )[r]
+            )
+            unif.append(
+                _block(seed, scenario, replication, gkey, lkey, b, "uniforms").random(
+                    (BLOCK, _N_UNIFORMS)
+                )[r]
+            )
+            treat.append(
+                _block(seed, scenario, replication, gkey, lkey, b, "treatment").standard_normal(
+                    (BLOCK, _N_TREATMENT)
+                )[r]
+            )
+            z = _noise(_block(seed, scenario, replication, gkey, lkey, b, "scores"), BLOCK)
+            for name in instruments:
+                noise[name].append(z[name][r])
+    n = sum(len(x) for x in normals)
+    if not n:
+        return {}
+    nor = np.concatenate(normals)
+    uni = np.concatenate(unif)
+    tre = np.concatenate(treat)
+    from scipy.special import ndtr
+
+    latent = np.asarray(means, dtype=float) + nor[:, :5] @ chol.T
+    courses = np.stack(
+        [tre[:, :N_COURSES], ndtr(tre[:, N_COURSES : 2 * N_COURSES])], axis=2
+    )  # effect normal, step-up uniform
+    ext = np.column_stack([ndtr(tre[:, -3]), ndtr(tre[:, -2]), tre[:, -1]])
+    return {
+        "latent": latent,
+        "z0": nor[:, 5:] @ chol.T,
+        "u": uni[:, _U_DEC],
+        "durations": uni[:, _U_DUR],
+        "sessions": uni[:, _U_SES],
+        "appointments": uni[:, _U_APP].reshape(n, N_APPOINTMENTS, 3),
+        "courses": courses,
+        "external": ext,
+        "pre": scores_from_noise(latent, {k: np.concatenate(v) for k, v in noise.items()}),
+    }
+
+
+def outcome_scores(
+    keys: list[tuple[str, str, np.ndarray]],
+    latent: np.ndarray,
+    *,
+    seed: int,
+    scenario: str,
+    replication: int,
+    instruments: tuple[str, ...],
+):
+    """Scores at discharge from ``latent`` (rows in the order of ``keys``), block-keyed noise."""
+    from hubsim.measures.simulate import scores_from_noise
+
+    noise = {name: [] for name in instruments}
+    for gkey, lkey, idx in keys:
+        idx = np.asarray(idx, dtype=np.int64)
+        blocks = idx // BLOCK
+        rows = idx % BLOCK
+        for b in np.unique(blocks).tolist():
+            r = rows[blocks == b]
+            z = _noise(_block(seed, scenario, replication, gkey, lkey, b, "outcome_scores"), BLOCK)
+            for name in instruments:
+                noise[name].append(z[name][r])
+    return scores_from_noise(latent, {k: np.concatenate(v) for k, v in noise.items()})
+
+
+def overflow(seed, scenario, replication, gkey, lkey, index):
+    """A generator for a client's draws beyond the kept appointments or courses (rare)."""
+    return stream(seed, scenario, replication, "client_overflow", gkey, lkey, int(index))
