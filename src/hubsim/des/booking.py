@@ -317,8 +317,10 @@ class BookingMixin:
                     if a > until:
                         break
                     x = a if a > t else t
+                    if x >= best - eps:
+                        break  # this and every later interval cannot beat the best
                     if x + d <= e[i] + eps:
-                        if x <= until and x < best - eps:
+                        if x <= until:
                             best, who = x, sid
                         break
                     i += 1
@@ -362,6 +364,8 @@ class BookingMixin:
                         if a > until:
                             break
                         x = a if a > t0 else t0
+                        if x > best + eps:
+                            break  # this and every later interval start too late to count
                         if x + d <= e[i] + eps:
                             if x < best - eps:
                                 best, who = x, sid

@@ -24,6 +24,7 @@ import gc
 import itertools
 import math
 from collections import deque
+from heapq import heappush
 
 import numpy as np
 import pandas as pd
@@ -378,10 +379,14 @@ class HubModel(BookingMixin, PathwayMixin):
 
     # ------------------------------------------------------------------- events
     def _at(self, t, fn, *args):
-        """Call ``fn(*args)`` at time ``t`` (SimPy's queue orders the calls; a call is a
-        minimal event object with one callback, which avoids a Timeout per call)."""
+        """Call ``fn(*args)`` at time ``t``: a minimal event object with one callback on
+        SimPy's event queue (what ``Environment.schedule(event, NORMAL, delay)`` does, with
+        the same key, written out: this runs once per event of the run)."""
         now = self.now
-        self.env.schedule(_Call(self._fire_cb, fn, args), 1, t - now if t > now else 0.0)
+        heappush(
+            self._queue,
+            (now + (t - now if t > now else 0.0), 1, next(self._eid), _Call(self._fire_cb, fn, args)),
+        )
 
     def _fire(self, ev):
         self.now = self.env._now
@@ -404,6 +409,7 @@ class HubModel(BookingMixin, PathwayMixin):
         n = self.n
         self.env = simpy.Environment()
         self._fire_cb = [self._fire]
+        self._queue, self._eid = self.env._queue, self.env._eid
         self.now = 0.0
         self.ev: list[float] = []
         nan = math.nan
@@ -469,8 +475,11 @@ class HubModel(BookingMixin, PathwayMixin):
     def _finalise(self):
         """Appointments running at the horizon: log their start (they have no end)."""
         E_b = _E_BEGINS
-        for a, row in enumerate(self.ap):
-            if row[9] != 0 or row[3] >= self.H:
+        # the appointments still booked (status 0) are the members' live sets
+        live = sorted(set().union(*self.staff_appts)) if self.staff_appts else []
+        for a in live:
+            row = self.ap[a]
+            if row[3] >= self.H:
                 continue
             c = self.ap[a][5]
             kind = self.ap[a][0]
@@ -511,17 +520,13 @@ class HubModel(BookingMixin, PathwayMixin):
                 "band_low": [roles[m.role].band_low for m in self.staff],
             }
         )
-        rows = []
         sick = self.roster.sickness
+        parts = []
         for m in self.staff:
             spells = sorted((a, b) for a, b in sick[m.sid] if a < self.H)
             for act, blocks in enumerate(self.roster.blocks[m.sid]):
-                for s, e in blocks:
-                    if s >= self.H:
-                        break
-                    for lo, hi in _subtract(s, min(e, max(self.H, s)), spells):
-                        rows.append((m.sid, lo, hi, act))
-        rostered = np.asarray(rows, dtype=float).reshape(-1, 4)
+                parts.append(_rostered(m.sid, act, blocks, spells, self.H))
+        rostered = np.concatenate(parts) if parts else np.empty((0, 4))
         absences = list(self.roster.absences)
         for m in self.staff:
             absences.extend((m.sid, a, b, 3) for a, b in sick[m.sid] if a < self.H)
@@ -597,6 +602,45 @@ class _Call:
         self.callbacks = callbacks
         self.fn = fn
         self.args = args
+
+
+def _rostered(sid, act, blocks, spells, H):
+    """Rows (sid, start, end, act) of one member's rostered ``blocks`` (sorted) of one
+    activity before the horizon ``H``, less the sickness ``spells`` (sorted, disjoint)."""
+    if not blocks:
+        return np.empty((0, 4))
+    b = np.asarray(blocks, dtype=float)
+    b = b[: np.searchsorted(b[:, 0], H, side="left")]  # the blocks starting before H
+    s, e = b[:, 0], np.minimum(b[:, 1], H)
+    if spells:
+        sp = np.asarray(spells, dtype=float)
+        # a block meets a spell (a, b) if a < e and b > s: the first spell ending after s
+        j = np.searchsorted(sp[:, 1], s, side="right")
+        hit = j < len(sp)
+        hit[hit] = sp[j[hit], 0] < e[hit]
+    else:
+        hit = np.zeros(len(s), dtype=bool)
+    if not hit.any():
+        keep = s < e
+        s, e = s[keep], e[keep]
+    else:
+        # the few blocks that meet a spell are cut around it, in order
+        lo, hi, at = [], [], 0
+        for i in np.flatnonzero(hit).tolist():
+            lo.append(s[at:i])
+            hi.append(e[at:i])
+            cut = _subtract(float(s[i]), float(e[i]), spells)
+            lo.append(np.array([p[0] for p in cut], dtype=float))
+            hi.append(np.array([p[1] for p in cut], dtype=float))
+            at = i + 1
+        lo.append(s[at:])
+        hi.append(e[at:])
+        s, e = np.concatenate(lo), np.concatenate(hi)
+        keep = s < e
+        s, e = s[keep], e[keep]
+    out = np.empty((len(s), 4))
+    out[:, 0], out[:, 1], out[:, 2], out[:, 3] = sid, s, e, act
+    return out
 
 
 def _subtract(s, e, spells):

@@ -22,6 +22,7 @@ from hubsim.config.schema import STEP_IDS, STEP_LADDER
 from hubsim.des.booking import (
     CH_ADMIN,
     CH_TEAM,
+    EPS,
     INF,
     K_DEEP,
     K_DUTY,
@@ -493,14 +494,32 @@ class PathwayMixin:
 
     # ------------------------------------------------------------------ team support
     def _team_week(self, week):
+        now = self.now
+        dia = self.dia
+        # each member's earliest free team time for a task of length d, kept while their
+        # diary is unchanged (booking one task changes one member's diary only)
+        known: dict[int, tuple] = {}
         for hours, pool in self.team_acts:
             left = hours
             while left > 1e-9:
                 h = min(1.0, left)  # assumption: team work in tasks of at most an hour
-                x, sid = self._earliest(pool, CH_TEAM, self.now, h / 24.0, INF)
-                if x is None:
+                d = h / 24.0
+                # the earliest slot in the pool, ties within EPS to the first member
+                # (as _earliest)
+                best, who = INF, -1
+                for sid in pool:
+                    diary = dia[sid][CH_TEAM]
+                    k = known.get(sid)
+                    if k is not None and k[0] == diary.v and k[1] == d:
+                        x = k[2]
+                    else:
+                        x = diary.find(now, d, INF)
+                        known[sid] = (diary.v, d, x)
+                    if x is not None and x < best - EPS:
+                        best, who = x, sid
+                if who < 0:
                     break
-                self._book(K_TEAM, sid, CH_TEAM, x, h / 24.0, -1, None, _S_TEAM, -1)
+                self._book(K_TEAM, who, CH_TEAM, best, d, -1, None, _S_TEAM, -1)
                 left -= h
         nxt = self.now + 7.0
         if nxt < self.H:

@@ -19,6 +19,8 @@ vectorised (benchmarks/bench_des.py prints both costs).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from hubsim.rng import seed_sequence, stream
@@ -44,13 +46,20 @@ DURATIONS: tuple[str, ...] = ("processing", "duty", "short", "in_depth")
 
 
 _KEYS: dict[tuple, np.ndarray] = {}
+_LOCAL = threading.local()
+_EMPTY_BUFFER = np.zeros(4, dtype=np.uint64)
 
 
 def _block(seed, scenario, rep, group_key, layer_key, b, attribute):
     """The generator of block ``b`` of an attribute: counter-based Philox, its key derived
     from (seed, scenario, replication, group, layer, attribute) by a SeedSequence and its
     counter set to the block number, so any block is addressed directly (no per-client or
-    per-block seeding cost beyond setting a counter)."""
+    per-block seeding cost beyond setting a counter).
+
+    The generator is this thread's one Philox generator, set to the block's state (exactly
+    the state a new ``Philox(counter=[0, 0, b, 0], key=key)`` starts in, without the OS
+    entropy a new bit generator reads): it is valid until the next call in the thread.
+    """
     k = (seed, scenario, rep, group_key, layer_key, attribute)
     key = _KEYS.get(k)
     if key is None:
@@ -59,7 +68,18 @@ def _block(seed, scenario, rep, group_key, layer_key, b, attribute):
         key = seed_sequence(seed, scenario, rep, "client", group_key, layer_key, attribute)
         key = key.generate_state(2, np.uint64)
         _KEYS[k] = key
-    return np.random.Generator(np.random.Philox(counter=[0, 0, int(b), 0], key=key))
+    gen = getattr(_LOCAL, "gen", None)
+    if gen is None:
+        gen = _LOCAL.gen = np.random.Generator(np.random.Philox(key=key))
+    gen.bit_generator.state = {
+        "bit_generator": "Philox",
+        "state": {"counter": np.array([0, 0, int(b), 0], dtype=np.uint64), "key": key},
+        "buffer": _EMPTY_BUFFER,
+        "buffer_pos": 4,
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return gen
 
 
 # layout of a client's row in the block's "uniforms" stream (fixed: it does not depend on
