@@ -380,8 +380,16 @@ class HubModel(BookingMixin, PathwayMixin):
     # ------------------------------------------------------------------- events
     def _at(self, t, fn, *args):
         """Call ``fn(*args)`` at time ``t``: a minimal event object with one callback on
-        SimPy's event queue (what ``Environment.schedule(event, NORMAL, delay)`` does, with
-        the same key, written out: this runs once per event of the run)."""
+        SimPy's event queue.
+
+        This is ``Environment.schedule(event, NORMAL, delay)`` written out (it runs once
+        per event of the run): the same heap entry ``(now + delay, NORMAL=1, next(eid),
+        event)``, so the order of events, and the event log, are those of ``schedule``.
+        It relies on SimPy's private ``Environment._queue`` heap and ``_eid`` counter,
+        unchanged throughout SimPy 4 (pyproject pins ``simpy>=4.1,<5``; ``_run`` checks
+        they exist). ``self.now`` equals ``env._now`` whenever this runs: every event on
+        the queue is a ``_Call`` whose callback sets it first.
+        """
         now = self.now
         heappush(
             self._queue,
@@ -409,7 +417,13 @@ class HubModel(BookingMixin, PathwayMixin):
         n = self.n
         self.env = simpy.Environment()
         self._fire_cb = [self._fire]
-        self._queue, self._eid = self.env._queue, self.env._eid
+        try:  # see _at: the kernel pushes onto SimPy's own event heap
+            self._queue, self._eid = self.env._queue, self.env._eid
+        except AttributeError as exc:  # pragma: no cover - only a SimPy outside 4.x
+            raise RuntimeError(
+                f"hubsim needs SimPy 4 (found {simpy.__version__}): its kernel schedules "
+                "onto simpy.Environment._queue; install 'simpy>=4.1,<5'."
+            ) from exc
         self.now = 0.0
         self.ev: list[float] = []
         nan = math.nan

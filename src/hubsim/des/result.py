@@ -9,10 +9,23 @@ import numpy as np
 import pandas as pd
 
 from hubsim.des.frames import vidigi_log
-from hubsim.des.kpis import KPI_DEFINITIONS
-from hubsim.stats import t_interval
+from hubsim.des.kpis import KPI_DEFINITIONS, kpi_range
+from hubsim.stats import bounded_t_interval
 
-SUMMARY_COLUMNS = ["kpi", "mean", "sd", "n_replications", "ci_low", "ci_high", "mcse"]
+SUMMARY_COLUMNS = [
+    "kpi",
+    "mean",
+    "sd",
+    "n_replications",
+    "ci_low",
+    "ci_high",
+    "mcse",
+    "ci_clipped",
+]
+CLIPPED_NOTE = (
+    "(clipped): the t interval reached beyond the values the KPI can take (a share in "
+    "[0, 1], a count or a wait at or above 0) and is cut at that bound"
+)
 TIDY_COLUMNS = ["replication", "kpi", "value"]
 FRAMES = (
     "events",
@@ -124,7 +137,11 @@ class SimulationResult:
         """KPIs pooled over replications, one row each (:data:`SUMMARY_COLUMNS`): mean, SD,
         replications, t confidence interval at ``level`` and the MCSE of the mean.
 
-        With one replication the SD, interval and MCSE are NaN.
+        The interval is kept inside the values the KPI can take (:func:`hubsim.des.kpis.
+        kpi_range`: shares in [0, 1], counts and waits at or above 0); ``ci_clipped`` says
+        where the t interval was cut at such a bound. With one replication the SD,
+        interval and MCSE are NaN. This is the one place the pooled KPIs are computed:
+        ``hubsim run``, :meth:`summary` and the reports all read it.
         """
         rows = []
         for kpi in [c for c in self.kpis.columns if c != "replication"]:
@@ -133,12 +150,16 @@ class SimulationResult:
             n = len(x)
             mean = float(x.mean()) if n else math.nan
             sd = float(x.std(ddof=1)) if n > 1 else math.nan
+            clipped = False
             if n > 1:
                 se = sd / math.sqrt(n)
-                lo, hi = (mean, mean) if se == 0 else t_interval(mean, se, n - 1, 1 - level)[1:]
+                low, high = kpi_range(kpi)
+                _, lo, hi, clipped = bounded_t_interval(
+                    mean, se, n - 1, 1 - level, low=low, high=high
+                )
             else:
                 se = lo = hi = math.nan
-            rows.append((kpi, mean, sd, n, lo, hi, se))
+            rows.append((kpi, mean, sd, n, lo, hi, se, clipped))
         return pd.DataFrame(rows, columns=SUMMARY_COLUMNS)
 
     def summary(self, level: float = 0.95) -> str:
@@ -156,5 +177,8 @@ class SimulationResult:
             text = "n/a" if np.isnan(r.mean) else f"{r.mean:.4g}"
             if reps > 1 and not np.isnan(r.ci_low):
                 text += f"  [{r.ci_low:.4g}, {r.ci_high:.4g}]"
+                text += " (clipped)" if r.ci_clipped else ""
             lines.append(f"  {r.kpi:<{wide}} {text}")
+        if t["ci_clipped"].any():
+            lines.append(CLIPPED_NOTE)
         return "\n".join(lines)

@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from hubsim.config.schema import ServiceConfig
-from hubsim.des.result import FRAMES, SimulationResult
+from hubsim.des.result import CLIPPED_NOTE, FRAMES, SimulationResult
 
 PACKAGES = ("hubsim", "numpy", "pandas", "scipy", "simpy", "pydantic", "pyarrow")
 
@@ -69,6 +69,7 @@ def format_summary(result: SimulationResult) -> str:
         f"seed {m.get('seed', '?')}, warm-up {m.get('warmup_days', 0):g} days"
     )
     lines = [head, "-" * len(head)]
+    clipped = []
 
     def fmt(kpi, f):
         row = s.loc[kpi]
@@ -77,6 +78,9 @@ def format_summary(result: SimulationResult) -> str:
         text = f.format(row["mean"])
         if reps > 1 and not pd.isna(row["ci_low"]):
             text += f"  [{f.format(row['ci_low'])}, {f.format(row['ci_high'])}]"
+            if row["ci_clipped"]:
+                text += " (clipped)"
+                clipped.append(kpi)
         return text
 
     for kpi, label, f in _SHOWN:
@@ -93,6 +97,8 @@ def format_summary(result: SimulationResult) -> str:
     )
     if reps > 1:
         lines.append("(95% t intervals over replications in brackets)")
+        if clipped:
+            lines.append(CLIPPED_NOTE)
     return "\n".join(lines)
 
 
