@@ -6,6 +6,7 @@ problem on stderr, with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import datetime as _dt
 import glob
 import sys
 from enum import StrEnum
@@ -176,8 +177,33 @@ def run_command(
         ),
     ],
     horizon_days: Annotated[
-        float, typer.Option("--horizon-days", min=1, help="Simulated days from the period start.")
-    ] = 365,
+        float | None,
+        typer.Option(
+            "--horizon-days",
+            min=1,
+            help="Simulated days from the period start [default: --end, else the config's "
+            "simulation.horizon, else the end of the first full-opening year].",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="First day of the KPI window, YYYY-MM-DD; the days from the period start "
+            "before it are the warm-up [default: --warmup-days, else the config's "
+            "simulation.warmup, else the day every group is open].",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--end",
+            help="Last simulated day, YYYY-MM-DD, inclusive (instead of --horizon-days).",
+            show_default=False,
+        ),
+    ] = None,
     replications: Annotated[
         int,
         typer.Option(
@@ -188,11 +214,15 @@ def run_command(
         int, typer.Option("--seed", min=0, help="The one seed every random stream derives from.")
     ] = 0,
     warmup_days: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--warmup-days", min=0, help="Days at the start left out of the KPIs (a warm-up)."
+            "--warmup-days",
+            min=0,
+            help="Days from the period start left out of the KPIs (a warm-up; instead of "
+            "--start).",
+            show_default=False,
         ),
-    ] = 0,
+    ] = None,
     workers: Annotated[
         int,
         typer.Option(
@@ -221,11 +251,17 @@ def run_command(
     """Simulate a hub: print the KPI summary and write the frames (Parquet) plus a manifest."""
     from hubsim.experiment import run_cli
 
-    if warmup_days >= horizon_days:
+    if warmup_days is not None and horizon_days is not None and warmup_days >= horizon_days:
         _fail(
             f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
             f"got {warmup_days:g}."
         )
+    for flag, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                _dt.date.fromisoformat(value)
+            except ValueError:
+                _fail(f"{flag}: expected a date YYYY-MM-DD, got {value!r}.")
     if initial_waiting_list is not None and not initial_waiting_list.is_file():
         _fail(
             f"--initial-waiting-list: {initial_waiting_list}: file not found; expected a CSV "
@@ -241,6 +277,8 @@ def run_command(
             workers,
             out,
             initial_waiting_list=initial_waiting_list,
+            start=start,
+            end=end,
         )
     except HubsimError as exc:
         _fail(_problems(exc))

@@ -553,6 +553,11 @@ def queue_intervals(events: pd.DataFrame, horizon: float) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+def _dates(period_start, days: np.ndarray) -> np.ndarray:
+    """Calendar dates (``datetime64[D]``) of whole days from the period start."""
+    return np.datetime64(period_start, "D") + np.floor(days).astype("timedelta64[D]")
+
+
 def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Weekly series (wide), waiting lists by list and week, caseloads by clinician and week."""
     H = rec.horizon_days
@@ -566,6 +571,7 @@ def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFr
         "replication": np.full(n_weeks, rec.replication, dtype=np.int64),
         "week": weeks,
         "week_start_day": edges[:-1],
+        "week_start_date": _dates(rec.meta["period_start"], edges[:-1]),
         "week_days": length,
     }
     new = rec.clients["referred_at"][~rec.clients["initial"]]
@@ -589,6 +595,7 @@ def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFr
                 {
                     "replication": rec.replication,
                     "week": weeks,
+                    "week_start_date": cols["week_start_date"],
                     "list": name,
                     "mean_length": mean_len,
                     "length_at_week_end": at_end,

@@ -72,7 +72,9 @@ class SimulationResult:
     queue_area : DataFrame
         replication, stage, area: the kernel's running integral of each list's length.
     meta : dict
-        config name and hash, seed, scenario, horizon, warm-up, replications.
+        config name and hash, seed, scenario, horizon and warm-up (days), the KPI
+        window's dates (``period_start``, ``window_start``, ``window_end``: ISO dates, the
+        end inclusive), replications.
 
     Examples
     --------
@@ -81,8 +83,8 @@ class SimulationResult:
     >>> res = hubsim.simulate(cfg, horizon_days=90, seed=1, replications=2)
     >>> {"wait_to_first_treatment_median_days", "recovery_rate"} <= set(res.tidy()["kpi"])
     True
-    >>> res.summary().splitlines()[0]
-    'site_d: 90 days, 2 replication(s), seed 1; KPI mean [95% t interval]'
+    >>> res.summary().splitlines()[:2]
+    ['site_d: 90 days, 2 replication(s), seed 1; KPI mean [95% t interval]', 'KPI window 2020-05-01 to 2020-07-29 (90 days), simulated from 2020-05-01']
     >>> len(res.replication(1).kpis)
     1
     """
@@ -123,6 +125,18 @@ class SimulationResult:
     def vidigi_event_log(self) -> pd.DataFrame:
         """The event log in the vidigi / HSMA animation schema (column ``run``)."""
         return vidigi_log(self.events)
+
+    def window_text(self) -> str:
+        """Which dates the KPIs cover, e.g. ``'KPI window 2020-11-01 to 2021-10-31 (365
+        days), simulated from 2020-05-01'`` (empty when the meta has no dates)."""
+        m = self.meta
+        if "window_start" not in m:
+            return ""
+        days = m["horizon_days"] - m.get("warmup_days", 0.0)
+        return (
+            f"KPI window {m['window_start']} to {m['window_end']} ({days:g} days), "
+            f"simulated from {m['period_start']}"
+        )
 
     def kpis_long(self) -> pd.DataFrame:
         """KPIs per replication in long form: replication, kpi, value."""
@@ -172,6 +186,8 @@ class SimulationResult:
             f"replication(s), seed {m.get('seed', '?')}; KPI mean"
             + (f" [{round(100 * level)}% t interval]" if reps > 1 else "")
         ]
+        if self.window_text():
+            lines.append(self.window_text())
         wide = max([10, *(len(k) for k in t["kpi"])])
         for r in t.itertuples(index=False):
             text = "n/a" if np.isnan(r.mean) else f"{r.mean:.4g}"

@@ -16,6 +16,7 @@ from hubsim.des.kpis import replication_kpis
 from hubsim.des.model import HubModel
 from hubsim.des.record import STAGES, RunRecord
 from hubsim.des.result import SimulationResult
+from hubsim.des.window import resolve_window
 
 LIST_NAMES = ("assessment", "in_depth_assessment", "treatment", *STEP_IDS)
 
@@ -199,14 +200,16 @@ def _run_one(args):
 def simulate(
     config: ServiceConfig,
     *,
-    horizon_days: float = 365,
+    horizon_days: float | None = None,
     seed: int = 0,
     replications: int = 1,
-    warmup_days: float = 0,
+    warmup_days: float | None = None,
     initial_waiting_list=None,
     workers: int = 1,
     scenario: str | None = None,
     replication_ids: Sequence[int] | None = None,
+    start=None,
+    end=None,
 ) -> SimulationResult:
     """Run the hub a configuration describes.
 
@@ -214,12 +217,14 @@ def simulate(
     ----------
     config : ServiceConfig
         Never modified.
-    horizon_days : float, default 365
-        Days simulated from ``simulation.period.start``.
+    horizon_days : float, optional
+        Days simulated from ``simulation.period.start`` (default: ``end``, else the
+        configuration's ``simulation.horizon``, else 365).
     seed : int, default 0
     replications : int, default 1
-    warmup_days : float, default 0
-        KPIs use clients referred from this day on, and staff time after it.
+    warmup_days : float, optional
+        KPIs use clients referred from this day on, and staff time after it (default:
+        ``start``, else the configuration's ``simulation.warmup``, else 0).
     initial_waiting_list : int, array-like, DataFrame or path, optional
         Clients already waiting at time zero (default: the configuration's
         ``simulation.initial_waiting_list``): a count (waited 0 days), the days each has
@@ -235,6 +240,10 @@ def simulate(
         distinct keys for independent streams.
     replication_ids : sequence of int, optional
         Run these replication indices instead of ``range(replications)`` (for resuming).
+    start, end : date or ISO string, optional
+        The KPI window by date, instead of ``warmup_days`` / ``horizon_days``: its first
+        day (the run warms up from the period start until then) and its last simulated
+        day, inclusive (:func:`hubsim.des.window.resolve_window`).
 
     Returns
     -------
@@ -250,12 +259,12 @@ def simulate(
     """
     if not isinstance(config, ServiceConfig):
         raise ValueError(f"config must be a ServiceConfig, got {type(config).__name__}.")
-    if not horizon_days > 0:
+    if horizon_days is not None and not horizon_days > 0:
         raise ValueError(f"horizon_days must be positive, got {horizon_days}.")
-    if not 0 <= warmup_days < horizon_days:
-        raise ValueError(
-            f"warmup_days must be in [0, horizon_days), got {warmup_days} with horizon {horizon_days}."
-        )
+    window = resolve_window(
+        config, horizon_days=horizon_days, warmup_days=warmup_days, start=start, end=end
+    )
+    horizon_days, warmup_days = window.horizon_days, window.warmup_days
     if int(replications) < 1:
         raise ValueError(f"replications must be at least 1, got {replications}.")
     if int(workers) < 1:
@@ -294,6 +303,7 @@ def simulate(
         "scenario": scenario,
         "horizon_days": float(horizon_days),
         "warmup_days": float(warmup_days),
+        **window.meta(),
         "replications": reps,
     }
     return SimulationResult(meta=meta, **frames)

@@ -68,7 +68,8 @@ def format_summary(result: SimulationResult) -> str:
         f"{m.get('config_name', '?')}: {m.get('horizon_days', 0):g} days, {reps} replication(s), "
         f"seed {m.get('seed', '?')}, warm-up {m.get('warmup_days', 0):g} days"
     )
-    lines = [head, "-" * len(head)]
+    window = result.window_text()
+    lines = [head, *([window] if window else []), "-" * max(len(head), len(window))]
     clipped = []
 
     def fmt(kpi, f):
@@ -204,21 +205,34 @@ def write_result(
     return out
 
 
+CLI_NAMES = {
+    "horizon_days": "--horizon-days",
+    "warmup_days": "--warmup-days",
+    "start": "--start",
+    "end": "--end",
+}
+
+
 def run_cli(
     config_path: str | os.PathLike[str],
-    horizon_days: float = 365,
+    horizon_days: float | None = None,
     replications: int = 1,
     seed: int = 0,
-    warmup_days: float = 0,
+    warmup_days: float | None = None,
     workers: int = 1,
     out: str | os.PathLike[str] | None = None,
     *,
     initial_waiting_list: str | os.PathLike[str] | None = None,
+    start=None,
+    end=None,
 ) -> SimulationResult:
     """What ``hubsim run CONFIG ...`` does: load, simulate, print the summary, write results.
 
-    Raises :class:`hubsim.ConfigError` for a bad configuration (the CLI prints its message
-    and exits with code 2).
+    The window is given by days (``horizon_days``, ``warmup_days``) or dates (``start``,
+    ``end``), else the configuration's ``simulation.horizon`` / ``warmup``, else the
+    site's first full-opening year (:func:`hubsim.des.window.first_full_year`), warmed up
+    from the period start. Raises :class:`hubsim.ConfigError` for a bad configuration or
+    window (the CLI prints its message and exits with code 2).
 
     Examples
     --------
@@ -228,15 +242,29 @@ def run_cli(
     """
     from hubsim.config.loader import load_config
     from hubsim.des.simulate import simulate
+    from hubsim.des.window import first_full_year, resolve_window
+    from hubsim.errors import ConfigError
 
     config = load_config(config_path)
+    try:
+        window = resolve_window(
+            config,
+            horizon_days=horizon_days,
+            warmup_days=warmup_days,
+            start=start,
+            end=end,
+            default=first_full_year(config),
+            names=CLI_NAMES,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{config_path}: {exc}") from None
     t0 = time.perf_counter()
     result = simulate(
         config,
-        horizon_days=horizon_days,
+        horizon_days=window.horizon_days,
         seed=seed,
         replications=replications,
-        warmup_days=warmup_days,
+        warmup_days=window.warmup_days,
         workers=workers,
         initial_waiting_list=None if initial_waiting_list is None else str(initial_waiting_list),
     )
