@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -192,9 +193,43 @@ def run_replication(
     return tables(config, rec, warmup_days)
 
 
-def _run_one(args):
-    config, kwargs = args
-    return run_replication(config, **kwargs)
+# A worker process's configuration and initial waiting list, set once by _init_worker so
+# that each task carries only replication indices (the configuration is not re-sent).
+_WORKER: dict = {}
+
+
+def _init_worker(config: ServiceConfig, initial) -> None:
+    _WORKER["config"], _WORKER["initial"] = config, initial
+    # a forked worker inherits the parent's objects: keep the garbage collector from
+    # scanning (and so copying) them on every collection
+    gc.freeze()
+
+
+def _run_chunk(kwargs: list[dict]) -> list[dict[str, pd.DataFrame]]:
+    """A chunk of replications in a worker: their tables (built here, in parallel)."""
+    config, initial = _WORKER["config"], _WORKER["initial"]
+    return [run_replication(config, initial_waiting_list=initial, **k) for k in kwargs]
+
+
+def chunks(items: list, workers: int, chunksize: int | None = None) -> list[list]:
+    """Contiguous chunks of ``items`` for ``workers`` processes.
+
+    The default size gives each worker about four chunks: few enough that task overhead
+    stays small, enough that a slow replication does not leave the other worker idle at
+    the end. Results never depend on it (each replication has its own keyed streams).
+
+    Examples
+    --------
+    >>> chunks(list(range(10)), 2)
+    [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    >>> chunks(list(range(5)), 2, chunksize=5)
+    [[0, 1, 2, 3, 4]]
+    """
+    size = chunksize if chunksize is not None else max(1, -(-len(items) // (4 * workers)))
+    if int(size) < 1:
+        raise ValueError(f"chunksize must be at least 1, got {chunksize}.")
+    size = int(size)
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def simulate(
@@ -210,6 +245,7 @@ def simulate(
     replication_ids: Sequence[int] | None = None,
     start=None,
     end=None,
+    chunksize: int | None = None,
 ) -> SimulationResult:
     """Run the hub a configuration describes.
 
@@ -232,7 +268,8 @@ def simulate(
         (``assessment``, ``in_depth_assessment``, ``treatment`` or a step id) and
         ``occupational_group``. Their renege clock starts at the days already waited.
     workers : int, default 1
-        Processes for replications; results are identical for any number.
+        Processes for replications; results are identical for any number. Each worker
+        gets the configuration once and builds its replications' tables itself.
     scenario : str, optional
         Key of the random streams; default ``"common"``, so any two configurations run
         with the same seed share common random numbers (the clients, their arrival times
@@ -244,6 +281,9 @@ def simulate(
         The KPI window by date, instead of ``warmup_days`` / ``horizon_days``: its first
         day (the run warms up from the period start until then) and its last simulated
         day, inclusive (:func:`hubsim.des.window.resolve_window`).
+    chunksize : int, optional
+        Replications per task sent to a worker (default: about four tasks a worker; see
+        :func:`chunks`); results are identical for any value.
 
     Returns
     -------
@@ -279,15 +319,22 @@ def simulate(
             "replication": r,
             "scenario": scenario,
             "warmup_days": float(warmup_days),
-            "initial_waiting_list": initial,
         }
         for r in reps
     ]
+    if chunksize is not None and int(chunksize) < 1:
+        raise ValueError(f"chunksize must be at least 1, got {chunksize}.")
     if workers > 1 and len(reps) > 1:
-        with ProcessPoolExecutor(max_workers=min(int(workers), len(reps))) as ex:
-            parts = list(ex.map(_run_one, [(config, k) for k in kwargs]))
+        n_proc = min(int(workers), len(reps))
+        tasks = chunks(kwargs, n_proc, chunksize)
+        with ProcessPoolExecutor(
+            max_workers=n_proc, initializer=_init_worker, initargs=(config, initial)
+        ) as ex:
+            # map keeps the chunks' order, so the frames are stacked by replication as
+            # in a serial run
+            parts = [p for chunk in ex.map(_run_chunk, tasks) for p in chunk]
     else:
-        parts = [run_replication(config, **k) for k in kwargs]
+        parts = [run_replication(config, initial_waiting_list=initial, **k) for k in kwargs]
     frames = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
     for name in ("events", "staff_activity", "clients"):
         # keep categorical dtypes after concatenation
