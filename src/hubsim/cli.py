@@ -288,6 +288,87 @@ def run_command(
         _fail(f"--initial-waiting-list: {exc}")
 
 
+@app.command("warmup")
+def warmup_command(
+    config: Annotated[
+        str,
+        typer.Argument(
+            help="A service configuration: a YAML path or a shipped name (site_d).",
+            show_default=False,
+        ),
+    ],
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", min=1, help="Replications averaged week by week.")
+    ] = 5,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The one seed.")] = 0,
+    horizon_days: Annotated[
+        float | None,
+        typer.Option(
+            "--horizon-days",
+            min=1,
+            help="Simulated days from the period start [default: --end, else the config's "
+            "simulation.horizon, else its whole period].",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--end", help="Last simulated day, YYYY-MM-DD.", show_default=False),
+    ] = None,
+    series: Annotated[
+        str,
+        typer.Option(
+            "--series", help="queue_total (clients on every list) or a weekly queue_<list> column."
+        ),
+    ] = "queue_total",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Save the series, batch means and MSER curve as a PNG here (a new file).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Suggest a warm-up by MSER-5 on the weekly queue series (and plot it)."""
+    from hubsim.config import load_config
+    from hubsim.des.warmup import warmup_analysis
+
+    if plot is not None:
+        if plot.exists():
+            _fail(f"--plot: {plot} exists; expected a new file (hubsim never overwrites it).")
+        if not plot.parent.is_dir():
+            _fail(f"--plot: folder {plot.parent} does not exist.")
+    if end is not None:
+        try:
+            _dt.date.fromisoformat(end)
+        except ValueError:
+            _fail(f"--end: expected a date YYYY-MM-DD, got {end!r}.")
+    try:
+        cfg = load_config(config)
+    except HubsimError as exc:
+        _fail(_problems(exc))
+    if horizon_days is not None and end is not None:
+        _fail("--end: give either --horizon-days or --end, not both.")
+    try:
+        res = warmup_analysis(
+            cfg,
+            replications=replications,
+            seed=seed,
+            horizon_days=horizon_days,
+            end=end,
+            workers=workers,
+            series=series,
+        )
+    except ValueError as exc:
+        _fail(f"{config}: {exc}")
+    typer.echo(res.summary())
+    if plot is not None:
+        res.plot(plot)
+        typer.echo(f"plot written to {plot}")
+
+
 class StudySize(StrEnum):
     default = "default"
     smoke = "smoke"
