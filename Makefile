@@ -1,8 +1,9 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and make:
 #   make run    the main job: creates .venv with hubsim's runtime dependencies only, then runs
 #               the flagship power study
-#   make test   the default test tier: adds the dev extra (tests, oracle packages, lint,
-#               notebook runners) to the same .venv first
+#   make test   the default test tier: adds the dev and dask extras (tests, oracle packages,
+#               lint, notebook runners; Dask distributed for the LocalCluster tests) to the
+#               same .venv first
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    ?= .venv
 BIN     := $(VENV)/bin
@@ -18,7 +19,7 @@ $(RUNTIME): pyproject.toml
 	touch $@
 
 $(DEV): $(RUNTIME)
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask]'
 	touch $@
 
 install: $(DEV)

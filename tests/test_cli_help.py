@@ -14,7 +14,9 @@ COMMANDS = sorted(GROUP.commands)
 
 
 def test_the_commands():
-    assert COMMANDS == ["list", "power", "run", "sites", "validate", "warmup"]
+    assert COMMANDS == [
+        "compare", "experiment", "list", "power", "report", "run", "sites", "validate", "warmup"
+    ]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -70,7 +70,7 @@ def test_suggest_warmup_on_a_hub(run, tmp_path):
     np.testing.assert_allclose(s["value"].to_numpy(), want, rtol=1e-12)
     d, _ = mser(want, 5)
     assert w.warmup_weeks == 5 * d and w.warmup_days == 7.0 * w.warmup_weeks
-    assert w.warmup_end.isoformat() == str(s["week_start_date"].iloc[w.warmup_weeks])
+    assert w.warmup_end.isoformat() == str(s["week_start"].iloc[w.warmup_weeks])
     assert f"--start {w.warmup_end.isoformat()}" in w.summary()
     path = tmp_path / "warmup.png"
     w.plot(path)

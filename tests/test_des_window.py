@@ -38,9 +38,15 @@ def test_a_date_window_gives_the_same_frames_as_its_days(site_d):
     assert a.meta["window_start"] == "2020-06-01" and a.meta["window_end"] == "2020-08-31"
     assert "KPI window 2020-06-01 to 2020-08-31 (92 days)" in a.summary()
     # frames carry calendar dates beside day numbers
-    wk = a.weekly
-    want = np.datetime64("2020-05-01") + wk["week_start_day"].to_numpy().astype("timedelta64[D]")
-    assert (wk["week_start_date"].to_numpy().astype("datetime64[D]") == want).all()
+    for name, day, date in (
+        ("weekly", "week_start_day", "week_start"),
+        ("waiting_lists", "week_start_day", "week_start"),
+        ("clients", "referred_at", "referred_on"),
+    ):
+        df = getattr(a, name)
+        days = np.floor(df[day].to_numpy()).astype("timedelta64[D]")
+        want = np.datetime64("2020-05-01") + days
+        assert (df[date].to_numpy().astype("datetime64[D]") == want).all(), name
 
 
 def test_first_full_year_starts_when_every_group_is_open(site_d):

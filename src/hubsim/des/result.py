@@ -50,11 +50,13 @@ class SimulationResult:
         A row an event: replication, client_id, time (days), stage, event, role, staff_id,
         appointment_id (see :mod:`hubsim.des.record`).
     clients : DataFrame
-        A row a client: identity, times, waits as services report them with their
+        A row a client: identity, times (``referred_on``: the referral's date), waits
+        as services report them with their
         censoring flags (``<wait>_days``, ``<wait>_observed``), time on each list,
         pathway, sessions, outcome, cost; score columns ``<instrument>_pre`` / ``_post``.
     weekly : DataFrame
-        A row a week and replication: referrals, ``queue_<list>`` (mean length over the
+        A row a week and replication: ``week_start_day`` and its date ``week_start``,
+        referrals, ``queue_<list>`` (mean length over the
         week, counting a client until their work starts), ``caseload_<role>`` (open courses
         at the week's end), ``hours_used_<role>``, ``hours_available_<role>`` (rostered
         clinical and duty hours), ``utilisation_<role>``.
@@ -64,7 +66,8 @@ class SimulationResult:
     staff_activity : DataFrame
         A row a task a member of staff worked (channel, start, end, hours, appointment).
     waiting_lists : DataFrame
-        replication, week, list, mean_length, length_at_week_end.
+        replication, week, week_start_day, week_start (date), list, mean_length,
+        length_at_week_end.
     caseloads : DataFrame
         replication, week, staff_id, role, open_courses, caseload_cap.
     staff : DataFrame

@@ -12,7 +12,13 @@ import numpy as np
 import pandas as pd
 
 from hubsim.config.schema import STEP_IDS, ServiceConfig
-from hubsim.des.frames import activity_frame, clients_frame, events_frame, weekly_frames
+from hubsim.des.frames import (
+    activity_frame,
+    add_calendar_dates,
+    clients_frame,
+    events_frame,
+    weekly_frames,
+)
 from hubsim.des.kpis import replication_kpis
 from hubsim.des.model import HubModel
 from hubsim.des.record import STAGES, RunRecord
@@ -149,7 +155,7 @@ def tables(
     )
     staff = rec.staff.copy()
     staff.insert(0, "replication", rec.replication)
-    return {
+    frames = {
         "events": events,
         "clients": clients,
         "weekly": wf["weekly"],
@@ -160,6 +166,7 @@ def tables(
         "staff": staff,
         "queue_area": area,
     }
+    return add_calendar_dates(frames, config.simulation.period.start)
 
 
 def run_replication(

@@ -40,7 +40,7 @@ import pandas as pd
 
 __all__ = ["WarmupResult", "mser", "suggest_warmup", "warmup_analysis"]
 
-SERIES_COLUMNS = ["week", "week_start_day", "week_start_date", "value", "batch_mean", "mser"]
+SERIES_COLUMNS = ["week", "week_start_day", "week_start", "value", "batch_mean", "mser"]
 
 
 def mser(y, batch_size: int = 5) -> tuple[int, np.ndarray]:
@@ -144,7 +144,7 @@ class WarmupResult:
 
         s = self.series
         fig, (ax, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True)
-        dates = pd.to_datetime(s["week_start_date"])
+        dates = pd.to_datetime(s["week_start"])
         ax.plot(dates, s["value"], lw=1, color="0.4", label="clients waiting (weekly mean)")
         ax.step(dates, s["batch_mean"], where="post", lw=1.5, label="batch means")
         cut = pd.Timestamp(self.warmup_end)
@@ -221,7 +221,7 @@ def suggest_warmup(result, *, series: str = "queue_total", batch_size: int = 5) 
         {
             "week": mean.index.to_numpy(),
             "week_start_day": days,
-            "week_start_date": [period_start + dt.timedelta(days=int(d)) for d in days],
+            "week_start": [period_start + dt.timedelta(days=int(d)) for d in days],
             "value": y,
         }
     )
