@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from hubsim.config import ServiceConfig
+from hubsim.des.kpis import kpi_range
 from hubsim.errors import HubsimError
 from hubsim.experiment.compare import paired_differences
 from hubsim.experiment.executor import make_executor
@@ -51,7 +52,7 @@ from hubsim.experiment.spec import (
 )
 from hubsim.experiment.store import ResultsStore, changes_json
 from hubsim.progress import Progress
-from hubsim.stats import t_interval
+from hubsim.stats import bounded_t_interval
 
 __all__ = [
     "LEVEL_COLUMNS",
@@ -252,10 +253,12 @@ def _levels(long: pd.DataFrame, scenarios: Sequence[str], kpis: Sequence[str], l
             n = len(x)
             mean = float(x.mean()) if n else math.nan
             sd = float(x.std(ddof=1)) if n > 1 else math.nan
-            if n > 1 and sd > 0:
-                lo, hi = t_interval(mean, sd / math.sqrt(n), n - 1, 1 - level)[1:]
-            elif n > 1:
-                lo = hi = mean
+            if n > 1:
+                # as SimulationResult.tidy: the t interval kept inside the KPI's range
+                low, high = kpi_range(k)
+                lo, hi = bounded_t_interval(
+                    mean, sd / math.sqrt(n), n - 1, 1 - level, low=low, high=high
+                )[1:3]
             else:
                 lo = hi = math.nan
             rows.append((s, k, n, mean, sd, lo, hi))
