@@ -138,3 +138,32 @@ def test_cli_default_window_is_the_first_full_opening_year(monkeypatch):
     res = CliRunner().invoke(app, ["run", "site_d"])
     assert res.exit_code == 0, res.output
     assert (seen["horizon_days"], seen["warmup_days"]) == (549.0, 184.0)
+
+
+def test_cli_run_out_stores_the_date_window(tmp_path):
+    out = tmp_path / "r"
+    res = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "site_d",
+            "-r",
+            "2",
+            "--start",
+            "2020-06-01",
+            "--end",
+            "2020-07-31",
+            "--out",
+            str(out),
+            "--workers",
+            "1",
+            "--quiet",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert "site_d: 92 days, 2 replication(s)" in res.output
+    assert "KPI window 2020-06-01 to 2020-07-31 (61 days)" in res.output
+    bad = CliRunner().invoke(
+        app, ["run", "site_d", "--end", "2030-01-01", "--out", str(tmp_path / "b")]
+    )
+    assert bad.exit_code == 2 and not (tmp_path / "b").exists()
