@@ -92,3 +92,5 @@ def test_warmup_cli(tmp_path):
     assert again.exit_code == 2 and "exists" in again.output
     bad = runner.invoke(app, ["warmup", "site_d", "--end", "2021-02-30"])
     assert bad.exit_code == 2 and "--end: expected a date YYYY-MM-DD" in bad.output
+    bad = runner.invoke(app, ["warmup", "site_d", "--series", "queue_nowhere"])
+    assert bad.exit_code == 2 and "expected one of queue_total, queue_" in bad.output

@@ -275,9 +275,16 @@ def warmup_analysis(
     >>> w.warmup_weeks % 5, w.summary().splitlines()[1].startswith("suggested warm-up")
     (0, True)
     """
+    from hubsim.des.record import WAITING_LISTS
     from hubsim.des.simulate import simulate
     from hubsim.des.window import Window, resolve_window
 
+    known = ["queue_total", *(f"queue_{q}" for q in WAITING_LISTS)]
+    if series not in known:  # before the run, not after it
+        raise ValueError(
+            f"warmup_analysis: series {series!r} is not a weekly queue; expected one of "
+            f"{', '.join(known)}."
+        )
     p = config.simulation.period
     whole = Window(p.start, float((p.end - p.start).days + 1), 0.0)
     w = resolve_window(config, horizon_days=horizon_days, end=end, default=whole)
