@@ -30,7 +30,7 @@ run: $(RUNTIME)
 	$(BIN)/hubsim power naturalistic_evaluation --out results/power_naturalistic_evaluation
 
 site: $(RUNTIME)
-	$(BIN)/hubsim run site_d --horizon-days 365 --replications 10 --seed 1 --workers 2 --out results/site_d
+	$(BIN)/hubsim run site_d --replications 10 --seed 1 --workers 2 --out results/site_d
 
 sites: $(RUNTIME)
 	$(BIN)/hubsim sites

@@ -15,7 +15,7 @@ COMMANDS = sorted(GROUP.commands)
 
 def test_the_commands():
     assert COMMANDS == [
-        "compare", "experiment", "list", "power", "report", "run", "sites", "validate"
+        "compare", "experiment", "list", "power", "report", "run", "sites", "validate", "warmup"
     ]
 
 

@@ -63,3 +63,48 @@ def test_crn_configs_differing_in_wte_share_arrivals_and_clients(site_b):
     # a different scenario key gives different streams
     c = hubsim.simulate(site_b, horizon_days=300, seed=4, scenario="other")
     assert not np.array_equal(a.clients["referred_at"], c.clients["referred_at"])
+
+
+@pytest.mark.parametrize(("workers", "chunksize"), [(2, 1), (2, 2), (3, None), (2, 5)])
+def test_any_worker_count_and_chunking_gives_the_serial_frames(
+    site_b, workers, chunksize, tmp_path, monkeypatch
+):
+    """Chunks of replications in worker processes (the configuration sent once per worker)
+    stack into the serial frames, whatever the chunking; the work really is spread over
+    several processes (each replication notes its process id)."""
+    import importlib
+    import os
+
+    sim = importlib.import_module("hubsim.des.simulate")
+    real = sim.run_replication
+
+    def noting(config, **kw):
+        (tmp_path / f"rep{kw['replication']}").write_text(str(os.getpid()))
+        return real(config, **kw)
+
+    serial = hubsim.simulate(site_b, horizon_days=120, seed=9, replications=5)
+    monkeypatch.setattr(sim, "run_replication", noting)  # inherited by forked workers
+    par = hubsim.simulate(
+        site_b, horizon_days=120, seed=9, replications=5, workers=workers, chunksize=chunksize
+    )
+    _same(serial, par)
+    for name in ("waiting_lists", "caseloads", "staff"):
+        pd.testing.assert_frame_equal(getattr(serial, name), getattr(par, name))
+    pids = {(tmp_path / f"rep{r}").read_text() for r in range(5)}
+    assert str(os.getpid()) not in pids
+    if chunksize == 5:  # one chunk: one worker ran it all
+        assert len(pids) == 1
+    else:  # several chunks: spread over more than one worker
+        assert len(pids) >= 2
+
+
+def test_chunks_cover_every_replication_in_order():
+    from hubsim.des.simulate import chunks
+
+    for n in range(1, 23):
+        for w in (1, 2, 3):
+            for size in (None, 1, 4, 30):
+                got = chunks(list(range(n)), w, size)
+                assert [x for c in got for x in c] == list(range(n))
+    with pytest.raises(ValueError, match="chunksize"):
+        chunks([1, 2], 2, 0)

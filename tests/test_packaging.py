@@ -22,6 +22,7 @@ DEV_ONLY = {
     "wildboottest": "oracle",
     "csdid": "oracle",
     "lifelines": "oracle",
+    "vidigi": "oracle",
     "jupytext": "notebooks",
     "nbclient": "notebooks",
     "ipykernel": "notebooks",

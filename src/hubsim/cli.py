@@ -6,6 +6,7 @@ problem on stderr, with exit code 2 and no traceback.
 
 from __future__ import annotations
 
+import datetime as _dt
 import glob
 import sys
 from enum import StrEnum
@@ -272,8 +273,33 @@ def run_command(
         ),
     ],
     horizon_days: Annotated[
-        float, typer.Option("--horizon-days", min=1, help="Simulated days from the period start.")
-    ] = 365,
+        float | None,
+        typer.Option(
+            "--horizon-days",
+            min=1,
+            help="Simulated days from the period start [default: --end, else the config's "
+            "simulation.horizon, else the end of the first full-opening year].",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="First day of the KPI window, YYYY-MM-DD; the days from the period start "
+            "before it are the warm-up [default: --warmup-days, else the config's "
+            "simulation.warmup, else the day every group is open].",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--end",
+            help="Last simulated day, YYYY-MM-DD, inclusive (instead of --horizon-days).",
+            show_default=False,
+        ),
+    ] = None,
     replications: Annotated[
         int,
         typer.Option(
@@ -284,11 +310,15 @@ def run_command(
         int, typer.Option("--seed", min=0, help="The one seed every random stream derives from.")
     ] = 0,
     warmup_days: Annotated[
-        float,
+        float | None,
         typer.Option(
-            "--warmup-days", min=0, help="Days at the start left out of the KPIs (a warm-up)."
+            "--warmup-days",
+            min=0,
+            help="Days from the period start left out of the KPIs (a warm-up; instead of "
+            "--start).",
+            show_default=False,
         ),
-    ] = 0,
+    ] = None,
     workers: Annotated[
         int | None,
         typer.Option(
@@ -324,12 +354,19 @@ def run_command(
 ) -> None:
     """Simulate a hub: print the KPI summary; with --out, store every replication (resumable)."""
     from hubsim.experiment import format_summary, run_cli
+    from hubsim.experiment.run import run_window
 
-    if warmup_days >= horizon_days:
+    if warmup_days is not None and horizon_days is not None and warmup_days >= horizon_days:
         _fail(
             f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
             f"got {warmup_days:g}."
         )
+    for flag, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                _dt.date.fromisoformat(value)
+            except ValueError:
+                _fail(f"{flag}: expected a date YYYY-MM-DD, got {value!r}.")
     if initial_waiting_list is not None and not initial_waiting_list.is_file():
         _fail(
             f"--initial-waiting-list: {initial_waiting_list}: file not found; expected a CSV "
@@ -346,6 +383,8 @@ def run_command(
                 workers or 1,
                 None,
                 initial_waiting_list=initial_waiting_list,
+                start=start,
+                end=end,
             )
         except HubsimError as exc:
             _fail(_problems(exc))
@@ -361,12 +400,13 @@ def run_command(
     _interruptible()
     try:
         cfg = load_config(config)
+        window = run_window(cfg, config, horizon_days, warmup_days, start, end)
         plan = plan_from_configs(
             [cfg],
             seed=seed,
             replications=replications,
-            horizon_days=horizon_days,
-            warmup_days=warmup_days,
+            horizon_days=window.horizon_days,
+            warmup_days=window.warmup_days,
             name=cfg.name,
             source=str(config),
             initial_waiting_list=initial_waiting_list,
@@ -383,7 +423,9 @@ def run_command(
             report=False,
             kind="run",
         )
-        typer.echo(format_summary(result_from_store(res.out, cfg.name)))
+        back = result_from_store(res.out, cfg.name)
+        back.meta.update(window.meta())
+        typer.echo(format_summary(back))
     except Interrupted as exc:
         _interrupted(exc)
     except HubsimError as exc:
@@ -567,6 +609,87 @@ def report(
     except HubsimError as exc:
         _fail(_problems(exc))
     typer.echo(f"{folder}: wrote {', '.join(files)}")
+
+
+@app.command("warmup")
+def warmup_command(
+    config: Annotated[
+        str,
+        typer.Argument(
+            help="A service configuration: a YAML path or a shipped name (site_d).",
+            show_default=False,
+        ),
+    ],
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", min=1, help="Replications averaged week by week.")
+    ] = 5,
+    seed: Annotated[int, typer.Option("--seed", min=0, help="The one seed.")] = 0,
+    horizon_days: Annotated[
+        float | None,
+        typer.Option(
+            "--horizon-days",
+            min=1,
+            help="Simulated days from the period start [default: --end, else the config's "
+            "simulation.horizon, else its whole period].",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option("--end", help="Last simulated day, YYYY-MM-DD.", show_default=False),
+    ] = None,
+    series: Annotated[
+        str,
+        typer.Option(
+            "--series", help="queue_total (clients on every list) or a weekly queue_<list> column."
+        ),
+    ] = "queue_total",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Worker processes.")] = 1,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            "--plot",
+            help="Save the series, batch means and MSER curve as a PNG here (a new file).",
+            show_default=False,
+        ),
+    ] = None,
+) -> None:
+    """Suggest a warm-up by MSER-5 on the weekly queue series (and plot it)."""
+    from hubsim.config import load_config
+    from hubsim.des.warmup import warmup_analysis
+
+    if plot is not None:
+        if plot.exists():
+            _fail(f"--plot: {plot} exists; expected a new file (hubsim never overwrites it).")
+        if not plot.parent.is_dir():
+            _fail(f"--plot: folder {plot.parent} does not exist.")
+    if end is not None:
+        try:
+            _dt.date.fromisoformat(end)
+        except ValueError:
+            _fail(f"--end: expected a date YYYY-MM-DD, got {end!r}.")
+    try:
+        cfg = load_config(config)
+    except HubsimError as exc:
+        _fail(_problems(exc))
+    if horizon_days is not None and end is not None:
+        _fail("--end: give either --horizon-days or --end, not both.")
+    try:
+        res = warmup_analysis(
+            cfg,
+            replications=replications,
+            seed=seed,
+            horizon_days=horizon_days,
+            end=end,
+            workers=workers,
+            series=series,
+        )
+    except ValueError as exc:
+        _fail(f"{config}: {exc}")
+    typer.echo(res.summary())
+    if plot is not None:
+        res.plot(plot)
+        typer.echo(f"plot written to {plot}")
 
 
 class StudySize(StrEnum):

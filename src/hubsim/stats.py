@@ -9,6 +9,8 @@ compute an interval the same way. Imports numpy and scipy only, so every layer m
 - :func:`proportion_mcse`: a share and its binomial MCSE ``sqrt(p (1 - p) / n)``;
 - :func:`t_interval`: two-sided p-value and confidence limits of ``estimate / se`` on a
   t reference (``df = inf`` for the normal), scalar or vectorised;
+- :func:`bounded_t_interval`: a t interval kept inside the range the quantity can take
+  (a share in [0, 1], a count or a wait at or above 0), with a flag where it was clipped;
 - :func:`cr1_factor` and :func:`cr1_se`: the CR1 cluster-robust variance, with the
   small-sample factor ``G/(G-1) * (N-1)/(N-K)`` (pyfixest's default convention).
 
@@ -23,6 +25,9 @@ Examples
 >>> p, lo, hi = t_interval(1.0, 0.5, 10, 0.05)
 >>> round(p, 4), round(lo, 3), round(hi, 3)
 (0.0734, -0.114, 2.114)
+>>> p, lo, hi, clipped = bounded_t_interval(0.998, 0.001, 2, 0.05, low=0.0, high=1.0)
+>>> round(lo, 4), hi, clipped
+(0.9937, 1.0, True)
 """
 
 from __future__ import annotations
@@ -32,7 +37,11 @@ import math
 import numpy as np
 from scipy import stats as _st
 
-__all__ = ["cr1_factor", "cr1_se", "mean_mcse", "proportion_mcse", "t_interval"]
+__all__ = [
+    "bounded_t_interval",
+    "cr1_factor", "cr1_se", "mean_mcse", "proportion_mcse",
+    "t_interval",
+]
 
 
 def mean_mcse(values, axis: int | None = None):
@@ -115,6 +124,46 @@ def t_interval(estimate, se, df, alpha: float):
         p = 2 * _st.t.sf(np.abs(t), df)
         q = _st.t.ppf(1 - alpha / 2, df)
     return p, est - q * s, est + q * s
+
+
+def bounded_t_interval(
+    estimate: float,
+    se: float,
+    df: float,
+    alpha: float,
+    *,
+    low: float = -math.inf,
+    high: float = math.inf,
+) -> tuple[float, float, float, bool]:
+    """A t interval clipped to the range ``[low, high]`` the quantity can take.
+
+    A mean over few replications of a share near 1 (or of a waiting list near 0) gives a
+    symmetric t interval that crosses the bound. Clipping it at the bound keeps the t
+    interval's coverage (the true value lies inside the range, so no covering interval
+    loses it) and reads honestly; the flag lets a printed summary say so. With ``se == 0``
+    (every replication equal) the interval is the point itself.
+
+    Returns
+    -------
+    p_value, ci_low, ci_high, clipped
+        ``p_value`` is that of :func:`t_interval` (NaN for ``se == 0``); NaN limits for
+        a NaN or negative ``se``.
+
+    Examples
+    --------
+    >>> p, lo, hi, clipped = bounded_t_interval(0.02, 0.02, 2, 0.05, low=0.0)
+    >>> lo, round(hi, 4), clipped
+    (0.0, 0.1061, True)
+    """
+    if low > high:
+        raise ValueError(f"bounded_t_interval: low ({low}) is above high ({high}).")
+    if se == 0:
+        return math.nan, float(estimate), float(estimate), False
+    p, lo, hi = t_interval(estimate, se, df, alpha)
+    if math.isnan(lo):
+        return p, lo, hi, False
+    clipped = bool(lo < low or hi > high)
+    return p, float(max(lo, low)), float(min(hi, high)), clipped
 
 
 def cr1_factor(n_clusters: int, n_obs: int, n_params: int) -> float:

@@ -637,7 +637,18 @@ class InitialWaitingList(Strict):
 
 
 class Simulation(Strict):
+    """What a simulation needs beyond the paper's service description.
+
+    ``horizon`` and ``warmup`` (optional) set a run's length and KPI window when the
+    caller gives neither: ``horizon`` is the last simulated day as a date (inclusive) or
+    a number of days from ``period.start``; ``warmup`` is the KPI window's first day as a
+    date or days from ``period.start`` (the days before it are the warm-up). See
+    :mod:`hubsim.des.window`.
+    """
+
     period: Period
+    horizon: dt.date | float | None = None
+    warmup: dt.date | float | None = None
     calendar: Calendar
     staff_time: StaffTime
     booking: Booking
@@ -691,6 +702,43 @@ class ServiceConfig(Strict):
         return [s for s, step in self.interventions.steps.items() if step.offered]
 
     # ---- checks
+    def _window_checks(self) -> list[tuple[tuple[str | int, ...], str]]:
+        """``simulation.horizon`` / ``warmup``: dates inside the period, warm-up first."""
+        sim = self.simulation
+        period = sim.period
+        out: list[tuple[tuple[str | int, ...], str]] = []
+        days = {}
+        for name, value, low in (("horizon", sim.horizon, 0), ("warmup", sim.warmup, -1)):
+            if value is None:
+                continue
+            path = ("simulation", name)
+            if isinstance(value, dt.date):
+                if not period.start <= value <= period.end:
+                    out.append(
+                        (
+                            path,
+                            f"expected a date inside simulation.period {period.start} to "
+                            f"{period.end}, got {value}",
+                        )
+                    )
+                    continue
+                # the horizon date is the last simulated day, the warm-up date the first KPI day
+                days[name] = (value - period.start).days + (name == "horizon")
+            elif not math.isfinite(value) or value <= low:
+                want = "positive" if name == "horizon" else "non-negative"
+                out.append((path, f"expected a date or a {want} number of days, got {value}"))
+            else:
+                days[name] = value
+        if "horizon" in days and "warmup" in days and days["warmup"] >= days["horizon"]:
+            out.append(
+                (
+                    ("simulation", "warmup"),
+                    f"expected the warm-up to end before the horizon ({sim.horizon}), "
+                    f"got {sim.warmup}",
+                )
+            )
+        return out
+
     def _cross_checks(self) -> list[tuple[tuple[str | int, ...], str]]:
         out: list[tuple[tuple[str | int, ...], str]] = []
         wf = self.service.workforce
@@ -803,6 +851,7 @@ class ServiceConfig(Strict):
                     f"expected end after start {period.start}, got {period.end}",
                 )
             )
+        out.extend(self._window_checks())
         for i, g in enumerate(tp.groups):
             if not (period.start <= g.opens <= period.end):
                 out.append(

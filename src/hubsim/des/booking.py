@@ -67,6 +67,8 @@ CHANNEL_ACTIVITY = (0, 1, 2, 4)
 class Diary:
     """Free intervals of one member's rostered time of one activity (sorted, disjoint).
 
+    ``v`` counts the changes (a search's answer stays valid while it is unchanged).
+
     Examples
     --------
     >>> d = Diary([(0.0, 1.0), (2.0, 3.0)])
@@ -78,11 +80,12 @@ class Diary:
     ([0.0, 2.0], [1.0, 3.0])
     """
 
-    __slots__ = ("e", "s")
+    __slots__ = ("e", "s", "v")
 
     def __init__(self, intervals=()):
         self.s = [float(a) for a, _b in intervals]
         self.e = [float(b) for _a, b in intervals]
+        self.v = 0
 
     def find(self, t: float, d: float, until: float):
         """Earliest ``x >= t``, ``x <= until``, with ``[x, x + d)`` free; None if there is none."""
@@ -101,6 +104,7 @@ class Diary:
 
     def take(self, x: float, d: float) -> None:
         """Mark ``[x, x + d)`` booked (it must be free)."""
+        self.v += 1
         s, e = self.s, self.e
         i = bisect_right(s, x + EPS) - 1
         a, b = s[i], e[i]
@@ -120,6 +124,7 @@ class Diary:
 
     def give(self, x: float, d: float) -> None:
         """Return ``[x, x + d)`` to the free time (a cancellation), merging neighbours."""
+        self.v += 1
         y = x + d
         s, e = self.s, self.e
         i = bisect_left(s, x)
@@ -139,6 +144,7 @@ class Diary:
 
     def remove(self, a: float, b: float) -> None:
         """Remove all free time inside ``[a, b)`` (an absence)."""
+        self.v += 1
         s, e = self.s, self.e
         i = bisect_right(e, a)  # first interval ending after a
         j = bisect_left(s, b)  # first interval starting at or after b
@@ -191,61 +197,140 @@ class Course:
 
 
 class BookingMixin:
-    """Diary bookings, waiting lists and the daily booking pass (used by HubModel)."""
+    """Diary bookings, waiting lists and the daily booking pass (used by HubModel).
+
+    Speed notes (the kernel's hot paths live here; results do not depend on them):
+    searches over a pool read the members' free-interval lists directly (``_fs``/``_fe``,
+    per channel and member: the Diary's own lists) instead of calling ``Diary.find``; a
+    pre-emption index (``bx``: per member and priority class, the booked clinical
+    appointments sorted by start) answers "the earliest lower-priority booking in the
+    window" with one bisection per class; a session that cannot be booked is searched for
+    once (to infinity: a slot inside the window is the booking, one beyond it is when to
+    retry), and a retry that fails keeps that answer while the clinician's diary is
+    unchanged (``Diary.v``).
+    """
 
     # ------------------------------------------------------------ appointments
     def _book(self, kind, sid, ch, x, d, c, course, stage, ix):
-        a = len(self.ap)
-        # kind, staff, channel, start, end, client, course, stage, draw index, status
-        self.ap.append([kind, sid, ch, x, x + d, c, course, stage, ix, 0])
+        ap = self.ap
+        a = len(ap)
+        y = x + d
+        # kind, staff, channel, start, end, client, course, stage, draw index, status, and
+        # the priority class under which it sits in the member's pre-emption index (-1:
+        # none; only clinical-channel work is there)
+        if ch == CH_CLIN:
+            if course is not None:
+                r = self._r_new if not course.started else self._r_sessions
+            else:
+                r = self._r_risk if kind == K_DUTY else self._r_assess
+            starts, ids = self.bx[sid][r]
+            j = bisect_left(starts, x)
+            starts.insert(j, x)
+            ids.insert(j, a)
+        else:
+            r = -1
+        ap.append([kind, sid, ch, x, y, c, course, stage, ix, 0, r])
         self.dia[sid][ch].take(x, d)
         self.staff_appts[sid].add(a)
-        if kind != K_TEAM and kind != K_PROC:
-            if kind == K_GROUP:
-                for m in course.members:
-                    if self.reason[m] < 0:
-                        self.ev.extend((m, self.now, stage, _E_BOOKED, sid, a))
-            else:
-                self.ev.extend((c, self.now, stage, _E_BOOKED, sid, a))
+        if kind == K_GROUP:
+            reason = self.reason
+            ev = self.ev
+            now = self.now
+            for m in course.members:
+                if reason[m] < 0:
+                    ev.extend((m, now, stage, _E_BOOKED, sid, a))
+        elif kind != K_TEAM and kind != K_PROC:
+            self.ev.extend((c, self.now, stage, _E_BOOKED, sid, a))
         if x < self.H:
-            self._at(x + d, self._appt_end, a)
+            self._at(y, self._appt_end, a)
         return a
+
+    def _unindex(self, row, a):
+        """Take appointment ``a`` out of its member's pre-emption index (it was cancelled or
+        changes class; an appointment that ends stays, behind every later search's start,
+        and :meth:`_bump` passes over it)."""
+        r = row[10]
+        if r < 0:
+            return
+        row[10] = -1
+        starts, ids = self.bx[row[1]][r]
+        j = bisect_left(starts, row[3])
+        while ids[j] != a:
+            j += 1
+        del starts[j]
+        del ids[j]
+
+    def _course_started(self, course):
+        """A course's first session was attended: its booked sessions are no longer a new
+        course's first booking but ordinary sessions (their priority class changes)."""
+        r_new, r_ses = self._r_new, self._r_sessions
+        ap = self.ap
+        bx = self.bx[course.sid]
+        for a in sorted(course.appts):
+            row = ap[a]
+            if row[10] != r_new:
+                continue
+            self._unindex(row, a)
+            starts, ids = bx[r_ses]
+            j = bisect_left(starts, row[3])
+            starts.insert(j, row[3])
+            ids.insert(j, a)
+            row[10] = r_ses
 
     def _cancel(self, a, log=True):
         """Cancel booked appointment ``a`` (it has not started): free its slot."""
-        if self.ap[a][9] != 0:
+        row = self.ap[a]
+        if row[9] != 0:
             return
-        self.ap[a][9] = 2
-        sid = self.ap[a][1]
-        x = self.ap[a][3]
-        self.dia[sid][self.ap[a][2]].give(x, self.ap[a][4] - x)
+        row[9] = 2
+        self._unindex(row, a)
+        sid = row[1]
+        x = row[3]
+        self.dia[sid][row[2]].give(x, row[4] - x)
         self.staff_appts[sid].discard(a)
         if not log:
             return
-        kind = self.ap[a][0]
-        stage = self.ap[a][7]
+        kind = row[0]
+        stage = row[7]
         if kind == K_GROUP:
-            for m in self.ap[a][6].members:
+            for m in row[6].members:
                 if self.reason[m] < 0:
                     self.ev.extend((m, self.now, stage, _E_CANCELLED, sid, a))
         elif kind != K_TEAM and kind != K_PROC:
-            self.ev.extend((self.ap[a][5], self.now, stage, _E_CANCELLED, sid, a))
+            self.ev.extend((row[5], self.now, stage, _E_CANCELLED, sid, a))
 
     def _earliest(self, pool, ch, t, d, until):
-        """(x, sid) of the earliest free slot among ``pool``; (None, -1) if none."""
-        best, who = None, -1
-        dia = self.dia
+        """(x, sid) of the earliest free slot among ``pool``; (None, -1) if none (ties within
+        EPS to the first member in ``pool``)."""
+        best, who = INF, -1
+        S, E = self._fs[ch], self._fe[ch]
+        eps = EPS
+        lo = t + d - eps
         for sid in pool:
-            x = dia[sid][ch].find(t, d, until)
-            if x is not None and (best is None or x < best - EPS):
-                best, who = x, sid
-        return best, who
+            # Diary.find, inlined (see _choose)
+            e = E[sid]
+            i = bisect_left(e, lo)
+            s = S[sid]
+            try:
+                while True:
+                    a = s[i]
+                    if a > until:
+                        break
+                    x = a if a > t else t
+                    if x >= best - eps:
+                        break  # this and every later interval cannot beat the best
+                    if x + d <= e[i] + eps:
+                        if x <= until:
+                            best, who = x, sid
+                        break
+                    i += 1
+            except IndexError:
+                pass
+        return (None, -1) if who < 0 else (best, who)
 
     def _window(self):
-        b = self.booking
-        t0 = self.now + b.min_notice_days
-        until = INF if b.horizon_days is None else self.now + b.horizon_days
-        return t0, until
+        now = self.now
+        return now + self._notice, now + self._h_book
 
     def _load(self, sid):
         cap = self.cap[sid]
@@ -254,24 +339,47 @@ class BookingMixin:
     def _choose(self, pool, ch, t0, d, until, prefer=-1, caseload=False):
         """Apply the allocation rule to ``pool``: (x, sid) or (None, -1)."""
         rule = self.booking.allocation
-        dia = self.dia
         if rule == "soonest" or (rule == "same_as_assessor" and prefer < 0):
-            best, who, load = None, -1, 0.0
+            # the earliest x >= t0, x <= until with [x, x + d) free, member by member
+            # (Diary.find inlined: this loop is the kernel's hottest); ties within EPS go
+            # to the least loaded, then to the first in the pool. Every x found is >= t0,
+            # so with t0 > until there is none, and otherwise x <= until whenever the
+            # interval it lies in starts by until.
+            if t0 > until:
+                return None, -1
+            best, who, load = INF, -1, 0.0
             case, cap = self.caseload, self.cap
+            S, E = self._fs[ch], self._fe[ch]
+            eps = EPS
+            lo = t0 + d - eps
             for sid in pool:
                 if caseload and case[sid] >= cap[sid]:
                     continue
-                x = dia[sid][ch].find(t0, d, until)
-                if x is None:
-                    continue
-                if best is None or x < best - EPS:
-                    best, who = x, sid
-                    load = case[sid] / cap[sid] if cap[sid] else 0.0
-                elif x <= best + EPS:
-                    ld = case[sid] / cap[sid] if cap[sid] else 0.0
-                    if ld < load:
-                        best, who, load = x, sid, ld
-            return best, who
+                e = E[sid]
+                i = bisect_left(e, lo)
+                s = S[sid]
+                try:
+                    while True:
+                        a = s[i]
+                        if a > until:
+                            break
+                        x = a if a > t0 else t0
+                        if x > best + eps:
+                            break  # this and every later interval start too late to count
+                        if x + d <= e[i] + eps:
+                            if x < best - eps:
+                                best, who = x, sid
+                                load = case[sid] / cap[sid] if cap[sid] else 0.0
+                            elif x <= best + eps:
+                                ld = case[sid] / cap[sid] if cap[sid] else 0.0
+                                if ld < load:
+                                    best, who, load = x, sid, ld
+                            break
+                        i += 1
+                except IndexError:
+                    pass
+            return (None, -1) if who < 0 else (best, who)
+        dia = self.dia
         cands = []
         for sid in pool:
             if caseload and self.caseload[sid] >= self.cap[sid]:
@@ -293,41 +401,37 @@ class BookingMixin:
         x, sid = min(near, key=lambda p: (self._load(p[1]), p[0]))
         return x, sid
 
-    def _class_of(self, a):
-        """Priority class of booked appointment ``a`` (an index into booking.priorities)."""
-        row = self.ap[a]
-        kind = row[0]
-        if kind == K_SHORT or kind == K_DEEP:
-            return self.rank["assessments"]
-        if kind == K_SESSION or kind == K_GROUP:
-            course = row[6]
-            first = not course.started
-            return self.rank["new_courses" if first else "sessions"]
-        if kind == K_DUTY:
-            return self.rank["risk"]
-        return -1  # admin and team work are not clinical bookings
-
     def _bump(self, pool, t0, d, until, rank, caseload=False):
         """Make room for a booking of priority ``rank`` that found no free slot: cancel the
         earliest booked lower-priority clinical appointment in the window that leaves a
         long enough gap, and put its owner back (moved: rebooked at the next chance).
 
-        Returns (x, sid) of the room made, or (None, -1).
+        The candidates come from each member's pre-emption index: the first booking of
+        each lower class starting at or after ``t0``. Ties between members go to the first
+        in ``pool``.
+
+        Returns (x, sid) of the room made; (None, -1) if there was no candidate (nothing
+        changed) or (None, -2) if one was cancelled but left no room.
         """
-        best = None
+        best_start, best = None, -1
+        bx = self.bx
         ap = self.ap
+        n_cls = len(self.rank)
         for sid in pool:
             if caseload and self.caseload[sid] >= self.cap[sid]:
                 continue
-            for a in self.staff_appts[sid]:
-                row = ap[a]
-                if row[2] != CH_CLIN or row[9] != 0 or row[3] < t0 or row[3] > until:
-                    continue
-                if self._class_of(a) <= rank:
-                    continue
-                if best is None or row[3] < ap[best][3]:
-                    best = a
-        if best is None:
+            mine = bx[sid]
+            for r in range(rank + 1, n_cls):
+                starts, ids = mine[r]
+                j = bisect_left(starts, t0)
+                n = len(starts)
+                while j < n and ap[ids[j]][9] != 0:
+                    j += 1  # ended (zero-length work starting at t0)
+                if j < n:
+                    x = starts[j]
+                    if x <= until and (best_start is None or x < best_start):
+                        best_start, best = x, ids[j]
+        if best < 0:
             return None, -1
         row = ap[best]
         sid, start, kind = row[1], row[3], row[0]
@@ -346,7 +450,7 @@ class BookingMixin:
             self.lists[row[7]].appendleft(c)
         x = self.dia[sid][CH_CLIN].find(max(t0, start), d, until)
         if x is None:
-            return None, -1
+            return None, -2
         return x, sid
 
     # ------------------------------------------------------------ waiting lists
@@ -354,14 +458,17 @@ class BookingMixin:
         now = self.now
         self.q_stage[c] = stage
         self.q_enter[c] = now
-        self.q_token[c] += 1
+        tok = self.q_token[c] + 1
+        self.q_token[c] = tok
         self.booked[c] = -1
         self.ev.extend((c, now, stage, _E_WAIT_BEGINS, -1, -1))
         self.lists[stage].append(c)
-        if renege and self.renege_at[c] < INF:
-            left = self.renege_at[c] - self.waited[c]
-            if left < self.H - now:
-                self._at(now + max(left, 0.0), self._renege, c, self.q_token[c])
+        if renege:
+            r = self.renege_at[c]
+            if r < INF:
+                left = r - self.waited[c]
+                if left < self.H - now:
+                    self._at(now + max(left, 0.0), self._renege, c, tok)
 
     def _wait_ends(self, c, t):
         """The work the client waited for starts at ``t`` (logged, clocks updated)."""
@@ -406,30 +513,20 @@ class BookingMixin:
     def _head(self, stage):
         """The first client of a list still waiting there unbooked (lazy deletion)."""
         q = self.lists[stage]
-        qs, bk = self.q_stage, self.booked
+        if not q:
+            return -1
+        qs, bk, reason, wc = self.q_stage, self.booked, self.reason, self.waiting_course
         while q:
             c = q[0]
-            if (
-                qs[c] == stage
-                and bk[c] < 0
-                and self.reason[c] < 0
-                and self.waiting_course[c] is None
-            ):
+            if qs[c] == stage and bk[c] < 0 and reason[c] < 0 and wc[c] is None:
                 return c
             q.popleft()
         return -1
 
     # ------------------------------------------------------------ booking passes
     def _daily(self, day):
-        for kind in self.booking.priorities:
-            if kind == "risk":
-                self._book_risk_list()
-            elif kind == "sessions":
-                self._book_due_sessions()
-            elif kind == "assessments":
-                self._book_assessments()
-            else:
-                self._start_courses()
+        for booking_pass in self._passes:
+            booking_pass()
         nxt = day + 1
         if nxt < self.H:
             self._at(float(nxt), self._daily, nxt)
@@ -459,11 +556,18 @@ class BookingMixin:
 
     def _book_assessments(self):
         lists = self.assess_lists
+        if len(lists) == 1:
+            stage = lists[0]
+            while True:
+                c = self._head(stage)
+                if c < 0 or not self._book_assessment(c, stage):
+                    return
+        q_enter = self.q_enter
         while True:
             best, head = None, -1
             for stage in lists:
                 c = self._head(stage)
-                if c >= 0 and (best is None or self.q_enter[c] < self.q_enter[head]):
+                if c >= 0 and (best is None or q_enter[c] < q_enter[head]):
                     best, head = stage, c
             if best is None:
                 return
@@ -478,25 +582,26 @@ class BookingMixin:
                 return
 
     def _book_assessment(self, c, stage):
-        t0, until = self._window()
+        now = self.now
+        t0, until = now + self._notice, now + self._h_book
         if stage == _S_DEEP:
             d, pool, kind = self.dur_deep[c], self.pool_deep, K_DEEP
         elif self.two_stage:
             d, pool, kind = self.dur_short[c], self.pool_short, K_SHORT
         else:
             d, pool, kind = self.dur_deep[c], self.pool_deep, K_DEEP
-        x, sid = self._choose(pool, CH_CLIN, t0, d, until, prefer=self.assessor[c])
+        x, sid = self._choose(pool, CH_CLIN, t0, d, until, self.assessor[c])
         if x is None:
-            x, sid = self._bump(pool, t0, d, until, self.rank["assessments"])
+            x, sid = self._bump(pool, t0, d, until, self._r_assess)
             if x is None:
                 return False
-        a = self._book(kind, sid, CH_CLIN, x, d, c, None, stage, -1)
-        self.booked[c] = a
+        self.booked[c] = self._book(kind, sid, CH_CLIN, x, d, c, None, stage, -1)
         return True
 
     def _start_courses(self):
         """Give clients at the heads of the step lists a clinician (oldest head first)."""
         blocked = set()
+        q_enter = self.q_enter
         while True:
             best, head = None, -1
             for code in self.step_codes:
@@ -504,7 +609,7 @@ class BookingMixin:
                 if stage in blocked:
                     continue
                 c = self._head(stage)
-                if c >= 0 and (best is None or self.q_enter[c] < self.q_enter[head]):
+                if c >= 0 and (best is None or q_enter[c] < q_enter[head]):
                     best, head = code, c
             if best is None:
                 return
@@ -513,38 +618,39 @@ class BookingMixin:
 
     def _allocate(self, c, code):
         """Start a course of step ``code`` for ``c`` if a clinician can take them."""
-        t0, until = self._window()
-        ix = self.n_appt[c]
-        d = self._session_len(c, code, ix)
-        x, sid = self._choose(
-            self.step_pool[code], CH_CLIN, t0, d, until, prefer=self.assessor[c], caseload=True
-        )
+        now = self.now
+        t0, until = now + self._notice, now + self._h_book
+        d = self._session_len(c, code, self.n_appt[c])
+        pool = self.step_pool[code]
+        x, sid = self._choose(pool, CH_CLIN, t0, d, until, self.assessor[c], True)
         if x is None:
-            x, sid = self._bump(self.step_pool[code], t0, d, until, self.rank["new_courses"], True)
+            x, sid = self._bump(pool, t0, d, until, self._r_new, True)
             if x is None:
                 return False
         self.caseload[sid] += 1
         course = Course(code, sid, int(self.planned[c][code]), [c], {c: self.n_course[c]})
         self.n_course[c] += 1
         self.waiting_course[c] = course
-        stage = _STEP_STAGE[code]
-        self.ev.extend((c, self.now, stage, _E_ALLOCATED, sid, -1))
+        self.ev.extend((c, now, _STEP_STAGE[code], _E_ALLOCATED, sid, -1))
         self._book_session(course, x, d)
         return True
 
     def _book_session(self, course, x, d):
         c = course.members[0]
-        kind = K_GROUP if self.is_group[course.step] else K_SESSION
+        group = self.is_group[course.step]
         ix = self.n_appt[c]
-        if kind == K_SESSION:
-            self.n_appt[c] += 1
-        a = self._book(kind, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix)
+        if not group:
+            self.n_appt[c] = ix + 1
+            a = self._book(K_SESSION, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix)
+        else:
+            a = self._book(K_GROUP, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix)
         course.appts.add(a)
         course.booked += 1
         course.last = x
-        if kind == K_SESSION and course.attended[c] == 0 and c not in course.started:
-            self.booked[c] = a
-        elif kind == K_GROUP:
+        if not group:
+            if course.attended[c] == 0 and c not in course.started:
+                self.booked[c] = a
+        else:
             for m in course.members:
                 if m not in course.started:
                     self.booked[m] = a
@@ -555,8 +661,7 @@ class BookingMixin:
             return False
         if self.is_group[course.step]:
             return course.done + course.booked < course.planned
-        c = course.members[0]
-        return course.attended[c] + course.booked < course.planned
+        return course.attended[course.members[0]] + course.booked < course.planned
 
     def _next_due(self, course, due=None):
         """Queue the course's next session (due a step interval after the last booked)."""
@@ -564,49 +669,85 @@ class BookingMixin:
             return
         if due is None:
             due = course.last + self.interval[course.step]
-        _t0, until = self._window()
-        if due <= until and self._try_session(course, due):
+        if due <= self.now + self._h_book:
+            x = self._try_session(course, due)
+            if x is True:
+                return
+            self._defer(course, due, x)
             return
         self._defer(course, due)
 
-    def _defer(self, course, due):
+    def _defer(self, course, due, x=False):
         """Queue a session not bookable now: it is retried when the first free slot of its
-        clinician after ``due`` enters the booking window (or at ``due``'s entry)."""
+        clinician after ``due`` enters the booking window (or at ``due``'s entry).
+
+        ``x`` is that first free slot if the caller has just found it (None: there is
+        none), or False to look it up here.
+        """
         ready = due
         h = self.booking.horizon_days
         if h is not None:
-            c = course.members[0]
-            d = self._session_len(c, course.step, self.n_appt[c])
-            x = self.dia[course.sid][CH_CLIN].find(max(due, self.now + self.booking.min_notice_days), d, INF)
+            if x is False:
+                c = course.members[0]
+                d = self._session_len(c, course.step, self.n_appt[c])
+                x = self.dia[course.sid][CH_CLIN].find(max(due, self.now + self._notice), d, INF)
             if x is not None:
                 ready = max(due, x - h)
         heapq.heappush(self.due_heap, (ready, next(self._seq), course, due))
 
     def _try_session(self, course, due):
-        t0, until = self._window()
+        """Book the course's next session at the earliest free time on or after ``due`` in
+        the window (moving a lower-priority booking if there is none).
+
+        Returns True when booked; otherwise the clinician's first free time on or after
+        ``due`` beyond the window (None if there is none), or False if a booking was moved
+        without making room (the diary changed: look the time up again).
+        """
+        now = self.now
+        t0 = now + self._notice
+        until = now + self._h_book
         c = course.members[0]
-        d = self._session_len(c, course.step, self.n_appt[c])
-        x = self.dia[course.sid][CH_CLIN].find(max(due, t0), d, until)
-        if x is None:
-            rank = self.rank["new_courses" if not course.started else "sessions"]
-            x, _sid = self._bump([course.sid], max(due, t0), d, until, rank)
-            if x is None:
-                return False
-        self._book_session(course, x, d)
+        step = course.step
+        fixed = self.session_fixed[step]
+        d = fixed if fixed is not None else self._session_len(c, step, self.n_appt[c])
+        t = due if due > t0 else t0
+        # one search to infinity: a slot found in the window is the windowed search's answer,
+        # and one beyond it is when the session becomes bookable
+        x = self.dia[course.sid][CH_CLIN].find(t, d, INF)
+        if x is not None and x <= until:
+            self._book_session(course, x, d)
+            return True
+        rank = self._r_new if not course.started else self._r_sessions
+        y, sid = self._bump((course.sid,), t, d, until, rank)
+        if y is None:
+            return x if sid == -1 else False
+        self._book_session(course, y, d)
         return True
 
     def _book_due_sessions(self):
-        _t0, until = self._window()
+        until = self.now + self._h_book
         heap = self.due_heap
+        if not heap or heap[0][0] > until:
+            return
         deferred = []
+        dia = self.dia
         while heap and heap[0][0] <= until:
             _ready, _seq, course, due = heapq.heappop(heap)
             if not self._needs_more(course):
                 continue
-            if not self._try_session(course, due):
-                deferred.append((course, due))
-        for course, due in deferred:
-            self._defer(course, due)
+            x = self._try_session(course, due)
+            if x is not True:
+                c = course.members[0]
+                key = (dia[course.sid][CH_CLIN].v, c, self.n_appt[c])
+                deferred.append((course, due, x, key))
+        for course, due, x, key in deferred:
+            # the failed search's answer stands while the clinician's diary (and the
+            # session looked for) is unchanged
+            c = course.members[0]
+            if x is not False and key == (dia[course.sid][CH_CLIN].v, c, self.n_appt[c]):
+                self._defer(course, due, x)
+            else:
+                self._defer(course, due)
 
     # ------------------------------------------------------------ absences
     def _sick(self, sid, a, b):

@@ -553,6 +553,27 @@ def queue_intervals(events: pd.DataFrame, horizon: float) -> pd.DataFrame:
     return pd.concat(rows, ignore_index=True)
 
 
+#: calendar dates beside day numbers where users read them: (frame, day column, date column)
+DATE_COLUMNS = (
+    ("weekly", "week_start_day", "week_start"),
+    ("waiting_lists", "week_start_day", "week_start"),
+    ("clients", "referred_at", "referred_on"),
+)
+
+
+def add_calendar_dates(frames: dict[str, pd.DataFrame], period_start) -> dict[str, pd.DataFrame]:
+    """``frames`` with the :data:`DATE_COLUMNS` added: the date (midnight) of each day
+    number, day 0 being ``period_start`` (``simulation.period.start``)."""
+    start = pd.Timestamp(period_start)
+    out = dict(frames)
+    for name, day, date in DATE_COLUMNS:
+        df = out.get(name)
+        if df is not None and day in df.columns and date not in df.columns:
+            days = pd.to_timedelta(df[day].to_numpy(dtype=float), unit="D")
+            out[name] = df.assign(**{date: (start + days).normalize()})
+    return out
+
+
 def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """Weekly series (wide), waiting lists by list and week, caseloads by clinician and week."""
     H = rec.horizon_days
@@ -589,6 +610,7 @@ def weekly_frames(rec: RunRecord, activity: pd.DataFrame) -> dict[str, pd.DataFr
                 {
                     "replication": rec.replication,
                     "week": weeks,
+                    "week_start_day": edges[:-1],
                     "list": name,
                     "mean_length": mean_len,
                     "length_at_week_end": at_end,

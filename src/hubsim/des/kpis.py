@@ -116,6 +116,23 @@ def _wait_definitions() -> dict[str, str]:
 KPI_DEFINITIONS: dict[str, str] = _wait_definitions()
 
 
+def kpi_range(kpi: str) -> tuple[float, float]:
+    """The values KPI ``kpi`` can take, which its confidence interval must respect.
+
+    Shares and rates (``*_share``, ``*_rate``) lie in [0, 1]; every other KPI of
+    :func:`replication_kpis` is a count, a wait, a list length, hours, a cost or a ratio of
+    such (utilisation, sessions per course) and lies in [0, inf).
+
+    Examples
+    --------
+    >>> kpi_range("wait_to_first_treatment_within_6w_share"), kpi_range("waiting_list_step3_mean")
+    ((0.0, 1.0), (0.0, inf))
+    """
+    if kpi.endswith(("_share", "_rate")):
+        return 0.0, 1.0
+    return 0.0, math.inf
+
+
 def _rate(num, den) -> float:
     return float(num) / float(den) if den else math.nan
 

@@ -24,6 +24,7 @@ import gc
 import itertools
 import math
 from collections import deque
+from heapq import heappush
 
 import numpy as np
 import pandas as pd
@@ -79,7 +80,16 @@ class HubModel(BookingMixin, PathwayMixin):
         self.outcomes = sim.outcomes
         self.booking = sim.booking
         self.risk_first = self.booking.priorities[0] == "risk"
+        timing = self.iv.screening.timing
+        self._after_acceptance = timing == "after_acceptance"
+        self._self_assessment = timing == "self_assessment_before_referral"
+        self._p_onward = self.iv.onward_referral.p_onward
         self.rank = {k: i for i, k in enumerate(self.booking.priorities)}
+        self._r_risk, self._r_sessions = self.rank["risk"], self.rank["sessions"]
+        self._r_assess, self._r_new = self.rank["assessments"], self.rank["new_courses"]
+        b = self.booking
+        self._notice = b.min_notice_days
+        self._h_book = INF if b.horizon_days is None else b.horizon_days
         self.reversed = self.iv.care_model.kind == "reversed_stepped"
         self.instruments = tuple(self.iv.screening.measures)
         self.steps = [self.iv.steps.get(s) for s in STEP_IDS]
@@ -110,6 +120,10 @@ class HubModel(BookingMixin, PathwayMixin):
             ]
             for m in self.staff
         ]
+        # each channel's free-interval lists by member (the Diaries' own lists, which they
+        # change in place): the pool searches of hubsim.des.booking read them directly
+        self._fs = [[d[ch].s for d in self.dia] for ch in range(4)]
+        self._fe = [[d[ch].e for d in self.dia] for ch in range(4)]
         self.cap = [m.cap for m in self.staff]
         self.caseload = [0] * len(self.staff)
         self.qualified = [m.qualified for m in self.staff]
@@ -148,7 +162,6 @@ class HubModel(BookingMixin, PathwayMixin):
             else []
         )
         self.pool_deep = self._pool(a.in_depth.roles, senior_only=rev)
-        self.assess_lists = (S["assessment"], S["in_depth_assessment"])
         self.step_pool = {}
         for code, (sid, step) in enumerate(iv.steps.items()):
             if step.offered:
@@ -190,25 +203,29 @@ class HubModel(BookingMixin, PathwayMixin):
         n0 = 0 if initial is None else len(initial)
         n = n0 + len(arr.time)
         self.n0, self.n = n0, n
-        # identities: the initial list first, then arrivals in time order
+        # identities: the initial list first, then arrivals in time order; key code k of a
+        # client is its (group, layer) pair (0 for the initial list)
         gkeys = [g.id for g in groups]
-        ident: list[tuple[str, str, int]] = [("initial", "initial", i) for i in range(n0)]
-        ident += [
-            (gkeys[g], arr.layer_names[lay], int(i))
-            for g, lay, i in zip(
-                arr.group.tolist(), arr.layer.tolist(), arr.index.tolist(), strict=True
-            )
+        n_layers = len(arr.layer_names)
+        key_names = [("initial", "initial")] + [
+            (gk, lk) for gk in gkeys for lk in arr.layer_names
         ]
-        self.identity = ident
+        code = np.zeros(n, dtype=np.int64)
+        code[n0:] = 1 + arr.group * n_layers + arr.layer
+        index = np.empty(n, dtype=np.int64)
+        index[:n0] = np.arange(n0)
+        index[n0:] = arr.index
+        self._id_code, self._id_index, self._key_names = code, index, key_names
         # draw by (group, layer) key with ascending indices, then put back in client order
-        by_key: dict[tuple[str, str], list[int]] = {}
-        for c, (gk, lk, _i) in enumerate(ident):
-            by_key.setdefault((gk, lk), []).append(c)
-        keys, order = [], []
-        for (gk, lk), cs in by_key.items():
-            keys.append((gk, lk, np.array([ident[c][2] for c in cs], dtype=np.int64)))
-            order.extend(cs)
-        self._keys, self._key_order = keys, np.asarray(order, dtype=np.int64)
+        order = np.argsort(code, kind="stable")
+        codes = code[order]
+        cuts = np.flatnonzero(np.diff(codes)) + 1
+        keys = [
+            (*key_names[int(code[part[0]])], index[part])
+            for part in np.split(order, cuts)
+            if len(part)
+        ]
+        self._keys, self._key_order = keys, order
         mean = np.array(
             [
                 cfg.simulation.clients.means[d]
@@ -231,7 +248,7 @@ class HubModel(BookingMixin, PathwayMixin):
         self.u = att["u"][inv] if n else np.empty((0, len(U)))
         dur_u = att["durations"][inv] if n else np.empty((0, len(DURATIONS)))
         ses_u = att["sessions"][inv] if n else np.empty((0, 7))
-        self.appt_u = att["appointments"][inv] if n else np.empty((0, 1, 3))
+        self.appt_u = att["appointments"].take(inv) if n else None
         self.course_u = att["courses"][inv] if n else np.empty((0, 1, 2))
         self._external(att["external"][inv] if n else np.empty((0, 3)))
         self.pre = att["pre"].iloc[inv].reset_index(drop=True) if n else pd.DataFrame()
@@ -245,6 +262,9 @@ class HubModel(BookingMixin, PathwayMixin):
         self.groups = groups_arr
         self.ref_at = ref_at
         self.initial_stage = list(initial["stage"]) if n0 else []
+        # the in-depth list is used only by the two-stage model (or an initial list on it)
+        both = self.two_stage or "in_depth_assessment" in self.initial_stage
+        self.assess_lists = (S["assessment"], S["in_depth_assessment"])[: 2 if both else 1]
         iv = self.iv
         a = iv.assessment
         short = a.short if a.short is not None else a.in_depth
@@ -349,6 +369,8 @@ class HubModel(BookingMixin, PathwayMixin):
         self.need = need.tolist()
         self.start = start.tolist()
         self.adj = {k: v.tolist() for k, v in adj.items()}
+        # an in-house step could take them: a needed ladder step or an adjunct pathway
+        self.has_path = ((need >= 0) | adj["group"] | adj["pharmacological"] | adj["pastoral"]).tolist()
         risk = iv.triage.risk
         if "phq9_item9" in self.pre:
             self.risk = (self.pre["phq9_item9"].to_numpy() >= risk.item9_at_least).tolist()
@@ -357,10 +379,22 @@ class HubModel(BookingMixin, PathwayMixin):
 
     # ------------------------------------------------------------------- events
     def _at(self, t, fn, *args):
-        """Call ``fn(*args)`` at time ``t`` (SimPy's queue orders the calls; a call is a
-        minimal event object with one callback, which avoids a Timeout per call)."""
+        """Call ``fn(*args)`` at time ``t``: a minimal event object with one callback on
+        SimPy's event queue.
+
+        This is ``Environment.schedule(event, NORMAL, delay)`` written out (it runs once
+        per event of the run): the same heap entry ``(now + delay, NORMAL=1, next(eid),
+        event)``, so the order of events, and the event log, are those of ``schedule``.
+        It relies on SimPy's private ``Environment._queue`` heap and ``_eid`` counter,
+        unchanged throughout SimPy 4 (pyproject pins ``simpy>=4.1,<5``; ``_run`` checks
+        they exist). ``self.now`` equals ``env._now`` whenever this runs: every event on
+        the queue is a ``_Call`` whose callback sets it first.
+        """
         now = self.now
-        self.env.schedule(_Call(self._fire, fn, args), 1, t - now if t > now else 0.0)
+        heappush(
+            self._queue,
+            (now + (t - now if t > now else 0.0), 1, next(self._eid), _Call(self._fire_cb, fn, args)),
+        )
 
     def _fire(self, ev):
         self.now = self.env._now
@@ -382,6 +416,14 @@ class HubModel(BookingMixin, PathwayMixin):
     def _run(self) -> RunRecord:
         n = self.n
         self.env = simpy.Environment()
+        self._fire_cb = [self._fire]
+        try:  # see _at: the kernel pushes onto SimPy's own event heap
+            self._queue, self._eid = self.env._queue, self.env._eid
+        except AttributeError as exc:  # pragma: no cover - only a SimPy outside 4.x
+            raise RuntimeError(
+                f"hubsim needs SimPy 4 (found {simpy.__version__}): its kernel schedules "
+                "onto simpy.Environment._queue; install 'simpy>=4.1,<5'."
+            ) from exc
         self.now = 0.0
         self.ev: list[float] = []
         nan = math.nan
@@ -398,17 +440,25 @@ class HubModel(BookingMixin, PathwayMixin):
         self.n_appt = [0] * n
         self.n_course = [0] * n
         self.assessor = [-1] * n
-        self.first_senior_at = [nan] * n
         self.dest = [-1] * n
         self.ext_wait = [nan] * n
         self.ext_treated = [False] * n
         self.pre_treat_done = [False] * n
         self.completed_course = [False] * n
-        self.steps_rx: list[list[int]] = [[] for _ in range(n)]
         self.pending: list[deque] = [deque() for _ in range(n)]
         self.duty_cont: dict = {}
         self.group_pool = {code: [] for code in self.step_pool if self.is_group[code]}
         self.due_heap: list = []
+        # pre-emption index: per member and priority class, the booked clinical
+        # appointments (start times and ids, sorted by start) a higher class may move
+        self.bx = [[([], []) for _ in self.rank] for _ in self.staff]
+        passes = {
+            "risk": self._book_risk_list,
+            "sessions": self._book_due_sessions,
+            "assessments": self._book_assessments,
+            "new_courses": self._start_courses,
+        }
+        self._passes = [passes[k] for k in self.booking.priorities]
         self._seq = itertools.count()
         self._over: dict = {}
         self._appt_rows: dict = {}
@@ -439,8 +489,11 @@ class HubModel(BookingMixin, PathwayMixin):
     def _finalise(self):
         """Appointments running at the horizon: log their start (they have no end)."""
         E_b = _E_BEGINS
-        for a, row in enumerate(self.ap):
-            if row[9] != 0 or row[3] >= self.H:
+        # the appointments still booked (status 0) are the members' live sets
+        live = sorted(set().union(*self.staff_appts)) if self.staff_appts else []
+        for a in live:
+            row = self.ap[a]
+            if row[3] >= self.H:
                 continue
             c = self.ap[a][5]
             kind = self.ap[a][0]
@@ -481,17 +534,13 @@ class HubModel(BookingMixin, PathwayMixin):
                 "band_low": [roles[m.role].band_low for m in self.staff],
             }
         )
-        rows = []
         sick = self.roster.sickness
+        parts = []
         for m in self.staff:
             spells = sorted((a, b) for a, b in sick[m.sid] if a < self.H)
             for act, blocks in enumerate(self.roster.blocks[m.sid]):
-                for s, e in blocks:
-                    if s >= self.H:
-                        break
-                    for lo, hi in _subtract(s, min(e, max(self.H, s)), spells):
-                        rows.append((m.sid, lo, hi, act))
-        rostered = np.asarray(rows, dtype=float).reshape(-1, 4)
+                parts.append(_rostered(m.sid, act, blocks, spells, self.H))
+        rostered = np.concatenate(parts) if parts else np.empty((0, 4))
         absences = list(self.roster.absences)
         for m in self.staff:
             absences.extend((m.sid, a, b, 3) for a, b in sick[m.sid] if a < self.H)
@@ -512,13 +561,13 @@ class HubModel(BookingMixin, PathwayMixin):
             inv = np.empty(n, dtype=np.int64)
             inv[self._key_order] = np.arange(n)
             post = post.iloc[inv].reset_index(drop=True)
-        ident = self.identity
+        names = np.array(self._key_names, dtype=object).reshape(-1, 2)
         clients = {
             "referred_at": self.ref_at.copy(),
             "group": self.groups.copy(),
-            "group_key": np.array([i[0] for i in ident], dtype=object),
-            "layer": np.array([i[1] for i in ident], dtype=object),
-            "index": np.array([i[2] for i in ident], dtype=np.int64),
+            "group_key": names[self._id_code, 0],
+            "layer": names[self._id_code, 1],
+            "index": self._id_index.copy(),
             "initial": np.arange(n) < self.n0,
             "needed_step": np.asarray(self.need, dtype=np.int64),
             "start_step": np.asarray(self.start, dtype=np.int64),
@@ -557,15 +606,55 @@ class HubModel(BookingMixin, PathwayMixin):
 
 
 class _Call:
-    """A scheduled call: the two attributes SimPy's ``step`` reads, plus the call."""
+    """A scheduled call: the two attributes SimPy's ``step`` reads (``callbacks``, shared by
+    every call of a model since ``step`` only reads it, and ``_ok``), plus the call."""
 
-    __slots__ = ("_ok", "args", "callbacks", "fn")
+    __slots__ = ("args", "callbacks", "fn")
+    _ok = True
 
-    def __init__(self, fire, fn, args):
-        self.callbacks = [fire]
-        self._ok = True
+    def __init__(self, callbacks, fn, args):
+        self.callbacks = callbacks
         self.fn = fn
         self.args = args
+
+
+def _rostered(sid, act, blocks, spells, H):
+    """Rows (sid, start, end, act) of one member's rostered ``blocks`` (sorted) of one
+    activity before the horizon ``H``, less the sickness ``spells`` (sorted, disjoint)."""
+    if not blocks:
+        return np.empty((0, 4))
+    b = np.asarray(blocks, dtype=float)
+    b = b[: np.searchsorted(b[:, 0], H, side="left")]  # the blocks starting before H
+    s, e = b[:, 0], np.minimum(b[:, 1], H)
+    if spells:
+        sp = np.asarray(spells, dtype=float)
+        # a block meets a spell (a, b) if a < e and b > s: the first spell ending after s
+        j = np.searchsorted(sp[:, 1], s, side="right")
+        hit = j < len(sp)
+        hit[hit] = sp[j[hit], 0] < e[hit]
+    else:
+        hit = np.zeros(len(s), dtype=bool)
+    if not hit.any():
+        keep = s < e
+        s, e = s[keep], e[keep]
+    else:
+        # the few blocks that meet a spell are cut around it, in order
+        lo, hi, at = [], [], 0
+        for i in np.flatnonzero(hit).tolist():
+            lo.append(s[at:i])
+            hi.append(e[at:i])
+            cut = _subtract(float(s[i]), float(e[i]), spells)
+            lo.append(np.array([p[0] for p in cut], dtype=float))
+            hi.append(np.array([p[1] for p in cut], dtype=float))
+            at = i + 1
+        lo.append(s[at:])
+        hi.append(e[at:])
+        s, e = np.concatenate(lo), np.concatenate(hi)
+        keep = s < e
+        s, e = s[keep], e[keep]
+    out = np.empty((len(s), 4))
+    out[:, 0], out[:, 1], out[:, 2], out[:, 3] = sid, s, e, act
+    return out
 
 
 def _subtract(s, e, spells):

@@ -51,12 +51,11 @@ def wait_effects(latent, z0, u_remit: float, wait_days: float, oc) -> None:
     months = wait_days / DAYS_PER_MONTH
     remit = u_remit < 1.0 - math.exp(-oc.natural_remission_per_month * months)
     pen = oc.wait_penalty_per_month * months
-    for i in range(len(latent)):
-        v = latent[i]
-        if remit and z0[i] < v:
-            # remission: no worse than the general staff population the client came from
-            v = z0[i]
-        latent[i] = v + pen
+    if remit:
+        # remission: no worse than the general staff population the client came from
+        latent[:] = [(z if z < v else v) + pen for v, z in zip(latent, z0, strict=True)]
+    else:
+        latent[:] = [v + pen for v in latent]
 
 
 def still_a_case(latent: np.ndarray) -> bool:

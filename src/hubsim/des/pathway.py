@@ -16,21 +16,19 @@ Every transition is logged as an event (:mod:`hubsim.des.record`); bookings go t
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 from hubsim.config.schema import STEP_IDS, STEP_LADDER
 from hubsim.des.booking import (
     CH_ADMIN,
     CH_TEAM,
+    EPS,
     INF,
     K_DEEP,
     K_DUTY,
     K_GROUP,
     K_PROC,
     K_SESSION,
-    K_SHORT,
     K_TEAM,
     Course,
 )
@@ -68,6 +66,8 @@ _S_ASSESS, _S_DEEP, _S_TEAM, _S_DISCHARGE = (
     S["discharge"],
 )
 _S_REFERRAL, _S_ONWARD = S["referral"], S["onward"]
+_R_ONWARD = R["onward_referred"]
+_LADDER_STEP3 = LADDER_IDX["step3"]
 
 
 class PathwayMixin:
@@ -79,23 +79,32 @@ class PathwayMixin:
         ev = self.ev
         ev.extend((c, now, _S_REFERRAL, _E_ARRIVAL, -1, -1))
         sc = self.iv.screening
-        u = self.u_rows[c]
-        if sc.timing == "after_acceptance":
+        if self._after_acceptance:
             self._to_processing(c)
             return
+        u = self.u_rows[c]
         if u[_U_COMPLETE] >= sc.p_complete:
             ev.extend((c, now, _S_SCREENING, E["screening_not_completed"], -1, -1))
             self._terminal(c, R["screening_not_completed"], _S_SCREENING)
             return
-        if (
-            sc.timing == "self_assessment_before_referral"
-            and u[_U_REFER] >= sc.p_refer_after_self_assessment
-        ):
+        if self._self_assessment and u[_U_REFER] >= sc.p_refer_after_self_assessment:
             ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1, -1))
             ev.extend((c, now, _S_SCREENING, E["not_referred"], -1, -1))
             self._terminal(c, R["not_referred"], _S_SCREENING)
             return
-        self._screened(c, self._to_processing)
+        # screened (see _screened), then on to referral processing
+        ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1, -1))
+        if self.risk[c] and self.pool_duty:
+            ev.extend((c, now, _S_DUTY, _E_RISK, -1, -1))
+            self.duty_cont[c] = self._to_processing
+            self._enqueue(c, _S_DUTY, renege=False)
+            if self.risk_first:
+                self._book_duty(c)
+        elif self.pool_proc:
+            self._enqueue(c, _S_PROC, renege=False)
+            self._book_processing(c)
+        else:
+            self._processed(c)
 
     def _initial(self, c, stage):
         """A client of the initial waiting list joins ``stage``'s list at time 0."""
@@ -144,7 +153,7 @@ class PathwayMixin:
             self.ev.extend((c, self.now, _S_PROC, E["not_accepted"], -1, -1))
             self._terminal(c, R["not_accepted"], _S_PROC)
             return
-        if sc.timing == "after_acceptance":
+        if self._after_acceptance:
             if u[_U_COMPLETE] >= sc.p_complete:
                 self.ev.extend((c, self.now, _S_SCREENING, E["screening_not_completed"], -1, -1))
                 self._terminal(c, R["screening_not_completed"], _S_SCREENING)
@@ -155,10 +164,8 @@ class PathwayMixin:
 
     def _to_assessment(self, c):
         self._enqueue(c, _S_ASSESS)
-        stage = _S_ASSESS
-        c0 = self._head(stage)
-        if c0 == c:
-            self._book_assessment(c, stage)
+        if self._head(_S_ASSESS) == c:
+            self._book_assessment(c, _S_ASSESS)
 
     def _assessed(self, c, deep):
         u = self.u_rows[c]
@@ -166,7 +173,7 @@ class PathwayMixin:
             self.two_stage
             and not deep
             and (
-                self.need[c] >= LADDER_IDX["step3"]
+                self.need[c] >= _LADDER_STEP3
                 or u[_U_IN_DEPTH] < self.iv.assessment.p_in_depth_if_low_need
             )
         ):
@@ -174,9 +181,9 @@ class PathwayMixin:
             if self._head(_S_DEEP) == c:
                 self._book_assessment(c, _S_DEEP)
             return
-        ob = self.iv.onward_referral
-        has_path = self.need[c] >= 0 or any(self.adj[s][c] for s in self.adj)
-        if u[_U_ONWARD] < ob.p_onward or not has_path:
+        # onward if drawn so, or if no in-house step would take them (has_path: a needed
+        # ladder step or an adjunct pathway)
+        if u[_U_ONWARD] < self._p_onward or not self.has_path[c]:
             self._onward(c)
             return
         self._plan_in_house(c)
@@ -189,19 +196,19 @@ class PathwayMixin:
         self.dest[c] = k
         self.ext_wait[c] = wait
         self.ext_treated[c] = treated
-        pre_wait = self.now - self.ref_at[c]
+        now = self.now
+        pre_wait = now - self.ref_at[c]
         self.pre_treat_done[c] = True
         if self.q_stage[c] >= 0:
             self._wait_ends_renege(c)
+        lat = self.latent[c]
         if treated:
-            self._wait_effects(c, pre_wait + wait)
-            lat = self.latent[c]
-            for i in range(5):
-                lat[i] -= effect
+            wait_effects(lat, self.z0_l[c], self.u_remit[c], pre_wait + wait, self.outcomes)
+            lat[:] = [v - effect for v in lat]
         else:
-            self._wait_effects(c, pre_wait)
-        self.ev.extend((c, self.now, _S_ONWARD, _E_ONWARD, -1, -1))
-        self.reason[c] = R["onward_referred"]
+            wait_effects(lat, self.z0_l[c], self.u_remit[c], pre_wait, self.outcomes)
+        self.ev.extend((c, now, _S_ONWARD, _E_ONWARD, -1, -1))
+        self.reason[c] = _R_ONWARD
 
     def _plan_in_house(self, c):
         steps = []
@@ -242,7 +249,7 @@ class PathwayMixin:
         if ix < N_APPOINTMENTS:
             rows = self._appt_rows.get(c)
             if rows is None:
-                rows = self._appt_rows[c] = self.appt_u[c].tolist()
+                rows = self._appt_rows[c] = self.appt_u.rows(c)
             return rows[ix]
         g = self._overflow(c)
         return g.random(3)
@@ -256,7 +263,8 @@ class PathwayMixin:
     def _overflow(self, c):
         g = self._over.get(c)
         if g is None:
-            gk, lk, idx = self.identity[c]
+            gk, lk = self._key_names[int(self._id_code[c])]
+            idx = int(self._id_index[c])
             g = overflow(self.seed, self.scenario, self.rep, gk, lk, idx)
             self._over[c] = g
         return g
@@ -269,13 +277,13 @@ class PathwayMixin:
         row[9] = 1
         kind, sid, _ch, start, end, c, course, stage = row[:8]
         self.staff_appts[sid].discard(a)
+        if kind == K_SESSION:
+            self._session_done(a, course, c, start, end)
+            return
         ev = self.ev
         if kind == K_TEAM:
             ev.extend((-1, start, _S_TEAM, _E_BEGINS, sid, a))
             ev.extend((-1, end, _S_TEAM, _E_COMPLETES, sid, a))
-            return
-        if kind == K_SESSION:
-            self._session_done(a, course, c, start, end)
             return
         if kind == K_GROUP:
             self._group_done(a, course, start, end)
@@ -285,23 +293,14 @@ class PathwayMixin:
         self._wait_ends(c, start)
         ev.extend((c, start, stage, _E_BEGINS, sid, a))
         ev.extend((c, end, stage, _E_COMPLETES, sid, a))
-        self._contact(c, sid, start)
         if kind == K_PROC:
             self._processed(c)
         elif kind == K_DUTY:
             self.duty_cont.pop(c)(c)
-        elif kind == K_SHORT:
+        else:
             self.assessor[c] = sid
-            self._assessed(c, deep=False)
+            self._assessed(c, kind == K_DEEP)
             self._book_assessments()
-        elif kind == K_DEEP:
-            self.assessor[c] = sid
-            self._assessed(c, deep=True)
-            self._book_assessments()
-
-    def _contact(self, c, sid, t):
-        if self.qualified[sid] and math.isnan(self.first_senior_at[c]):
-            self.first_senior_at[c] = t
 
     def _session_done(self, a, course, c, start, end):
         course.appts.discard(a)
@@ -325,12 +324,12 @@ class PathwayMixin:
         first = c not in course.started
         if first:
             course.started.add(c)
+            self._course_started(course)
             self.waiting_course[c] = None
             self._wait_ends(c, start)
             self._first_treatment(c, start)
         self.ev.extend((c, start, stage, _E_BEGINS, sid, a))
         self.ev.extend((c, end, stage, _E_COMPLETES, sid, a))
-        self._contact(c, sid, start)
         course.consec[c] = 0
         course.attended[c] += 1
         if course.attended[c] >= course.planned:
@@ -367,7 +366,6 @@ class PathwayMixin:
         lat = self.latent[c]
         for i in range(5):
             lat[i] -= eff
-        self.steps_rx[c].append(course.step)
         if reason >= 0:
             self._leave_course(course, c)
             self._terminal(c, reason)
@@ -453,13 +451,16 @@ class PathwayMixin:
                     self._end_course(course, m, R["dna_discharge"])
                 continue
             if m not in course.started:
-                course.started.add(m)
+                if not course.started:
+                    course.started.add(m)
+                    self._course_started(course)
+                else:
+                    course.started.add(m)
                 self.waiting_course[m] = None
                 self._wait_ends(m, start)
                 self._first_treatment(m, start)
             self.ev.extend((m, start, stage, _E_BEGINS, sid, a))
             self.ev.extend((m, end, stage, _E_COMPLETES, sid, a))
-            self._contact(m, sid, start)
             course.consec[m] = 0
             course.attended[m] += 1
             if course.done < course.planned and u_drop < att.p_dropout_per_session:
@@ -485,7 +486,6 @@ class PathwayMixin:
         lat = self.latent[c]
         for i in range(5):
             lat[i] -= eff
-        self.steps_rx[c].append(course.step)
         self.completed_course[c] = True
         if self.pending[c]:
             self._next_course(c)
@@ -494,14 +494,32 @@ class PathwayMixin:
 
     # ------------------------------------------------------------------ team support
     def _team_week(self, week):
+        now = self.now
+        dia = self.dia
+        # each member's earliest free team time for a task of length d, kept while their
+        # diary is unchanged (booking one task changes one member's diary only)
+        known: dict[int, tuple] = {}
         for hours, pool in self.team_acts:
             left = hours
             while left > 1e-9:
                 h = min(1.0, left)  # assumption: team work in tasks of at most an hour
-                x, sid = self._earliest(pool, CH_TEAM, self.now, h / 24.0, INF)
-                if x is None:
+                d = h / 24.0
+                # the earliest slot in the pool, ties within EPS to the first member
+                # (as _earliest)
+                best, who = INF, -1
+                for sid in pool:
+                    diary = dia[sid][CH_TEAM]
+                    k = known.get(sid)
+                    if k is not None and k[0] == diary.v and k[1] == d:
+                        x = k[2]
+                    else:
+                        x = diary.find(now, d, INF)
+                        known[sid] = (diary.v, d, x)
+                    if x is not None and x < best - EPS:
+                        best, who = x, sid
+                if who < 0:
                     break
-                self._book(K_TEAM, sid, CH_TEAM, x, h / 24.0, -1, None, _S_TEAM, -1)
+                self._book(K_TEAM, who, CH_TEAM, best, d, -1, None, _S_TEAM, -1)
                 left -= h
         nxt = self.now + 7.0
         if nxt < self.H:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import os
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -11,11 +12,18 @@ import numpy as np
 import pandas as pd
 
 from hubsim.config.schema import STEP_IDS, ServiceConfig
-from hubsim.des.frames import activity_frame, clients_frame, events_frame, weekly_frames
+from hubsim.des.frames import (
+    activity_frame,
+    add_calendar_dates,
+    clients_frame,
+    events_frame,
+    weekly_frames,
+)
 from hubsim.des.kpis import replication_kpis
 from hubsim.des.model import HubModel
 from hubsim.des.record import STAGES, RunRecord
 from hubsim.des.result import SimulationResult
+from hubsim.des.window import resolve_window
 
 LIST_NAMES = ("assessment", "in_depth_assessment", "treatment", *STEP_IDS)
 
@@ -147,7 +155,7 @@ def tables(
     )
     staff = rec.staff.copy()
     staff.insert(0, "replication", rec.replication)
-    return {
+    frames = {
         "events": events,
         "clients": clients,
         "weekly": wf["weekly"],
@@ -158,6 +166,7 @@ def tables(
         "staff": staff,
         "queue_area": area,
     }
+    return add_calendar_dates(frames, config.simulation.period.start)
 
 
 def run_replication(
@@ -191,22 +200,59 @@ def run_replication(
     return tables(config, rec, warmup_days)
 
 
-def _run_one(args):
-    config, kwargs = args
-    return run_replication(config, **kwargs)
+# A worker process's configuration and initial waiting list, set once by _init_worker so
+# that each task carries only replication indices (the configuration is not re-sent).
+_WORKER: dict = {}
+
+
+def _init_worker(config: ServiceConfig, initial) -> None:
+    _WORKER["config"], _WORKER["initial"] = config, initial
+    # a forked worker inherits the parent's objects: keep the garbage collector from
+    # scanning (and so copying) them on every collection
+    gc.freeze()
+
+
+def _run_chunk(kwargs: list[dict]) -> list[dict[str, pd.DataFrame]]:
+    """A chunk of replications in a worker: their tables (built here, in parallel)."""
+    config, initial = _WORKER["config"], _WORKER["initial"]
+    return [run_replication(config, initial_waiting_list=initial, **k) for k in kwargs]
+
+
+def chunks(items: list, workers: int, chunksize: int | None = None) -> list[list]:
+    """Contiguous chunks of ``items`` for ``workers`` processes.
+
+    The default size gives each worker about four chunks: few enough that task overhead
+    stays small, enough that a slow replication does not leave the other worker idle at
+    the end. Results never depend on it (each replication has its own keyed streams).
+
+    Examples
+    --------
+    >>> chunks(list(range(10)), 2)
+    [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    >>> chunks(list(range(5)), 2, chunksize=5)
+    [[0, 1, 2, 3, 4]]
+    """
+    size = chunksize if chunksize is not None else max(1, -(-len(items) // (4 * workers)))
+    if int(size) < 1:
+        raise ValueError(f"chunksize must be at least 1, got {chunksize}.")
+    size = int(size)
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 def simulate(
     config: ServiceConfig,
     *,
-    horizon_days: float = 365,
+    horizon_days: float | None = None,
     seed: int = 0,
     replications: int = 1,
-    warmup_days: float = 0,
+    warmup_days: float | None = None,
     initial_waiting_list=None,
     workers: int = 1,
     scenario: str | None = None,
     replication_ids: Sequence[int] | None = None,
+    start=None,
+    end=None,
+    chunksize: int | None = None,
 ) -> SimulationResult:
     """Run the hub a configuration describes.
 
@@ -214,12 +260,14 @@ def simulate(
     ----------
     config : ServiceConfig
         Never modified.
-    horizon_days : float, default 365
-        Days simulated from ``simulation.period.start``.
+    horizon_days : float, optional
+        Days simulated from ``simulation.period.start`` (default: ``end``, else the
+        configuration's ``simulation.horizon``, else 365).
     seed : int, default 0
     replications : int, default 1
-    warmup_days : float, default 0
-        KPIs use clients referred from this day on, and staff time after it.
+    warmup_days : float, optional
+        KPIs use clients referred from this day on, and staff time after it (default:
+        ``start``, else the configuration's ``simulation.warmup``, else 0).
     initial_waiting_list : int, array-like, DataFrame or path, optional
         Clients already waiting at time zero (default: the configuration's
         ``simulation.initial_waiting_list``): a count (waited 0 days), the days each has
@@ -227,7 +275,8 @@ def simulate(
         (``assessment``, ``in_depth_assessment``, ``treatment`` or a step id) and
         ``occupational_group``. Their renege clock starts at the days already waited.
     workers : int, default 1
-        Processes for replications; results are identical for any number.
+        Processes for replications; results are identical for any number. Each worker
+        gets the configuration once and builds its replications' tables itself.
     scenario : str, optional
         Key of the random streams; default ``"common"``, so any two configurations run
         with the same seed share common random numbers (the clients, their arrival times
@@ -235,6 +284,13 @@ def simulate(
         distinct keys for independent streams.
     replication_ids : sequence of int, optional
         Run these replication indices instead of ``range(replications)`` (for resuming).
+    start, end : date or ISO string, optional
+        The KPI window by date, instead of ``warmup_days`` / ``horizon_days``: its first
+        day (the run warms up from the period start until then) and its last simulated
+        day, inclusive (:func:`hubsim.des.window.resolve_window`).
+    chunksize : int, optional
+        Replications per task sent to a worker (default: about four tasks a worker; see
+        :func:`chunks`); results are identical for any value.
 
     Returns
     -------
@@ -250,12 +306,12 @@ def simulate(
     """
     if not isinstance(config, ServiceConfig):
         raise ValueError(f"config must be a ServiceConfig, got {type(config).__name__}.")
-    if not horizon_days > 0:
+    if horizon_days is not None and not horizon_days > 0:
         raise ValueError(f"horizon_days must be positive, got {horizon_days}.")
-    if not 0 <= warmup_days < horizon_days:
-        raise ValueError(
-            f"warmup_days must be in [0, horizon_days), got {warmup_days} with horizon {horizon_days}."
-        )
+    window = resolve_window(
+        config, horizon_days=horizon_days, warmup_days=warmup_days, start=start, end=end
+    )
+    horizon_days, warmup_days = window.horizon_days, window.warmup_days
     if int(replications) < 1:
         raise ValueError(f"replications must be at least 1, got {replications}.")
     if int(workers) < 1:
@@ -270,15 +326,22 @@ def simulate(
             "replication": r,
             "scenario": scenario,
             "warmup_days": float(warmup_days),
-            "initial_waiting_list": initial,
         }
         for r in reps
     ]
+    if chunksize is not None and int(chunksize) < 1:
+        raise ValueError(f"chunksize must be at least 1, got {chunksize}.")
     if workers > 1 and len(reps) > 1:
-        with ProcessPoolExecutor(max_workers=min(int(workers), len(reps))) as ex:
-            parts = list(ex.map(_run_one, [(config, k) for k in kwargs]))
+        n_proc = min(int(workers), len(reps))
+        tasks = chunks(kwargs, n_proc, chunksize)
+        with ProcessPoolExecutor(
+            max_workers=n_proc, initializer=_init_worker, initargs=(config, initial)
+        ) as ex:
+            # map keeps the chunks' order, so the frames are stacked by replication as
+            # in a serial run
+            parts = [p for chunk in ex.map(_run_chunk, tasks) for p in chunk]
     else:
-        parts = [run_replication(config, **k) for k in kwargs]
+        parts = [run_replication(config, initial_waiting_list=initial, **k) for k in kwargs]
     frames = {name: pd.concat([p[name] for p in parts], ignore_index=True) for name in parts[0]}
     for name in ("events", "staff_activity", "clients"):
         # keep categorical dtypes after concatenation
@@ -294,6 +357,7 @@ def simulate(
         "scenario": scenario,
         "horizon_days": float(horizon_days),
         "warmup_days": float(warmup_days),
+        **window.meta(),
         "replications": reps,
     }
     return SimulationResult(meta=meta, **frames)

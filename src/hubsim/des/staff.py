@@ -305,7 +305,7 @@ def _sickness_spells(config, member, n_days, seed, scenario, rep) -> list[tuple[
         return []
     start = config.simulation.period.start
     wd0 = start.weekday()
-    weekdays = [d for d in range(n_days) if (wd0 + d) % 7 < 5]
+    weekdays = np.flatnonzero((wd0 + np.arange(n_days)) % 7 < 5).tolist()
     if not weekdays:
         return []
     rng = stream(seed, scenario, rep, "sickness", member.role_id, member.k)
@@ -362,25 +362,30 @@ def roster(
     working, absences = _working_days(config, n_days)
     wd0 = config.simulation.period.start.weekday()
     evenings = _evening_allocation(config, staff)
+    weekday = (wd0 + working) % 7
     for m in staff:
         week = weekly_timetable(config, m, evenings.get(m.sid, 0.0))
         m.weekly = week
         if not week:
             continue
-        by_day: dict[int, list] = {}
-        for d, s, e, code in week:
-            by_day.setdefault(d, []).append((s, e, code))
+        # the member's days: working days on a weekday of their timetable; leave days
+        # are absences, the others carry the timetable's blocks (vectorised over days)
+        on = np.isin(weekday, [d for d, _s, _e, _c in week])
         leave = _leave_days(config, m, working, n_days, seed, scenario, replication)
-        for k in working.tolist():
-            wd = (wd0 + k) % 7
-            todays = by_day.get(wd)
-            if not todays:
-                continue
-            if k in leave:
-                absences.append((m.sid, float(k), float(k + 1), 2))
-                continue
-            for s, e, code in todays:
-                blocks[m.sid][code].append((k + s / 24.0, k + e / 24.0))
+        away = on & np.isin(working, np.fromiter(leave, dtype=np.int64, count=len(leave)))
+        absences.extend((m.sid, float(k), float(k + 1), 2) for k in working[away].tolist())
+        days, wdays = working[on & ~away], weekday[on & ~away]
+        parts: dict[int, list] = {}
+        for j, (d, s, e, code) in enumerate(week):
+            k = days[wdays == d]
+            parts.setdefault(code, []).append((k, np.full(len(k), j), k + s / 24.0, k + e / 24.0))
+        for code, ps in parts.items():
+            k = np.concatenate([p[0] for p in ps])
+            j = np.concatenate([p[1] for p in ps])
+            order = np.lexsort((j, k))  # day by day, blocks in timetable order
+            a = np.concatenate([p[2] for p in ps])[order]
+            b = np.concatenate([p[3] for p in ps])[order]
+            blocks[m.sid][code].extend(zip(a.tolist(), b.tolist(), strict=True))
         for a, b in _sickness_spells(config, m, n_days, seed, scenario, replication):
             sickness[m.sid].append((float(a), float(b)))
     _duty_rota(config, staff, blocks, working)

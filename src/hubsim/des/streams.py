@@ -19,6 +19,8 @@ vectorised (benchmarks/bench_des.py prints both costs).
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 
 from hubsim.rng import seed_sequence, stream
@@ -44,13 +46,20 @@ DURATIONS: tuple[str, ...] = ("processing", "duty", "short", "in_depth")
 
 
 _KEYS: dict[tuple, np.ndarray] = {}
+_LOCAL = threading.local()
+_EMPTY_BUFFER = np.zeros(4, dtype=np.uint64)
 
 
 def _block(seed, scenario, rep, group_key, layer_key, b, attribute):
     """The generator of block ``b`` of an attribute: counter-based Philox, its key derived
     from (seed, scenario, replication, group, layer, attribute) by a SeedSequence and its
     counter set to the block number, so any block is addressed directly (no per-client or
-    per-block seeding cost beyond setting a counter)."""
+    per-block seeding cost beyond setting a counter).
+
+    The generator is this thread's one Philox generator, set to the block's state (exactly
+    the state a new ``Philox(counter=[0, 0, b, 0], key=key)`` starts in, without the OS
+    entropy a new bit generator reads): it is valid until the next call in the thread.
+    """
     k = (seed, scenario, rep, group_key, layer_key, attribute)
     key = _KEYS.get(k)
     if key is None:
@@ -59,7 +68,18 @@ def _block(seed, scenario, rep, group_key, layer_key, b, attribute):
         key = seed_sequence(seed, scenario, rep, "client", group_key, layer_key, attribute)
         key = key.generate_state(2, np.uint64)
         _KEYS[k] = key
-    return np.random.Generator(np.random.Philox(counter=[0, 0, int(b), 0], key=key))
+    gen = getattr(_LOCAL, "gen", None)
+    if gen is None:
+        gen = _LOCAL.gen = np.random.Generator(np.random.Philox(key=key))
+    gen.bit_generator.state = {
+        "bit_generator": "Philox",
+        "state": {"counter": np.array([0, 0, int(b), 0], dtype=np.uint64), "key": key},
+        "buffer": _EMPTY_BUFFER,
+        "buffer_pos": 4,
+        "has_uint32": 0,
+        "uinteger": 0,
+    }
+    return gen
 
 
 # layout of a client's row in the block's "uniforms" stream (fixed: it does not depend on
@@ -72,13 +92,18 @@ _N_UNIFORMS = _U_APP.stop
 _N_TREATMENT = 2 * N_COURSES + 3
 
 
-def _noise(rng, n):
-    """Item noise of all six instruments (fixed order), so each client's answers depend
-    only on their own stream whatever the site screens with."""
+def _noise(rng, n, instruments=None):
+    """Item noise of the six instruments in a fixed order, so each client's answers depend
+    only on their own stream whatever the site screens with. Only the instruments up to the
+    last of ``instruments`` in that order are drawn (later ones would not change them)."""
     from hubsim.config.schema import INSTRUMENTS
     from hubsim.measures.simulate import noise_width
 
-    return {name: rng.standard_normal((n, noise_width(name))) for name in INSTRUMENTS}
+    names = INSTRUMENTS
+    if instruments is not None:
+        last = max((INSTRUMENTS.index(i) for i in instruments), default=-1)
+        names = INSTRUMENTS[: last + 1]
+    return {name: rng.standard_normal((n, noise_width(name))) for name in names}
 
 
 def draw(
@@ -94,13 +119,16 @@ def draw(
     """Attributes of the clients named by ``keys``: a list of (group key, layer key, indices).
 
     Indices within each key must be ascending (arrival order within the layer). Returns a
-    dict of arrays in the order of the concatenated ``keys``, and ``pre``, the screening
-    answers, as a DataFrame in that order.
+    dict of arrays in the order of the concatenated ``keys``, ``pre``, the screening
+    answers, as a DataFrame in that order, and ``appointments``, an
+    :class:`AppointmentDraws` (each client's per-appointment uniforms, read on demand:
+    most clients use few of them).
     """
     from hubsim.measures.simulate import scores_from_noise
 
     chol = np.linalg.cholesky(np.asarray(correlation, dtype=float))
     normals, unif, treat, noise = [], [], [], {name: [] for name in instruments}
+    blocks_u, block_of, row_of = [], [], []
     for gkey, lkey, idx in keys:
         idx = np.asarray(idx, dtype=np.int64)
         if not len(idx):
@@ -114,17 +142,21 @@ def draw(
                     (BLOCK, 10)
                 )[r]
             )
-            unif.append(
-                _block(seed, scenario, replication, gkey, lkey, b, "uniforms").random(
-                    (BLOCK, _N_UNIFORMS)
-                )[r]
+            ub = _block(seed, scenario, replication, gkey, lkey, b, "uniforms").random(
+                (BLOCK, _N_UNIFORMS)
             )
+            unif.append(ub[r, : _U_APP.start])
+            block_of.append(np.full(len(r), len(blocks_u), dtype=np.int64))
+            row_of.append(r)
+            blocks_u.append(ub)
             treat.append(
                 _block(seed, scenario, replication, gkey, lkey, b, "treatment").standard_normal(
                     (BLOCK, _N_TREATMENT)
                 )[r]
             )
-            z = _noise(_block(seed, scenario, replication, gkey, lkey, b, "scores"), BLOCK)
+            z = _noise(
+                _block(seed, scenario, replication, gkey, lkey, b, "scores"), BLOCK, instruments
+            )
             for name in instruments:
                 noise[name].append(z[name][r])
     n = sum(len(x) for x in normals)
@@ -146,11 +178,37 @@ def draw(
         "u": uni[:, _U_DEC],
         "durations": uni[:, _U_DUR],
         "sessions": uni[:, _U_SES],
-        "appointments": uni[:, _U_APP].reshape(n, N_APPOINTMENTS, 3),
+        "appointments": AppointmentDraws(
+            blocks_u, np.concatenate(block_of), np.concatenate(row_of)
+        ),
         "courses": courses,
         "external": ext,
         "pre": scores_from_noise(latent, {k: np.concatenate(v) for k, v in noise.items()}),
     }
+
+
+class AppointmentDraws:
+    """Each client's :data:`N_APPOINTMENTS` x 3 appointment uniforms (did-not-attend,
+    drop-out, length), kept in the blocks they were drawn in and read per client on demand.
+
+    ``rows(c)`` is client ``c``'s list of [u_dna, u_drop, u_len] lists (clients in the order
+    of ``take``'s permutation, or of the keys).
+    """
+
+    __slots__ = ("_block", "_blocks", "_row")
+
+    def __init__(self, blocks, block_of, row_of):
+        self._blocks = blocks
+        self._block = block_of
+        self._row = row_of
+
+    def take(self, order: np.ndarray) -> AppointmentDraws:
+        """The same draws with clients reordered (client ``i`` becomes ``order[i]``)."""
+        return AppointmentDraws(self._blocks, self._block[order], self._row[order])
+
+    def rows(self, c: int) -> list:
+        ub = self._blocks[self._block[c]]
+        return ub[self._row[c], _U_APP].reshape(N_APPOINTMENTS, 3).tolist()
 
 
 def outcome_scores(
@@ -172,7 +230,11 @@ def outcome_scores(
         rows = idx % BLOCK
         for b in np.unique(blocks).tolist():
             r = rows[blocks == b]
-            z = _noise(_block(seed, scenario, replication, gkey, lkey, b, "outcome_scores"), BLOCK)
+            z = _noise(
+                _block(seed, scenario, replication, gkey, lkey, b, "outcome_scores"),
+                BLOCK,
+                instruments,
+            )
             for name in instruments:
                 noise[name].append(z[name][r])
     return scores_from_noise(latent, {k: np.concatenate(v) for k, v in noise.items()})

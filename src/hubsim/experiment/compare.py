@@ -25,7 +25,8 @@ import numpy as np
 import pandas as pd
 
 from hubsim.config.schema import ServiceConfig
-from hubsim.stats import t_interval
+from hubsim.des.kpis import kpi_range
+from hubsim.stats import bounded_t_interval
 
 KPI_LONG_COLUMNS = ["scenario", "replication", "kpi", "value"]
 DIFFERENCE_COLUMNS = [
@@ -41,6 +42,7 @@ DIFFERENCE_COLUMNS = [
     "ci_high",
     "p_value",
     "paired_correlation",
+    "ci_clipped",
 ]
 DEFAULT_KPIS = (
     "wait_to_first_assessment_mean_days",
@@ -78,6 +80,12 @@ class ScenarioComparison:
             lines.append(
                 f"  {r['scenario']:<24} {r['kpi']:<36} {r['mean_difference']:+.4g} "
                 f"[{r['ci_low']:+.4g}, {r['ci_high']:+.4g}]  (n={r['n_replications']})"
+                + (" (clipped)" if r["ci_clipped"] else "")
+            )
+        if self.differences["ci_clipped"].any():
+            lines.append(
+                "(clipped): the t interval reached beyond the differences the KPI allows "
+                "(a share's difference lies in [-1, 1]) and is cut at that bound"
             )
         return "\n".join(lines)
 
@@ -117,12 +125,16 @@ def paired_differences(long: pd.DataFrame, baseline: str, level: float = 0.95) -
             n = len(pair)
             d = (pair[scen] - pair[baseline]).to_numpy(dtype=float)
             mean = float(d.mean()) if n else np.nan
+            clipped = False
             if n >= 2:
                 se = float(d.std(ddof=1) / np.sqrt(n))
-                if se > 0:
-                    p, lo, hi = t_interval(mean, se, n - 1, 1 - level)
-                else:  # every replication gives the same difference
-                    p, lo, hi = (1.0 if mean == 0 else 0.0), mean, mean
+                # a difference of two values in [a, b] lies in [a - b, b - a]
+                a, b = kpi_range(kpi)
+                p, lo, hi, clipped = bounded_t_interval(
+                    mean, se, n - 1, 1 - level, low=a - b, high=b - a
+                )
+                if se == 0:  # every replication gives the same difference
+                    p = 1.0 if mean == 0 else 0.0
                 sd_a, sd_b = pair[baseline].std(), pair[scen].std()
                 corr = float(pair[baseline].corr(pair[scen])) if sd_a > 0 and sd_b > 0 else np.nan
             else:
@@ -141,6 +153,7 @@ def paired_differences(long: pd.DataFrame, baseline: str, level: float = 0.95) -
                     "ci_high": hi,
                     "p_value": p,
                     "paired_correlation": corr,
+                    "ci_clipped": clipped,
                 }
             )
     return pd.DataFrame(rows, columns=DIFFERENCE_COLUMNS)

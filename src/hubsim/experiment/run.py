@@ -21,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from hubsim.config.schema import ServiceConfig
-from hubsim.des.result import FRAMES, SimulationResult
+from hubsim.des.result import CLIPPED_NOTE, FRAMES, SimulationResult
 
 PACKAGES = ("hubsim", "numpy", "pandas", "scipy", "simpy", "pydantic", "pyarrow")
 
@@ -68,7 +68,9 @@ def format_summary(result: SimulationResult) -> str:
         f"{m.get('config_name', '?')}: {m.get('horizon_days', 0):g} days, {reps} replication(s), "
         f"seed {m.get('seed', '?')}, warm-up {m.get('warmup_days', 0):g} days"
     )
-    lines = [head, "-" * len(head)]
+    window = result.window_text()
+    lines = [head, *([window] if window else []), "-" * max(len(head), len(window))]
+    clipped = []
 
     def fmt(kpi, f):
         row = s.loc[kpi]
@@ -77,6 +79,9 @@ def format_summary(result: SimulationResult) -> str:
         text = f.format(row["mean"])
         if reps > 1 and not pd.isna(row["ci_low"]):
             text += f"  [{f.format(row['ci_low'])}, {f.format(row['ci_high'])}]"
+            if row["ci_clipped"]:
+                text += " (clipped)"
+                clipped.append(kpi)
         return text
 
     for kpi, label, f in _SHOWN:
@@ -93,6 +98,8 @@ def format_summary(result: SimulationResult) -> str:
     )
     if reps > 1:
         lines.append("(95% t intervals over replications in brackets)")
+        if clipped:
+            lines.append(CLIPPED_NOTE)
     return "\n".join(lines)
 
 
@@ -198,21 +205,56 @@ def write_result(
     return out
 
 
+CLI_NAMES = {
+    "horizon_days": "--horizon-days",
+    "warmup_days": "--warmup-days",
+    "start": "--start",
+    "end": "--end",
+}
+
+
+def run_window(config, source, horizon_days=None, warmup_days=None, start=None, end=None):
+    """``hubsim run``'s window: the days or dates given, else the configuration's
+    ``simulation.horizon`` / ``warmup``, else the first full-opening year
+    (:func:`hubsim.des.window.first_full_year`). Raises :class:`hubsim.ConfigError` naming
+    the flag for a bad window."""
+    from hubsim.des.window import first_full_year, resolve_window
+    from hubsim.errors import ConfigError
+
+    try:
+        return resolve_window(
+            config,
+            horizon_days=horizon_days,
+            warmup_days=warmup_days,
+            start=start,
+            end=end,
+            default=first_full_year(config),
+            names=CLI_NAMES,
+        )
+    except ValueError as exc:
+        raise ConfigError(f"{source}: {exc}") from None
+
+
 def run_cli(
     config_path: str | os.PathLike[str],
-    horizon_days: float = 365,
+    horizon_days: float | None = None,
     replications: int = 1,
     seed: int = 0,
-    warmup_days: float = 0,
+    warmup_days: float | None = None,
     workers: int = 1,
     out: str | os.PathLike[str] | None = None,
     *,
     initial_waiting_list: str | os.PathLike[str] | None = None,
+    start=None,
+    end=None,
 ) -> SimulationResult:
     """What ``hubsim run CONFIG ...`` does: load, simulate, print the summary, write results.
 
-    Raises :class:`hubsim.ConfigError` for a bad configuration (the CLI prints its message
-    and exits with code 2).
+    The window is given by days (``horizon_days``, ``warmup_days``) or dates (``start``,
+    ``end``), else the configuration's ``simulation.horizon`` / ``warmup``, else the
+    site's first full-opening year (:func:`hubsim.des.window.first_full_year`), warmed up
+    from the period start. Raises :class:`hubsim.ConfigError` for a bad configuration or
+    window (the CLI prints its message and exits with code 2).
 
     Examples
     --------
@@ -224,13 +266,14 @@ def run_cli(
     from hubsim.des.simulate import simulate
 
     config = load_config(config_path)
+    window = run_window(config, config_path, horizon_days, warmup_days, start, end)
     t0 = time.perf_counter()
     result = simulate(
         config,
-        horizon_days=horizon_days,
+        horizon_days=window.horizon_days,
         seed=seed,
         replications=replications,
-        warmup_days=warmup_days,
+        warmup_days=window.warmup_days,
         workers=workers,
         initial_waiting_list=None if initial_waiting_list is None else str(initial_waiting_list),
     )

@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats
 
 from hubsim.config import ServiceConfig
+from hubsim.des.kpis import kpi_range
 from hubsim.errors import HubsimError
 from hubsim.experiment.compare import paired_differences
 from hubsim.experiment.executor import make_executor
@@ -51,7 +52,7 @@ from hubsim.experiment.spec import (
 )
 from hubsim.experiment.store import ResultsStore, changes_json
 from hubsim.progress import Progress
-from hubsim.stats import t_interval
+from hubsim.stats import bounded_t_interval
 
 __all__ = [
     "LEVEL_COLUMNS",
@@ -68,8 +69,6 @@ PACKAGES = (
     "distributed",
 )
 LEVEL_COLUMNS = ["scenario", "kpi", "n_replications", "mean", "sd", "ci_low", "ci_high"]
-#: (frame, day-number column, calendar-date column added in the store)
-DATE_COLUMNS = (("weekly", "week_start_day", "week_start"), ("clients", "referred_at", "referred_on"))
 MANIFEST = "manifest.json"
 _DESCRIBE = {
     "seed": "seed",
@@ -254,10 +253,12 @@ def _levels(long: pd.DataFrame, scenarios: Sequence[str], kpis: Sequence[str], l
             n = len(x)
             mean = float(x.mean()) if n else math.nan
             sd = float(x.std(ddof=1)) if n > 1 else math.nan
-            if n > 1 and sd > 0:
-                lo, hi = t_interval(mean, sd / math.sqrt(n), n - 1, 1 - level)[1:]
-            elif n > 1:
-                lo = hi = mean
+            if n > 1:
+                # as SimulationResult.tidy: the t interval kept inside the KPI's range
+                low, high = kpi_range(k)
+                lo, hi = bounded_t_interval(
+                    mean, sd / math.sqrt(n), n - 1, 1 - level, low=low, high=high
+                )[1:3]
             else:
                 lo = hi = math.nan
             rows.append((s, k, n, mean, sd, lo, hi))
@@ -353,13 +354,8 @@ def _replication_task(task: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], fl
             initial_waiting_list=initial,
         )
     )
-    # calendar dates beside the day numbers (day 0 is the configuration's period start)
-    start = pd.Timestamp(cfg.simulation.period.start)
-    for name, day, date in DATE_COLUMNS:
-        df = frames.get(name)
-        if df is not None and day in df.columns and date not in df.columns:
-            days = pd.to_timedelta(df[day].to_numpy(dtype=float), unit="D")
-            frames[name] = df.assign(**{date: (start + days).normalize()})
+    # run_replication's frames carry calendar dates beside day numbers
+    # (hubsim.des.frames.DATE_COLUMNS)
     return frames, time.perf_counter() - t0
 
 
