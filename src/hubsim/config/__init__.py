@@ -9,7 +9,12 @@ from hubsim.config.distributions import (
     Lognormal,
     Uniform,
 )
-from hubsim.config.loader import load_config, load_config_data, validate_data
+from hubsim.config.loader import (
+    load_config,
+    load_config_data,
+    load_config_text,
+    validate_data,
+)
 from hubsim.config.schema import (
     INSTRUMENTS,
     LATENT_DOMAINS,
@@ -34,6 +39,7 @@ __all__ = [
     "Uniform",
     "load_config",
     "load_config_data",
+    "load_config_text",
     "validate_data",
     "vary",
 ]
