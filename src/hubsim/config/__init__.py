@@ -22,7 +22,7 @@ from hubsim.config.schema import (
     STEP_LADDER,
     ServiceConfig,
 )
-from hubsim.config.variants import vary
+from hubsim.config.variants import config_delta, config_yaml, vary
 
 __all__ = [
     "INSTRUMENTS",
@@ -37,6 +37,8 @@ __all__ = [
     "Lognormal",
     "ServiceConfig",
     "Uniform",
+    "config_delta",
+    "config_yaml",
     "load_config",
     "load_config_data",
     "load_config_text",

@@ -489,6 +489,23 @@ def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: st
     return out
 
 
+def validation_sentences(exc: ValidationError, data: Any, source: str) -> list[str]:
+    """The sentences of :func:`validate_data` for data with no file behind it (no lines):
+    ``SOURCE: field.path: what was expected.``"""
+    out: list[str] = []
+    for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        base = data_location(tuple(err["loc"]), data)
+        if isinstance(cause, CrossFieldError):
+            out.extend(
+                end_sentence(f"{source}: {dotted_path((*base, *sub))}: {msg}")
+                for sub, msg in cause.problems
+            )
+        else:
+            out.append(end_sentence(f"{source}: {dotted_path(base)}: {error_sentence(err, base)}"))
+    return out
+
+
 def validate_data(data: dict[str, Any], where: dict[Loc, Where], path: str) -> ServiceConfig:
     """Validate merged YAML data into a :class:`ServiceConfig` or raise ConfigError."""
     try:
