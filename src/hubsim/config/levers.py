@@ -118,15 +118,18 @@ def lever_changes(config: ServiceConfig, levers: Levers) -> dict[str, Any]:
 
     def role(rid: str, lever: str):
         if rid not in roles:
-            raise _fail(
-                f"{lever}[{rid}]", f"unknown role; expected one of {', '.join(roles)}"
-            )
+            raise _fail(f"{lever}[{rid}]", f"unknown role; expected one of {', '.join(roles)}")
         return roles[rid]
 
     for rid, value in levers.wte.items():
         r = role(rid, "wte")
         path = f"service.workforce.roles[{rid}].wte"
-        wte = round(_number(value, path, 0.0, MAX_ROLE_WTE, f"between 0 and {MAX_ROLE_WTE:g} WTE for one role"), 4)
+        wte = round(
+            _number(
+                value, path, 0.0, MAX_ROLE_WTE, f"between 0 and {MAX_ROLE_WTE:g} WTE for one role"
+            ),
+            4,
+        )
         if not math.isclose(wte, r.wte, abs_tol=1e-9):
             out[path] = wte
             if r.contracts is not None:  # named contracts no longer sum to the new WTE
@@ -172,7 +175,9 @@ def lever_changes(config: ServiceConfig, levers: Levers) -> dict[str, Any]:
     if levers.assessment_model is not None:
         path = "interventions.assessment.model"
         if levers.assessment_model not in ("two_stage", "in_depth"):
-            raise _fail(path, f"expected 'two_stage' or 'in_depth', got {levers.assessment_model!r}")
+            raise _fail(
+                path, f"expected 'two_stage' or 'in_depth', got {levers.assessment_model!r}"
+            )
         if levers.assessment_model == "two_stage" and iv.assessment.short is None:
             raise _fail(
                 path,
@@ -191,16 +196,26 @@ def lever_changes(config: ServiceConfig, levers: Levers) -> dict[str, Any]:
     sim = config.simulation
     if levers.demand_multiplier is not None:
         path = "simulation.demand.multiplier"
-        m = _number(levers.demand_multiplier, path, 0.0, MAX_DEMAND_MULTIPLIER,
-                    f"a multiplier between 0 and {MAX_DEMAND_MULTIPLIER:g}")
+        m = _number(
+            levers.demand_multiplier,
+            path,
+            0.0,
+            MAX_DEMAND_MULTIPLIER,
+            f"a multiplier between 0 and {MAX_DEMAND_MULTIPLIER:g}",
+        )
         if not math.isclose(m, sim.demand.multiplier, abs_tol=1e-12):
             out[path] = m
     if levers.surge is not None:
         s = levers.surge
         path = "simulation.demand.surges"
         weeks = _number(s.weeks, f"{path}.weeks", 1, 104, "between 1 and 104 weeks")
-        mult = _number(s.multiplier, f"{path}.multiplier", 0.1, MAX_DEMAND_MULTIPLIER,
-                       f"a multiplier between 0.1 and {MAX_DEMAND_MULTIPLIER:g}")
+        mult = _number(
+            s.multiplier,
+            f"{path}.multiplier",
+            0.1,
+            MAX_DEMAND_MULTIPLIER,
+            f"a multiplier between 0.1 and {MAX_DEMAND_MULTIPLIER:g}",
+        )
         if not isinstance(s.start, dt.date):
             raise _fail(f"{path}.start", f"expected a date, got {s.start!r}")
         end = s.start + dt.timedelta(days=round(7 * weeks) - 1)
@@ -223,10 +238,20 @@ def lever_changes(config: ServiceConfig, levers: Levers) -> dict[str, Any]:
         out[path] = surges
     if levers.initial_waiting is not None:
         path = "simulation.initial_waiting_list"
-        n = _number(levers.initial_waiting, path, 0, MAX_INITIAL_WAITING,
-                    f"between 0 and {MAX_INITIAL_WAITING} clients")
-        days = _number(levers.initial_waited_days, f"{path}.waited_days", 0.5, 730,
-                       "a mean wait between 0.5 and 730 days")
+        n = _number(
+            levers.initial_waiting,
+            path,
+            0,
+            MAX_INITIAL_WAITING,
+            f"between 0 and {MAX_INITIAL_WAITING} clients",
+        )
+        days = _number(
+            levers.initial_waited_days,
+            f"{path}.waited_days",
+            0.5,
+            730,
+            "a mean wait between 0.5 and 730 days",
+        )
         current = sim.initial_waiting_list
         if n == 0:
             if current is not None:

@@ -10,13 +10,17 @@ from hubsim.experiment.compare import (
     paired_differences,
 )
 from hubsim.experiment.run import format_summary, run_cli, write_result
+from hubsim.experiment.steps import Cancelled, concat_results, simulate_in_steps
 
 __all__ = [
+    "Cancelled",
     "ScenarioComparison",
     "compare_scenarios",
+    "concat_results",
     "format_summary",
     "paired_differences",
     "run_cli",
+    "simulate_in_steps",
     "vary",
     "write_result",
 ]
