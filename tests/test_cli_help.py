@@ -14,7 +14,7 @@ COMMANDS = sorted(GROUP.commands)
 
 
 def test_the_commands():
-    assert COMMANDS == ["list", "power", "run", "sites", "validate"]
+    assert COMMANDS == ["app", "list", "power", "run", "sites", "validate"]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

@@ -1,0 +1,132 @@
+"""What the planner page runs: the unchanged hub and the scenario on common random numbers.
+
+Every number here comes from the public API: :func:`hubsim.experiment.simulate_in_steps`
+(the runs, with progress), :func:`hubsim.report.planner.compare_results` (paired
+differences), :func:`~hubsim.report.planner.caption` (the sentences) and the figure
+functions of :mod:`hubsim.report.planner`. Simulation results are cached on the board by
+``(content hash, horizon, warm-up, replications, seed)``, so the unchanged hub is run once
+for every scenario compared with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from hubsim.app.jobs import Job, JobBoard
+from hubsim.config import ServiceConfig
+from hubsim.des import SimulationResult
+from hubsim.experiment import simulate_in_steps
+from hubsim.report import planner as rp
+
+BASELINE, SCENARIO = "unchanged", "scenario"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """The run's window (dates), replications, seed and worker processes."""
+
+    start: dt.date
+    end: dt.date
+    replications: int
+    seed: int
+    workers: int = 1
+
+    def days(self, config: ServiceConfig) -> tuple[float, float]:
+        """(warm-up days, horizon days) from the configuration's period start: the KPIs
+        cover referrals from ``start`` (the days before are simulated as a warm-up) to
+        ``end`` inclusive."""
+        p = config.simulation.period
+        if not (p.start <= self.start < self.end <= p.end):
+            raise ValueError(
+                f"window: expected dates inside the hub's period {p.start} to {p.end} with the "
+                f"start before the end, got {self.start} to {self.end}."
+            )
+        return float((self.start - p.start).days), float((self.end - p.start).days + 1)
+
+    def key(self, config: ServiceConfig) -> tuple:
+        warm, horizon = self.days(config)
+        return (config.content_hash, horizon, warm, int(self.replications), int(self.seed))
+
+
+@dataclass(frozen=True)
+class PlannerRun:
+    """A finished comparison: both results, the paired differences, captions and figures."""
+
+    baseline: SimulationResult
+    scenario: SimulationResult
+    long: pd.DataFrame
+    differences: pd.DataFrame
+    change: str
+    captions: dict[str, str]
+    figures: dict[str, bytes] = field(repr=False)
+    settings: RunSettings
+    seconds: float
+
+
+def run_key(base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings) -> tuple:
+    return ("planner", settings.key(base), settings.key(scenario))
+
+
+def _simulate(board: JobBoard, job: Job, config: ServiceConfig, settings: RunSettings, stage: str,
+              offset: int, total: int) -> SimulationResult:
+    key = ("simulation", *settings.key(config))
+    hit = board.cached(key)
+    if hit is not None:
+        job.report(offset + settings.replications, total, stage)
+        return hit
+    warm, horizon = settings.days(config)
+    res = simulate_in_steps(
+        config,
+        horizon_days=horizon,
+        warmup_days=warm,
+        seed=settings.seed,
+        replications=settings.replications,
+        workers=settings.workers,
+        progress=lambda done, _n: job.report(offset + done, total, stage),
+    )
+    return board.put(key, res)
+
+
+def run_planner(
+    board: JobBoard, job: Job, base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings
+) -> PlannerRun:
+    """Run (or take from the cache) both configurations and build everything shown."""
+    total = 2 * settings.replications + 1
+    a = _simulate(board, job, base, settings, f"unchanged {base.name}", 0, total)
+    b = a if scenario.content_hash == base.content_hash else _simulate(
+        board, job, scenario, settings, "scenario", settings.replications, total
+    )
+    job.report(total - 1, total, "figures")
+    long, diff = rp.compare_results(a, b, rp.planner_kpis(base), labels=(BASELINE, SCENARIO))
+    change = rp.describe_change(base, scenario)
+    captions = {r["kpi"]: rp.caption(r, change or "the scenario") for _, r in diff.iterrows()}
+    runs = {f"{BASELINE} {base.name}": a, SCENARIO: b}
+    roles = [
+        r.id
+        for r in base.service.workforce.roles
+        if (r.wte > 0 or scenario.service.workforce.role(r.id).wte > 0)
+        and r.job_plan.direct_clinical > 0
+    ]
+    warm, _ = settings.days(base)
+    figures = {
+        "waits": rp.figure_png(rp.plot_waits(runs)),
+        "waiting_lists": rp.figure_png(
+            rp.plot_waiting_lists(runs, base.simulation.period.start, warm)
+        ),
+        "utilisation": rp.figure_png(rp.plot_utilisation(runs, roles)),
+        "costs": rp.figure_png(rp.plot_costs(long.replace({BASELINE: f"{BASELINE} {base.name}"}))),
+    }
+    job.report(total, total, "done")
+    return PlannerRun(a, b, long, diff, change, captions, figures, settings, job.seconds)
+
+
+def start_planner(board: JobBoard, base: ServiceConfig, scenario: ServiceConfig,
+                  settings: RunSettings) -> Job:
+    """The background job of a comparison (an existing one for the same key)."""
+    return board.submit(
+        run_key(base, scenario, settings),
+        lambda job: run_planner(board, job, base, scenario, settings),
+    )
