@@ -70,8 +70,15 @@ def run_key(base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings)
     return ("planner", settings.key(base), settings.key(scenario))
 
 
-def _simulate(board: JobBoard, job: Job, config: ServiceConfig, settings: RunSettings, stage: str,
-              offset: int, total: int) -> SimulationResult:
+def _simulate(
+    board: JobBoard,
+    job: Job,
+    config: ServiceConfig,
+    settings: RunSettings,
+    stage: str,
+    offset: int,
+    total: int,
+) -> SimulationResult:
     key = ("simulation", *settings.key(config))
     hit = board.cached(key)
     if hit is not None:
@@ -96,8 +103,10 @@ def run_planner(
     """Run (or take from the cache) both configurations and build everything shown."""
     total = 2 * settings.replications + 1
     a = _simulate(board, job, base, settings, f"unchanged {base.name}", 0, total)
-    b = a if scenario.content_hash == base.content_hash else _simulate(
-        board, job, scenario, settings, "scenario", settings.replications, total
+    b = (
+        a
+        if scenario.content_hash == base.content_hash
+        else _simulate(board, job, scenario, settings, "scenario", settings.replications, total)
     )
     job.report(total - 1, total, "figures")
     long, diff = rp.compare_results(a, b, rp.planner_kpis(base), labels=(BASELINE, SCENARIO))
@@ -123,8 +132,9 @@ def run_planner(
     return PlannerRun(a, b, long, diff, change, captions, figures, settings, job.seconds)
 
 
-def start_planner(board: JobBoard, base: ServiceConfig, scenario: ServiceConfig,
-                  settings: RunSettings) -> Job:
+def start_planner(
+    board: JobBoard, base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings
+) -> Job:
     """The background job of a comparison (an existing one for the same key)."""
     return board.submit(
         run_key(base, scenario, settings),

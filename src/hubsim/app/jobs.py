@@ -34,7 +34,9 @@ class Job:
         self.error: str | None = None
         self.started = time.perf_counter()
         self.finished: float | None = None
-        self._thread = threading.Thread(target=self._run, name=f"hubsim-job-{hash(key)}", daemon=True)
+        self._thread = threading.Thread(
+            target=self._run, name=f"hubsim-job-{hash(key)}", daemon=True
+        )
 
     def start(self) -> Job:
         self._thread.start()

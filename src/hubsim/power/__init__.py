@@ -38,6 +38,7 @@ from hubsim.power.diagnose import (
     twfe_cr1_batch,
 )
 from hubsim.power.grid import MDEResult, minimum_detectable_effect, n_sims_for, power_curve
+from hubsim.power.recommend import Recommendation, recommend_estimator
 
 __all__ = [
     "DIAGNOSANDS",
@@ -51,6 +52,7 @@ __all__ = [
     "IndividualPower",
     "MDEResult",
     "PowerResult",
+    "Recommendation",
     "SteppedWedgePower",
     "design_effect",
     "diagnosands_from",
@@ -62,6 +64,7 @@ __all__ = [
     "power_curve",
     "power_individual",
     "power_stepped_wedge",
+    "recommend_estimator",
     "stepped_wedge_design",
     "twfe_cr1_batch",
 ]

@@ -43,6 +43,7 @@ __all__ = [
     "figure_png",
     "kpi_text",
     "plot_costs",
+    "plot_diagnosands",
     "plot_utilisation",
     "plot_waiting_lists",
     "plot_waits",
@@ -154,7 +155,10 @@ def compare_results(
     long = pd.concat(
         [_long(baseline, labels[0], kpis), _long(scenario, labels[1], kpis)], ignore_index=True
     )
-    return long, paired_differences(long, labels[0], level)
+    diff = paired_differences(long, labels[0], level)
+    order = {k: i for i, k in enumerate(kpis)}
+    diff = diff.sort_values("kpi", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    return long, diff
 
 
 # ----------------------------------------------------------------------------- sentences
@@ -506,5 +510,37 @@ def plot_costs(long: pd.DataFrame, level: float = 0.95):
         ax.set_xlabel("GBP (attended appointments at Agenda-for-Change hourly costs)", fontsize=8)
         ax.set_title(f"{label[0].upper() + label[1:]} (mean, {round(100 * level)}% CI)", fontsize=9)
         ax.margins(x=0.25)
+    fig.tight_layout()
+    return fig
+
+
+def plot_diagnosands(diag: pd.DataFrame, alpha: float):
+    """Power, coverage and bias by estimator (a diagnosands frame of
+    :func:`hubsim.power.diagnose`), each with bars of 2 Monte-Carlo standard errors."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 3, figsize=(12, 0.5 * len(diag) + 1.8), sharey=True)
+    y = np.arange(len(diag))[::-1]
+    for ax, (col, title, ref) in zip(
+        axes,
+        (("power", "Power", 0.8), ("coverage", "CI coverage", 1 - alpha), ("bias", "Bias", 0.0)),
+        strict=True,
+    ):
+        m = diag[col].to_numpy(dtype=float)
+        e = 2 * diag[f"{col}_mcse"].to_numpy(dtype=float)
+        ax.errorbar(
+            m, y, xerr=np.nan_to_num(e), fmt="o", color="C0", capsize=3, label="estimate +- 2 MCSE"
+        )
+        ax.axvline(
+            ref,
+            color="C3",
+            lw=0.8,
+            ls="--",
+            label={"power": "80% power", "coverage": f"{1 - alpha:.0%} nominal", "bias": "no bias"}[
+                col
+            ],
+        )
+        ax.set_title(title, fontsize=10)
+        ax.legend(fontsize=7, loc="best")
+    axes[0].set_yticks(y, diag["estimator"], fontsize=8)
     fig.tight_layout()
     return fig
