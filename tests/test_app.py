@@ -56,7 +56,7 @@ def test_every_widget_has_its_default_from_the_configuration(app, tmp_path):
     site_d = hubsim.load_config("site_d")
     assert app.sidebar.selectbox(key="hub").value == "Site D"
     for r in site_d.service.workforce.roles:
-        assert app.number_input(key=f"site_d.wte.{r.id}").value == pytest.approx(r.wte)
+        assert app.slider(key=f"site_d.wte.{r.id}").value == pytest.approx(r.wte)
         if r.caseload_per_wte is not None:
             assert app.number_input(key=f"site_d.caseload.{r.id}").value == r.caseload_per_wte
     assert app.slider(key="site_d.clinical.therapists").value == pytest.approx(0.6)
@@ -67,7 +67,8 @@ def test_every_widget_has_its_default_from_the_configuration(app, tmp_path):
     assert app.checkbox(key="site_d.surge.on").value is False
     assert app.number_input(key="site_d.initial").value == 0
     assert app.sidebar.date_input(key="site_d.window").value == (START, dt.date(2021, 4, 30))
-    assert app.sidebar.number_input(key="replications").value == 10
+    assert app.sidebar.radio(key="replications.how").value == "replications algorithm"
+    assert app.sidebar.slider(key="replications.precision").value == 10
     # the live cost is the AfC table's
     assert any("£750,881" in m.value for m in app.markdown), [m.value for m in app.markdown]
     assert not _errors(app) and any("Press **Run**" in i.value for i in app.info)
@@ -80,9 +81,10 @@ def test_every_widget_has_its_default_from_the_configuration(app, tmp_path):
 
 def test_a_wte_change_runs_and_its_numbers_equal_the_apis(app, tmp_path):
     app.sidebar.date_input(key="site_d.window").set_value(WINDOW)
-    app.sidebar.number_input(key="replications").set_value(REPS)
+    app.sidebar.radio(key="replications.how").set_value("fixed number").run()
+    app.sidebar.slider(key="replications").set_value(REPS)
     app.sidebar.number_input(key="seed").set_value(SEED)
-    app.number_input(key="site_d.wte.therapists").set_value(7.4)
+    app.slider(key="site_d.wte.therapists").set_value(7.4)
     app.run()
     assert "£875,441" in " ".join(m.value for m in app.markdown)  # the cost moved live
     _run(app)
@@ -112,15 +114,16 @@ def test_a_wte_change_runs_and_its_numbers_equal_the_apis(app, tmp_path):
     text = " ".join(m.value for m in app.markdown)
     assert "Therapists (band 6-8b) from 5.4 to 7.4 WTE" in text and "95% CI" in text
     # moving the slider back and forth is served from the cache
-    app.number_input(key="site_d.wte.therapists").set_value(5.4).run()
-    app.number_input(key="site_d.wte.therapists").set_value(7.4).run()
+    app.slider(key="site_d.wte.therapists").set_value(5.4).run()
+    app.slider(key="site_d.wte.therapists").set_value(7.4).run()
     assert app.dataframe and not any("Running" in str(p.value) for p in app.get("progress"))
     assert list(tmp_path.iterdir()) == []
 
 
 def test_the_download_buttons_hand_over_what_reads_back(app):
     app.sidebar.date_input(key="site_d.window").set_value(WINDOW)
-    app.sidebar.number_input(key="replications").set_value(2)
+    app.sidebar.radio(key="replications.how").set_value("fixed number").run()
+    app.sidebar.slider(key="replications").set_value(2)
     app.radio(key="site_d.care_model").set_value("reversed_stepped")
     app.slider(key="site_d.demand").set_value(1.5)
     _run(app)
@@ -191,16 +194,16 @@ def test_a_good_upload_is_a_hub(app):
 
 def test_bad_widget_input_is_a_message(app):
     # both WTE of the assessing roles at zero: the hub cannot assess anyone
-    app.number_input(key="site_d.wte.therapists").set_value(0.0)
-    app.number_input(key="site_d.wte.clinical_leadership").set_value(0.0)
+    app.slider(key="site_d.wte.therapists").set_value(0.0)
+    app.slider(key="site_d.wte.clinical_leadership").set_value(0.0)
     app.run()
     assert not app.exception
     errors = " ".join(_errors(app))
     assert "planner settings:" in errors and "none of its roles" in errors
     assert not [b for b in app.button if b.key == "run"]  # nothing to run until it is valid
     # a surge outside the period is refused with its dates
-    app.number_input(key="site_d.wte.therapists").set_value(5.4)
-    app.number_input(key="site_d.wte.clinical_leadership").set_value(2.15)
+    app.slider(key="site_d.wte.therapists").set_value(5.4)
+    app.slider(key="site_d.wte.clinical_leadership").set_value(2.15)
     app.checkbox(key="site_d.surge.on").check().run()
     app.date_input(key="site_d.surge.start").set_value(dt.date(2023, 3, 20))
     app.run()

@@ -18,10 +18,19 @@ import pandas as pd
 from hubsim.app.jobs import Job, JobBoard
 from hubsim.config import ServiceConfig
 from hubsim.des import SimulationResult
-from hubsim.experiment import simulate_in_steps
+from hubsim.experiment import (
+    ReplicationRule,
+    concat_results,
+    simulate_in_steps,
+    simulate_to_precision,
+)
+from hubsim.experiment.steps import relative_half_width
 from hubsim.report import planner as rp
 
 BASELINE, SCENARIO = "unchanged", "scenario"
+#: the app's default precision: the 95% CI of the mean median wait to first treatment
+#: within 10% of it
+DEFAULT_RULE = ReplicationRule()
 
 
 @dataclass(frozen=True)
@@ -30,7 +39,7 @@ class RunSettings:
 
     start: dt.date
     end: dt.date
-    replications: int
+    replications: int | ReplicationRule
     seed: int
     workers: int = 1
 
@@ -46,9 +55,16 @@ class RunSettings:
             )
         return float((self.start - p.start).days), float((self.end - p.start).days + 1)
 
-    def key(self, config: ServiceConfig) -> tuple:
+    def key(
+        self, config: ServiceConfig, replications: int | ReplicationRule | None = None
+    ) -> tuple:
         warm, horizon = self.days(config)
-        return (config.content_hash, horizon, warm, int(self.replications), int(self.seed))
+        reps = self.replications if replications is None else replications
+        return (config.content_hash, horizon, warm, reps, int(self.seed))
+
+    def describe(self) -> str:
+        r = self.replications
+        return r.describe() if isinstance(r, ReplicationRule) else f"{r} replications (fixed)"
 
 
 @dataclass(frozen=True)
@@ -64,6 +80,8 @@ class PlannerRun:
     figures: dict[str, bytes] = field(repr=False)
     settings: RunSettings
     seconds: float
+    replications: int
+    precision: float
 
 
 def run_key(base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings) -> tuple:
@@ -75,14 +93,15 @@ def _simulate(
     job: Job,
     config: ServiceConfig,
     settings: RunSettings,
+    n: int,
     stage: str,
     offset: int,
     total: int,
 ) -> SimulationResult:
-    key = ("simulation", *settings.key(config))
+    key = ("simulation", *settings.key(config, n))
     hit = board.cached(key)
     if hit is not None:
-        job.report(offset + settings.replications, total, stage)
+        job.report(offset + n, total, stage)
         return hit
     warm, horizon = settings.days(config)
     res = simulate_in_steps(
@@ -90,23 +109,56 @@ def _simulate(
         horizon_days=horizon,
         warmup_days=warm,
         seed=settings.seed,
-        replications=settings.replications,
+        replications=n,
         workers=settings.workers,
         progress=lambda done, _n: job.report(offset + done, total, stage),
     )
     return board.put(key, res)
 
 
+def _baseline(
+    board: JobBoard, job: Job, config: ServiceConfig, settings: RunSettings
+) -> tuple[SimulationResult, int, float]:
+    """The unchanged hub: a fixed number of replications, or as many as the replications
+    algorithm asks for (its result cached under its rule, and under its number)."""
+    rule = settings.replications
+    if not isinstance(rule, ReplicationRule):
+        n = int(rule)
+        res = _simulate(board, job, config, settings, n, f"unchanged {config.name}", 0, 2 * n + 1)
+        return res, n, relative_half_width(res.kpis.get(DEFAULT_RULE.kpi, pd.Series(dtype=float)))
+    key = ("precision", *settings.key(config))
+    hit = board.cached(key)
+    if hit is None:
+        warm, horizon = settings.days(config)
+        full, n, rel = simulate_to_precision(
+            config,
+            rule,
+            horizon_days=horizon,
+            warmup_days=warm,
+            seed=settings.seed,
+            workers=settings.workers,
+            progress=lambda done, mx: job.report(
+                done, 2 * mx + 1, f"unchanged {config.name} (replications algorithm)"
+            ),
+        )
+        res = (
+            full if len(full.kpis) == n else concat_results([full.replication(k) for k in range(n)])
+        )
+        hit = board.put(key, (res, n, rel))
+        board.put(("simulation", *settings.key(config, n)), res)
+    return hit
+
+
 def run_planner(
     board: JobBoard, job: Job, base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings
 ) -> PlannerRun:
     """Run (or take from the cache) both configurations and build everything shown."""
-    total = 2 * settings.replications + 1
-    a = _simulate(board, job, base, settings, f"unchanged {base.name}", 0, total)
+    a, n, precision = _baseline(board, job, base, settings)
+    total = 2 * n + 1
     b = (
         a
         if scenario.content_hash == base.content_hash
-        else _simulate(board, job, scenario, settings, "scenario", settings.replications, total)
+        else _simulate(board, job, scenario, settings, n, "scenario", n, total)
     )
     job.report(total - 1, total, "figures")
     long, diff = rp.compare_results(a, b, rp.planner_kpis(base), labels=(BASELINE, SCENARIO))
@@ -129,7 +181,9 @@ def run_planner(
         "costs": rp.figure_png(rp.plot_costs(long.replace({BASELINE: f"{BASELINE} {base.name}"}))),
     }
     job.report(total, total, "done")
-    return PlannerRun(a, b, long, diff, change, captions, figures, settings, job.seconds)
+    return PlannerRun(
+        a, b, long, diff, change, captions, figures, settings, job.seconds, n, precision
+    )
 
 
 def start_planner(

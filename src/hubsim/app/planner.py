@@ -18,13 +18,14 @@ import pandas as pd
 import streamlit as st
 
 import hubsim
-from hubsim.app.compute import RunSettings, run_key, start_planner
+from hubsim.app.compute import DEFAULT_RULE, RunSettings, run_key, start_planner
 from hubsim.app.jobs import JobBoard
 from hubsim.config import config_yaml, load_config_text
 from hubsim.config.levers import MAX_ROLE_WTE, Levers, Surge, apply_levers, lever_changes
 from hubsim.config.loader import MAX_YAML_BYTES
 from hubsim.economics import role_annual_cost
 from hubsim.errors import HubsimError
+from hubsim.experiment import ReplicationRule
 from hubsim.report.planner import kpi_text
 
 SITES = {"Site A": "site_a", "Site B": "site_b", "Site C": "site_c", "Site D": "site_d"}
@@ -135,15 +136,27 @@ def run_settings(cfg: hubsim.ServiceConfig, prefix: str) -> RunSettings | None:
         key=f"{prefix}.window",
         help="Days before the window are simulated as a warm-up; the simulation stops at its end.",
     )
-    reps = st.sidebar.number_input(
+    how = st.sidebar.radio(
         "Replications",
-        min_value=2,
-        max_value=100,
-        value=10,
-        step=1,
-        key="replications",
-        help="Paired replications of both hubs (common random numbers).",
+        ["replications algorithm", "fixed number"],
+        key="replications.how",
+        help="Paired replications of both hubs (common random numbers). The replications "
+        "algorithm (Hoad, Robinson & Davies 2010) runs the unchanged hub until the stated "
+        "precision holds.",
     )
+    if how == "fixed number":
+        reps = int(st.sidebar.slider("replications", 2, 50, 10, 1, key="replications"))
+    else:
+        pct = st.sidebar.slider(
+            "precision: 95% CI half-width, % of the mean median wait to first treatment",
+            2,
+            25,
+            round(100 * DEFAULT_RULE.relative_half_width),
+            1,
+            key="replications.precision",
+        )
+        reps = ReplicationRule(relative_half_width=pct / 100)
+        st.sidebar.caption(reps.describe())
     seed = st.sidebar.number_input(
         "Seed", min_value=0, max_value=2**31 - 1, value=1, step=1, key="seed"
     )
@@ -152,7 +165,7 @@ def run_settings(cfg: hubsim.ServiceConfig, prefix: str) -> RunSettings | None:
         return None
     start, end = window
     try:
-        s = RunSettings(start, end, int(reps), int(seed), workers())
+        s = RunSettings(start, end, reps, int(seed), workers())
         s.days(cfg)
     except ValueError as exc:
         st.sidebar.error(str(exc))
@@ -171,12 +184,13 @@ def lever_widgets(cfg: hubsim.ServiceConfig, prefix: str) -> Levers:
         for r in cfg.service.workforce.roles:
             c1, c2, c3, c4 = st.columns([3, 2, 2, 2])
             c1.markdown(f"**{r.label}**  \nband {r.band_range}")
-            wte[r.id] = c2.number_input(
+            top = min(MAX_ROLE_WTE, max(10.0, 3 * float(r.wte)))
+            wte[r.id] = c2.slider(
                 "WTE",
                 min_value=0.0,
-                max_value=MAX_ROLE_WTE,
+                max_value=top,
                 value=float(r.wte),
-                step=0.1,
+                step=0.05,
                 format="%.2f",
                 key=f"{prefix}.wte.{r.id}",
             )
@@ -330,9 +344,15 @@ def show_results(
     st.subheader("Results")
     if stale:
         st.warning("The settings have changed since this run: press **Run** to see them.")
+    how = (
+        f"chosen by the replications algorithm (95% CI half-width {100 * run.precision:.1f}% of "
+        f"the mean; target {100 * s.replications.relative_half_width:.0f}%)"
+        if isinstance(s.replications, ReplicationRule)
+        else "fixed"
+    )
     st.caption(
-        f"{base.name}: referrals {s.start} to {s.end}, {s.replications} paired replications on "
-        f"common random numbers, seed {s.seed}; computed in {run.seconds:.1f} s."
+        f"{base.name}: referrals {s.start} to {s.end}, {run.replications} paired replications "
+        f"({how}) on common random numbers, seed {s.seed}; computed in {run.seconds:.1f} s."
     )
     heads = [
         k

@@ -10,17 +10,27 @@ from hubsim.experiment.compare import (
     paired_differences,
 )
 from hubsim.experiment.run import format_summary, run_cli, write_result
-from hubsim.experiment.steps import Cancelled, concat_results, simulate_in_steps
+from hubsim.experiment.steps import (
+    Cancelled,
+    ReplicationRule,
+    concat_results,
+    replications_decision,
+    simulate_in_steps,
+    simulate_to_precision,
+)
 
 __all__ = [
     "Cancelled",
+    "ReplicationRule",
     "ScenarioComparison",
     "compare_scenarios",
     "concat_results",
     "format_summary",
     "paired_differences",
+    "replications_decision",
     "run_cli",
     "simulate_in_steps",
+    "simulate_to_precision",
     "vary",
     "write_result",
 ]
