@@ -45,7 +45,7 @@ def _run(at, n: int = 200):
     at.button(key="run").click()
     at.run()
     for _ in range(n):  # the page polls the background job
-        if at.dataframe or _errors(at):
+        if at.table or _errors(at):
             break
         at.run()
     assert not at.exception, at.exception
@@ -98,7 +98,7 @@ def test_a_wte_change_runs_and_its_numbers_equal_the_apis(app, tmp_path):
     kw = {"horizon_days": 120.0, "warmup_days": 0.0, "seed": SEED, "replications": REPS}
     a, b = hubsim.simulate(site_d, **kw), hubsim.simulate(scen, **kw)
     _, want = compare_results(a, b, planner_kpis(site_d))
-    table = app.dataframe[0].value
+    table = app.table[0].value
     assert len(table) == len(want)
     got = app.session_state["planner.downloads"]["csv"]
     got = pd.read_csv(io.StringIO(got))
@@ -116,7 +116,7 @@ def test_a_wte_change_runs_and_its_numbers_equal_the_apis(app, tmp_path):
     # moving the slider back and forth is served from the cache
     app.slider(key="site_d.wte.therapists").set_value(5.4).run()
     app.slider(key="site_d.wte.therapists").set_value(7.4).run()
-    assert app.dataframe and not any("Running" in str(p.value) for p in app.get("progress"))
+    assert app.table and not any("Running" in str(p.value) for p in app.get("progress"))
     assert list(tmp_path.iterdir()) == []
 
 
@@ -223,12 +223,12 @@ def test_the_evaluation_page(app):
     assert any("none untreated" in c.value for c in app.caption)
     app.button(key="eval.run").click().run()
     for _ in range(100):
-        if app.dataframe:
+        if app.table:
             break
         app.run()
     assert not app.exception and not _errors(app)
-    table = app.dataframe[0].value
-    assert list(table["estimator"]) == ["twfe_cr1", "its"]
+    table = app.table[0].value
+    assert list(table.index) == ["twfe_cr1", "its"]
     assert all("±" in v for v in table["power"])
     assert app.success or app.warning  # the recommendation, or why there is none
     text = " ".join(s.value for s in [*app.success, *app.warning])

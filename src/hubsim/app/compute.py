@@ -116,37 +116,54 @@ def _simulate(
     return board.put(key, res)
 
 
+def _baseline_run(
+    board: JobBoard, job: Job, config: ServiceConfig, settings: RunSettings
+) -> tuple[SimulationResult, int, float]:
+    rule = settings.replications
+    if not isinstance(rule, ReplicationRule):
+        n = int(rule)
+        res = _simulate(board, job, config, settings, n, f"unchanged {config.name}", 0, n)
+        return res, n, relative_half_width(res.kpis.get(DEFAULT_RULE.kpi, pd.Series(dtype=float)))
+    warm, horizon = settings.days(config)
+    full, n, rel = simulate_to_precision(
+        config,
+        rule,
+        horizon_days=horizon,
+        warmup_days=warm,
+        seed=settings.seed,
+        workers=settings.workers,
+        progress=lambda done, mx: job.report(
+            done, mx, f"unchanged {config.name} (replications algorithm)"
+        ),
+    )
+    res = full if len(full.kpis) == n else concat_results([full.replication(k) for k in range(n)])
+    board.put(("simulation", *settings.key(config, n)), res)
+    return res, n, rel
+
+
+def baseline_job(board: JobBoard, config: ServiceConfig, settings: RunSettings) -> Job | None:
+    """The background run of the unchanged hub (None when its result is cached): the page
+    starts it as soon as the hub and settings are known, so pressing Run waits only for
+    the scenario."""
+    key = ("baseline", *settings.key(config))
+    if board.cached(key) is not None:
+        return None
+    return board.submit(key, lambda j: _baseline_run(board, j, config, settings))
+
+
 def _baseline(
     board: JobBoard, job: Job, config: ServiceConfig, settings: RunSettings
 ) -> tuple[SimulationResult, int, float]:
     """The unchanged hub: a fixed number of replications, or as many as the replications
-    algorithm asks for (its result cached under its rule, and under its number)."""
-    rule = settings.replications
-    if not isinstance(rule, ReplicationRule):
-        n = int(rule)
-        res = _simulate(board, job, config, settings, n, f"unchanged {config.name}", 0, 2 * n + 1)
-        return res, n, relative_half_width(res.kpis.get(DEFAULT_RULE.kpi, pd.Series(dtype=float)))
-    key = ("precision", *settings.key(config))
-    hit = board.cached(key)
-    if hit is None:
-        warm, horizon = settings.days(config)
-        full, n, rel = simulate_to_precision(
-            config,
-            rule,
-            horizon_days=horizon,
-            warmup_days=warm,
-            seed=settings.seed,
-            workers=settings.workers,
-            progress=lambda done, mx: job.report(
-                done, 2 * mx + 1, f"unchanged {config.name} (replications algorithm)"
-            ),
-        )
-        res = (
-            full if len(full.kpis) == n else concat_results([full.replication(k) for k in range(n)])
-        )
-        hit = board.put(key, (res, n, rel))
-        board.put(("simulation", *settings.key(config, n)), res)
-    return hit
+    algorithm asks for; shared with (and waiting for) a run the page started already."""
+    key = ("baseline", *settings.key(config))
+    bj = baseline_job(board, config, settings)
+    while bj is not None and not bj.wait(0.2):
+        frac, stage = bj.progress()
+        job.report(round(100 * frac), 200, stage)
+    if bj is not None and bj.status == "failed":
+        raise ValueError(bj.error or "the run of the unchanged hub failed.")
+    return board.cached(key)
 
 
 def run_planner(
@@ -155,6 +172,7 @@ def run_planner(
     """Run (or take from the cache) both configurations and build everything shown."""
     a, n, precision = _baseline(board, job, base, settings)
     total = 2 * n + 1
+    job.report(n, total, "scenario")
     b = (
         a
         if scenario.content_hash == base.content_hash

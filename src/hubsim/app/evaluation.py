@@ -225,7 +225,7 @@ def render() -> None:
         f"**Diagnosands** ({res.n_sims} simulated evaluations, seed {res.seed}, alpha "
         f"{res.alpha}; value ± MCSE; computed in {done['seconds']:.1f} s)"
     )
-    st.dataframe(table, hide_index=True, width="stretch", key="eval.table")
+    st.table(table.set_index("estimator"))
     st.image(
         done["figure"],
         caption="Power, coverage and bias by estimator, with bars of "

@@ -18,7 +18,13 @@ import pandas as pd
 import streamlit as st
 
 import hubsim
-from hubsim.app.compute import DEFAULT_RULE, RunSettings, run_key, start_planner
+from hubsim.app.compute import (
+    DEFAULT_RULE,
+    RunSettings,
+    baseline_job,
+    run_key,
+    start_planner,
+)
 from hubsim.app.jobs import JobBoard
 from hubsim.config import config_yaml, load_config_text
 from hubsim.config.levers import MAX_ROLE_WTE, Levers, Surge, apply_levers, lever_changes
@@ -371,9 +377,7 @@ def show_results(
         "**Paired differences from the unchanged hub** (scenario minus unchanged, "
         "95% paired t intervals over replications)"
     )
-    st.dataframe(
-        difference_table(run.differences), hide_index=True, width="stretch", key="differences"
-    )
+    st.table(difference_table(run.differences).set_index("measure"))
     with st.expander("Every sentence"):
         for text in run.captions.values():
             st.markdown(f"- {text}")
@@ -459,6 +463,7 @@ def render() -> None:
     if settings is None or scenario is None:
         return
     b = board()
+    baseline_job(b, base, settings)  # the unchanged hub starts running in the background now
     key = run_key(base, scenario, settings)
     pressed = st.button("Run", type="primary", key="run")
     done = b.cached(key)

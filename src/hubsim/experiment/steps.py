@@ -1,7 +1,7 @@
 """Simulation in steps of replications, with progress: for interactive front ends.
 
-:func:`simulate_in_steps` runs the replications of :func:`hubsim.simulate` a few at a time
-(as many as there are workers), reports ``(done, total)`` after each step and returns the
+:func:`simulate_in_steps` runs the replications of :func:`hubsim.simulate` one task each on
+a pool of worker processes, reports ``(done, total)`` as each finishes and returns the
 same :class:`~hubsim.des.SimulationResult` that one call of :func:`hubsim.simulate` gives:
 replication ``r`` is addressed by the same random streams whichever step runs it, so the
 frames are identical. :func:`concat_results` stacks results of disjoint replications.
@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 import threading
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,7 +94,7 @@ def simulate_in_steps(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> SimulationResult:
-    """:func:`hubsim.simulate`, a step of ``workers`` replications at a time, with progress.
+    """:func:`hubsim.simulate` with progress after each replication, and a cancel.
 
     Parameters
     ----------
@@ -104,42 +105,62 @@ def simulate_in_steps(
     first_replication : int, default 0
         The first replication index (to add replications to a result already run).
     progress : callable, optional
-        Called as ``progress(done, total)`` after each step.
+        Called as ``progress(done, total)`` after each replication.
     cancel : threading.Event, optional
-        When set, the run stops before its next step and raises :class:`Cancelled`.
+        When set, the run stops after the replication finishing next (queued ones are
+        dropped) and raises :class:`Cancelled`.
 
     Returns
     -------
     SimulationResult
     """
-    from hubsim.des.simulate import simulate
-
     n = int(replications)
     if n < 1:
         raise ValueError(f"replications must be at least 1, got {replications}.")
     if int(workers) < 1:
         raise ValueError(f"workers must be at least 1, got {workers}.")
     ids = list(range(int(first_replication), int(first_replication) + n))
-    step = int(workers)
-    parts = []
-    for i in range(0, n, step):
-        if cancel is not None and cancel.is_set():
-            raise Cancelled("the run was cancelled.")
-        parts.append(
-            simulate(
-                config,
-                horizon_days=horizon_days,
-                seed=seed,
-                replication_ids=ids[i : i + step],
-                warmup_days=warmup_days,
-                workers=workers,
-                scenario=scenario,
-                initial_waiting_list=initial_waiting_list,
-            )
-        )
+    kw = {
+        "horizon_days": horizon_days,
+        "seed": seed,
+        "warmup_days": warmup_days,
+        "scenario": scenario,
+        "initial_waiting_list": initial_waiting_list,
+    }
+    parts: dict[int, SimulationResult] = {}
+
+    def done(r: int, res: SimulationResult) -> None:
+        parts[r] = res
         if progress is not None:
-            progress(min(i + step, n), n)
-    return concat_results(parts)
+            progress(len(parts), n)
+
+    if int(workers) == 1 or n == 1:
+        for r in ids:
+            if cancel is not None and cancel.is_set():
+                raise Cancelled("the run was cancelled.")
+            done(r, _one_replication(config, r, kw))
+    else:
+        # one pool for the whole run, a replication a task (the pool balances replications
+        # of different lengths); each replication is addressed by its own streams, so the
+        # order they finish in changes nothing
+        with ProcessPoolExecutor(max_workers=min(int(workers), n)) as ex:
+            futures = {ex.submit(_one_replication, config, r, kw): r for r in ids}
+            try:
+                for f in as_completed(futures):
+                    done(futures[f], f.result())
+                    if cancel is not None and cancel.is_set():
+                        raise Cancelled("the run was cancelled.")
+            except BaseException:
+                for f in futures:
+                    f.cancel()
+                raise
+    return concat_results([parts[r] for r in ids])
+
+
+def _one_replication(config: ServiceConfig, r: int, kw: dict) -> SimulationResult:
+    from hubsim.des.simulate import simulate
+
+    return simulate(config, replication_ids=[r], workers=1, **kw)
 
 
 # ------------------------------------------------------------------- replications algorithm
