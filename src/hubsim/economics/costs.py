@@ -81,8 +81,8 @@ def cost_per_outcome(total_cost: float, n_outcomes: float) -> float:
     return float(total_cost) / n_outcomes if n_outcomes > 0 else math.nan
 
 
-#: Working hours of one WTE a year behind the hourly costs: docs/calibration.md §5 derives
-#: each band's hourly cost as its employer cost at the midpoint over 1,600 working hours.
+#: Working hours of one WTE a year behind the hourly costs (docs/calibration.md, section 5:
+#: each band's hourly cost is its employer cost at the midpoint over 1,600 working hours).
 WORKING_HOURS_PER_YEAR = 1600.0
 STAFFING_COLUMNS = ["role", "label", "band_range", "wte", "hourly_cost_gbp", "annual_cost_gbp"]
 
