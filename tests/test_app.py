@@ -247,3 +247,22 @@ def test_the_evaluation_page_takes_the_effect_from_the_hub_just_simulated(app):
     # the planner page stored the hub as set; the page offers the DES settings
     assert app.number_input(key="eval.des_reps").value == 4
     assert any("effect_from_des" in c.value for c in app.caption)
+
+
+def test_the_default_replications_come_from_the_replications_algorithm(app):
+    from hubsim.experiment import ReplicationRule, simulate_to_precision
+
+    app.sidebar.date_input(key="site_d.window").set_value(WINDOW)
+    app.sidebar.slider(key="replications.precision").set_value(25)
+    app.slider(key="site_d.demand").set_value(1.2)
+    _run(app)
+    assert not _errors(app), _errors(app)
+    text = " ".join(c.value for c in app.caption)
+    assert "chosen by the replications algorithm" in text, text
+    # the number shown is the algorithm's, run through the public API
+    rule = ReplicationRule(relative_half_width=0.25)
+    _, n, _ = simulate_to_precision(
+        hubsim.load_config("site_d"), rule, horizon_days=120, seed=1, workers=1
+    )
+    assert f"{n} paired replications" in text
+    assert int(app.table[0].value["replications"].iloc[0]) == n
