@@ -112,6 +112,7 @@ def _simulate(
         replications=n,
         workers=settings.workers,
         progress=lambda done, _n: job.report(offset + done, total, stage),
+        cancel=job.cancel,
     )
     return board.put(key, res)
 
@@ -135,6 +136,7 @@ def _baseline_run(
         progress=lambda done, mx: job.report(
             done, mx, f"unchanged {config.name} (replications algorithm)"
         ),
+        cancel=job.cancel,
     )
     res = full if len(full.kpis) == n else concat_results([full.replication(k) for k in range(n)])
     board.put(("simulation", *settings.key(config, n)), res)

@@ -34,6 +34,7 @@ class Job:
         self.error: str | None = None
         self.started = time.perf_counter()
         self.finished: float | None = None
+        self.cancel = threading.Event()  # the function may stop when it is set
         self._thread = threading.Thread(
             target=self._run, name=f"hubsim-job-{hash(key)}", daemon=True
         )

@@ -463,7 +463,13 @@ def render() -> None:
     if settings is None or scenario is None:
         return
     b = board()
-    baseline_job(b, base, settings)  # the unchanged hub starts running in the background now
+    # the unchanged hub starts running in the background now; a run this session started
+    # for settings it has left is cancelled, so it does not hold the cores
+    pre = baseline_job(b, base, settings)
+    prev = st.session_state.get("planner.prefetch")
+    if prev is not None and prev is not pre and prev.status == "running":
+        prev.cancel.set()
+    st.session_state["planner.prefetch"] = pre
     key = run_key(base, scenario, settings)
     pressed = st.button("Run", type="primary", key="run")
     done = b.cached(key)
