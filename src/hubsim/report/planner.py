@@ -346,7 +346,7 @@ def _share_text(result: SimulationResult, wait: str) -> str:
             x = result.kpis[col].to_numpy(dtype=float)
             x = x[np.isfinite(x)]
             if len(x):
-                out.append(f"{100 * x.mean():.0f}% within {w[:-1]} weeks")
+                out.append(f"{100 * x.mean():.1f}% within {w[:-1]} weeks")
     return ", ".join(out)
 
 
@@ -373,7 +373,7 @@ def plot_waits(results: Mapping[str, SimulationResult]):
             )
         for weeks in (6, 18):
             ax.axvline(weeks, color="0.5", lw=0.8, ls=":")
-            ax.text(weeks, 101, f"{weeks} wk", ha="center", va="bottom", fontsize=7, color="0.4")
+            ax.text(weeks, 2, f" {weeks} weeks", ha="left", va="bottom", fontsize=7, color="0.4")
         ax.set_title(title, fontsize=10)
         ax.set_xlabel("weeks since referral")
         ax.set_xlim(left=0)
@@ -541,6 +541,14 @@ def plot_diagnosands(diag: pd.DataFrame, alpha: float):
         )
         ax.set_title(title, fontsize=10)
         ax.legend(fontsize=7, loc="best")
+        if col == "bias":
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.set_xlabel("estimate - estimand (outcome units)", fontsize=8)
+        else:
+            ax.set_xlim(0, 1.03)
+            ax.set_xlabel("share of simulated evaluations", fontsize=8)
     axes[0].set_yticks(y, diag["estimator"], fontsize=8)
     fig.tight_layout()
     return fig
