@@ -241,12 +241,36 @@ def test_the_evaluation_page(app):
 
 
 def test_the_evaluation_page_takes_the_effect_from_the_hub_just_simulated(app):
+    from hubsim.evaluation import effect_from_des
+
+    app.slider(key="site_d.wte.therapists").set_value(7.4).run()  # the hub as set
     app.switch_page("evaluation_page.py").run()
     app.radio(key="eval.effect_source").set_value("from the hub just simulated").run()
     assert not app.exception
-    # the planner page stored the hub as set; the page offers the DES settings
-    assert app.number_input(key="eval.des_reps").value == 4
-    assert any("effect_from_des" in c.value for c in app.caption)
+    assert any("site_d_planner against usual care" in c.value for c in app.caption)
+    app.number_input(key="eval.regions").set_value(10)
+    app.number_input(key="eval.treated").set_value(8)
+    app.number_input(key="eval.periods").set_value(12)
+    app.text_input(key="eval.schedule").set_value("4, 6")
+    app.number_input(key="eval.des_days").set_value(300)
+    app.number_input(key="eval.des_reps").set_value(2)
+    app.multiselect(key="eval.estimators").set_value(["twfe_cr1"])
+    app.number_input(key="eval.n_sims").set_value(20)
+    app.button(key="eval.run").click().run()
+    for _ in range(300):
+        if app.table or _errors(app):
+            break
+        app.run()
+    assert not app.exception and not _errors(app), _errors(app)
+    # the effect shown is the API's for that hub
+    hub = apply_levers(
+        hubsim.load_config("site_d"), Levers(wte={"therapists": 7.4}), name="site_d_planner"
+    )
+    want = effect_from_des(
+        hub, population="staff_survey", horizon_days=300.0, replications=2, seed=1
+    )
+    text = " ".join(t.value for t in app.text)
+    assert want.summary() in text  # the same numbers, line by line
 
 
 def test_the_default_replications_come_from_the_replications_algorithm(app):
