@@ -415,27 +415,29 @@ def show_results(
         if shipped_name
         else "The whole configuration (hubsim run accepts it).",
     )
-    c2.download_button(
-        "Differences (CSV)",
-        run.differences.to_csv(index=False),
-        file_name="paired_differences.csv",
-        mime="text/csv",
-        key="download.csv",
-    )
-    c3.download_button(
-        "KPIs per replication (CSV)",
-        run.long.to_csv(index=False),
-        file_name="kpis_per_replication.csv",
-        mime="text/csv",
-        key="download.kpis",
-    )
-    c4.download_button(
-        "KPIs per replication (Parquet)",
-        buf.getvalue(),
-        file_name="kpis_per_replication.parquet",
-        mime="application/vnd.apache.parquet",
-        key="download.parquet",
-    )
+    d = st.session_state["planner.downloads"]
+    for col, (label, data, file_name, mime, key) in zip(
+        (c2, c3, c4),
+        (
+            ("Differences (CSV)", d["csv"], "paired_differences.csv", "text/csv", "csv"),
+            (
+                "KPIs per replication (CSV)",
+                d["kpis_csv"],
+                "kpis_per_replication.csv",
+                "text/csv",
+                "kpis",
+            ),
+            (
+                "KPIs per replication (Parquet)",
+                d["parquet"],
+                "kpis_per_replication.parquet",
+                "application/vnd.apache.parquet",
+                "parquet",
+            ),
+        ),
+        strict=True,
+    ):
+        col.download_button(label, data, file_name=file_name, mime=mime, key=f"download.{key}")
 
 
 def render() -> None:
