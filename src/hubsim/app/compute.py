@@ -11,12 +11,13 @@ for every scenario compared with it.
 from __future__ import annotations
 
 import datetime as dt
+import io
 from dataclasses import dataclass, field
 
 import pandas as pd
 
 from hubsim.app.jobs import Job, JobBoard
-from hubsim.config import ServiceConfig
+from hubsim.config import ServiceConfig, config_yaml
 from hubsim.des import SimulationResult
 from hubsim.experiment import (
     ReplicationRule,
@@ -82,6 +83,7 @@ class PlannerRun:
     seconds: float
     replications: int
     precision: float
+    downloads: dict[str, str | bytes] = field(repr=False, default_factory=dict)
 
 
 def run_key(base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings) -> tuple:
@@ -169,7 +171,12 @@ def _baseline(
 
 
 def run_planner(
-    board: JobBoard, job: Job, base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings
+    board: JobBoard,
+    job: Job,
+    base: ServiceConfig,
+    scenario: ServiceConfig,
+    settings: RunSettings,
+    shipped_name: str | None = None,
 ) -> PlannerRun:
     """Run (or take from the cache) both configurations and build everything shown."""
     a, n, precision = _baseline(board, job, base, settings)
@@ -200,17 +207,31 @@ def run_planner(
         "utilisation": rp.figure_png(rp.plot_utilisation(runs, roles)),
         "costs": rp.figure_png(rp.plot_costs(long.replace({BASELINE: f"{BASELINE} {base.name}"}))),
     }
+    parquet = io.BytesIO()
+    long.to_parquet(parquet, index=False)
+    downloads = {
+        # the scenario as a delta on the shipped site (or whole, for an upload)
+        "yaml": config_yaml(scenario, shipped_name),
+        "csv": diff.to_csv(index=False),
+        "kpis_csv": long.to_csv(index=False),
+        "parquet": parquet.getvalue(),
+        **{f"{k}.png": v for k, v in figures.items()},
+    }
     job.report(total, total, "done")
     return PlannerRun(
-        a, b, long, diff, change, captions, figures, settings, job.seconds, n, precision
+        a, b, long, diff, change, captions, figures, settings, job.seconds, n, precision, downloads
     )
 
 
 def start_planner(
-    board: JobBoard, base: ServiceConfig, scenario: ServiceConfig, settings: RunSettings
+    board: JobBoard,
+    base: ServiceConfig,
+    scenario: ServiceConfig,
+    settings: RunSettings,
+    shipped_name: str | None = None,
 ) -> Job:
     """The background job of a comparison (an existing one for the same key)."""
     return board.submit(
         run_key(base, scenario, settings),
-        lambda job: run_planner(board, job, base, scenario, settings),
+        lambda job: run_planner(board, job, base, scenario, settings, shipped_name),
     )

@@ -9,7 +9,6 @@ is :func:`hubsim.app.compute.run_planner` in the background, and downloads use
 from __future__ import annotations
 
 import datetime as dt
-import io
 import os
 import re
 import time
@@ -26,7 +25,7 @@ from hubsim.app.compute import (
     start_planner,
 )
 from hubsim.app.jobs import JobBoard
-from hubsim.config import config_yaml, load_config_text
+from hubsim.config import load_config_text
 from hubsim.config.levers import MAX_ROLE_WTE, Levers, Surge, apply_levers, lever_changes
 from hubsim.config.loader import MAX_YAML_BYTES
 from hubsim.economics import role_annual_cost
@@ -394,28 +393,19 @@ def show_results(
             )
     st.markdown("**Downloads**")
     c1, c2, c3, c4 = st.columns(4)
-    yaml_text = config_yaml(scenario, shipped_name)
-    buf = io.BytesIO()
-    run.long.to_parquet(buf, index=False)
-    # what the buttons hand over, kept for the session (the tests read it back)
-    st.session_state["planner.downloads"] = {
-        "yaml": yaml_text,
-        "csv": run.differences.to_csv(index=False),
-        "kpis_csv": run.long.to_csv(index=False),
-        "parquet": buf.getvalue(),
-        **{f"{k}.png": v for k, v in run.figures.items()},
-    }
+    # what the buttons hand over (made once, with the run), kept for the session
+    d = st.session_state["planner.downloads"] = run.downloads
+    yaml_text = d["yaml"]
     c1.download_button(
         "Scenario (YAML)",
         yaml_text,
-        file_name=f"{scenario.name}.yaml",
+        file_name=f"{run.scenario.meta['config_name']}.yaml",
         mime="application/x-yaml",
         key="download.yaml",
         help="A delta on the shipped site (extends:) that hubsim run accepts."
         if shipped_name
         else "The whole configuration (hubsim run accepts it).",
     )
-    d = st.session_state["planner.downloads"]
     for col, (label, data, file_name, mime, key) in zip(
         (c2, c3, c4),
         (
@@ -477,7 +467,7 @@ def render() -> None:
     done = b.cached(key)
     job = b.job(key)
     if pressed and done is None:
-        job = start_planner(b, base, scenario, settings)
+        job = start_planner(b, base, scenario, settings, shipped_name)
     if done is None and job is not None and job.status == "running":
         frac, stage = job.progress()
         st.progress(
