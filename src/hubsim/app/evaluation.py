@@ -8,14 +8,12 @@ runs in the background (:mod:`hubsim.app.jobs`) and is cached by its settings.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import streamlit as st
 from pydantic import ValidationError
 
-from hubsim.app.planner import POLL_SECONDS, board, workers
+from hubsim.app.planner import board, follow, workers
 from hubsim.errors import HubsimError
 from hubsim.evaluation import effect_from_des
 from hubsim.power import ESTIMATORS, diagnose, recommend_estimator
@@ -198,10 +196,8 @@ def render() -> None:
     if pressed and done is None:
         job = b.submit(key, lambda j: _run(j, design, des_request, estimators, n_sims, seed))
     if done is None and job is not None and job.status == "running":
-        frac, stage = job.progress()
-        st.progress(frac, text=f"Running: {stage} ({job.seconds:.0f} s)")
-        time.sleep(POLL_SECONDS)
-        st.rerun()
+        follow(job)
+        return
     if done is None and job is not None and job.status == "failed":
         st.error(job.error or "the diagnosis failed.")
         return

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
-import time
 
 import pandas as pd
 import streamlit as st
@@ -24,7 +23,7 @@ from hubsim.app.compute import (
     run_key,
     start_planner,
 )
-from hubsim.app.jobs import JobBoard
+from hubsim.app.jobs import Job, JobBoard
 from hubsim.config import load_config_text
 from hubsim.config.levers import MAX_ROLE_WTE, Levers, Surge, apply_levers, lever_changes
 from hubsim.config.loader import MAX_YAML_BYTES
@@ -100,6 +99,19 @@ def show_problems(problems: list[str], text: str | None = None) -> None:
             n = int(m.group(1))
             if 1 <= n <= len(lines):
                 st.code(f"{n:>4} | {lines[n - 1]}", language="yaml")
+
+
+@st.fragment(run_every=POLL_SECONDS)
+def follow(job: Job, steps: bool = False) -> None:
+    """The running job's progress bar, redrawn on its own every :data:`POLL_SECONDS` (a
+    fragment: the rest of the page is neither rerun nor redrawn while the job runs, so the
+    server and the browser leave the cores to the simulation); when the job ends, the
+    whole page reruns to show what it found."""
+    if job.status != "running":
+        st.rerun()
+    frac, stage = job.progress()
+    count = f"{job.done} of {job.total} steps, " if steps else ""
+    st.progress(frac, text=f"Running: {stage} ({count}{job.seconds:.0f} s)")
 
 
 # ---------------------------------------------------------------------------- the hub
@@ -469,12 +481,8 @@ def render() -> None:
     if pressed and done is None:
         job = start_planner(b, base, scenario, settings, shipped_name)
     if done is None and job is not None and job.status == "running":
-        frac, stage = job.progress()
-        st.progress(
-            frac, text=f"Running: {stage} ({job.done} of {job.total} steps, {job.seconds:.0f} s)"
-        )
-        time.sleep(POLL_SECONDS)
-        st.rerun()
+        follow(job, steps=True)
+        return
     if job is not None and job.status == "failed" and done is None:
         st.error(job.error or "the run failed.")
         return
