@@ -1,8 +1,9 @@
 # Two commands do all the set-up on a fresh machine with Python 3.11 and make:
 #   make run    the main job: creates .venv with hubsim's runtime dependencies only, then runs
 #               the flagship power study
-#   make test   the default test tier: adds the dev and app extras (tests, oracle packages,
-#               lint, notebook runners, Streamlit) to the same .venv first
+#   make test   the default test tier: adds the dev, dask and app extras (tests, oracle
+#               packages, lint, notebook runners; Dask distributed for the LocalCluster tests;
+#               Streamlit and Selenium for the app's) to the same .venv first
 #   make app    the planner app in the browser (adds the app extra, Streamlit)
 PYTHON  ?= $(shell command -v python3.11 || command -v python3)
 VENV    ?= .venv
@@ -20,7 +21,7 @@ $(RUNTIME): pyproject.toml
 	touch $@
 
 $(DEV): $(RUNTIME)
-	$(BIN)/python -m pip install --quiet -e '.[dev,app]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,dask,app]'
 	touch $@
 
 $(APP): $(RUNTIME)

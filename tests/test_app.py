@@ -274,7 +274,8 @@ def test_the_evaluation_page_takes_the_effect_from_the_hub_just_simulated(app):
 
 
 def test_the_default_replications_come_from_the_replications_algorithm(app):
-    from hubsim.experiment import ReplicationRule, simulate_to_precision
+    from hubsim.app.compute import replication_target
+    from hubsim.experiment import simulate_to_precision
 
     app.sidebar.date_input(key="site_d.window").set_value(WINDOW)
     app.sidebar.slider(key="replications.precision").set_value(25)
@@ -282,11 +283,12 @@ def test_the_default_replications_come_from_the_replications_algorithm(app):
     _run(app)
     assert not _errors(app), _errors(app)
     text = " ".join(c.value for c in app.caption)
-    assert "chosen by the replications algorithm" in text, text
+    assert "replications algorithm (Hoad, Robinson & Davies 2010)" in text, text
     # the number shown is the algorithm's, run through the public API
-    rule = ReplicationRule(relative_half_width=0.25)
-    _, n, _ = simulate_to_precision(
-        hubsim.load_config("site_d"), rule, horizon_days=120, seed=1, workers=1
+    _, p = simulate_to_precision(
+        hubsim.load_config("site_d"), replication_target(0.25), horizon_days=120, seed=1
     )
-    assert f"{n} paired replications" in text
-    assert int(app.table[0].value["replications"].iloc[0]) == n
+    assert p.reached
+    assert f"{p.n_used} paired replications" in text
+    assert f"{p.n_solution} reach the target" in text
+    assert int(app.table[0].value["replications"].iloc[0]) == p.n_used

@@ -14,7 +14,9 @@ COMMANDS = sorted(GROUP.commands)
 
 
 def test_the_commands():
-    assert COMMANDS == ["app", "list", "power", "run", "sites", "validate"]
+    assert COMMANDS == [
+        "app", "compare", "experiment", "list", "power", "report", "run", "sites", "validate"
+    ]
 
 
 @pytest.mark.parametrize("name", COMMANDS)

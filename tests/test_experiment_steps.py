@@ -64,53 +64,63 @@ def test_a_set_cancel_event_stops_before_the_next_step(site_d):
 
 
 # ------------------------------------------------------------------- replications algorithm
-from hubsim.experiment.steps import (  # noqa: E402
-    ReplicationRule,
-    relative_half_width,
-    replications_decision,
+from hubsim.experiment import (  # noqa: E402
+    ReplicationTarget,
+    describe_target,
+    replications_needed,
     simulate_to_precision,
 )
+from hubsim.stats import mean_mcse, t_interval  # noqa: E402
 
 
-def test_the_decision_needs_the_look_ahead_to_stay_precise():
-    rule = ReplicationRule(kpi="w", relative_half_width=0.05, initial=3, look_ahead=3, max=20)
-    steady = [10.0, 10.2, 9.8, 10.1, 9.9, 10.0]
-    assert replications_decision(steady[:3], rule) == (None, 6)  # precise at 3: look ahead
-    assert replications_decision(steady, rule) == (3, 6)
-    # an outlier inside the look-ahead breaks the candidate: the search moves on
-    jumpy = [10.0, 10.2, 9.8, 14.0, 10.1, 9.9, 10.0, 10.1, 9.9, 10.0]
-    n, _ = replications_decision(jumpy, rule)
-    assert n is None or n > 4
-    for m in range(n or len(jumpy), len(jumpy) + 1):
-        if n is not None and m <= n + rule.look_ahead:
-            assert relative_half_width(jumpy[:m], 0.95) <= 0.05
-    # never beyond max
-    rule = ReplicationRule(kpi="w", relative_half_width=0.01, initial=3, look_ahead=2, max=5)
-    assert replications_decision([1, 9, 1, 9, 1], rule) == (None, 5)
+def _relative_half_width(x):
+    mean, se, n = mean_mcse(x)
+    return (t_interval(mean, se, n - 1, 0.05)[2] - mean) / mean
 
 
-def test_rule_checks():
-    with pytest.raises(ValueError, match="relative_half_width"):
-        ReplicationRule(relative_half_width=0)
-    with pytest.raises(ValueError, match="initial"):
-        ReplicationRule(initial=2)
-
-
-def test_simulate_to_precision_stops_when_the_rule_is_met(site_d):
-    rule = ReplicationRule(relative_half_width=0.15, initial=3, look_ahead=2, max=12)
+def test_simulate_to_precision_stops_where_replications_needed_does(site_d):
+    kpi = "wait_to_first_assessment_mean_days"
+    target = ReplicationTarget(kpis=[kpi], relative_half_width=0.15, initial=3, look_ahead=2, max=12)
     seen = []
-    res, n, rel = simulate_to_precision(
-        site_d, rule, horizon_days=120, seed=2, workers=1, progress=lambda *a: seen.append(a)
+    res, p = simulate_to_precision(
+        site_d, target, horizon_days=120, seed=2, workers=2, progress=lambda *a: seen.append(a)
     )
-    values = res.kpis[rule.kpi].to_numpy()
-    have = len(values)
-    if n < rule.max:
-        assert rel <= rule.relative_half_width
-        assert have == min(n + rule.look_ahead, rule.max)
-        for m in range(n, have + 1):
-            assert relative_half_width(values[:m]) <= rule.relative_half_width
-        for m in range(rule.initial, n):  # no smaller n is confirmed
-            assert replications_decision(values[:m], rule)[0] is None
-    assert seen[-1] == (have, rule.max)
-    want = hubsim.simulate(site_d, horizon_days=120, seed=2, replications=have)
+    values = res.kpis[kpi].to_numpy()
+    assert len(values) == p.n_used
+    # the result is hubsim.simulate's replications 0 .. n_used - 1, whatever the batches
+    want = hubsim.simulate(site_d, horizon_days=120, seed=2, replications=p.n_used)
     pd.testing.assert_frame_equal(res.kpis, want.kpis)
+    if p.reached:
+        # the decision is the experiments runner's on the same values; no smaller n is
+        assert replications_needed({("a", kpi): values}, target) == (p.n_solution, p.n_used)
+        assert p.n_used == p.n_solution + target.look_ahead
+        for m in range(target.initial, p.n_used):
+            assert replications_needed({("a", kpi): values[:m]}, target)[0] is None
+        assert p.half_width == pytest.approx(_relative_half_width(values))
+        assert p.half_width <= target.relative_half_width
+        assert f"{p.n_solution} reach the target" in p.describe()
+    else:
+        assert p.n_used == target.max
+    assert seen[-1][1] == target.max and seen[-1][0] >= len(values)  # batches of workers
+
+
+def test_a_target_out_of_reach_stops_at_max(site_d):
+    kpi = "wait_to_first_assessment_mean_days"
+    target = ReplicationTarget(
+        kpis=[kpi], relative_half_width=1e-6, initial=3, look_ahead=2, max=4
+    )
+    res, p = simulate_to_precision(site_d, target, horizon_days=60, seed=1)
+    assert (p.reached, p.n_used, len(res.kpis)) == (False, 4, 4)
+    assert "not reached by the maximum of 4" in p.describe()
+
+
+def test_an_unknown_kpi_is_a_sentence(site_d):
+    target = ReplicationTarget(kpis=["no_such_kpi"], relative_half_width=0.1, initial=3)
+    with pytest.raises(ValueError, match="unknown KPI 'no_such_kpi'"):
+        simulate_to_precision(site_d, target, horizon_days=30)
+
+
+def test_describe_target_names_the_kpi_and_bounds():
+    t = ReplicationTarget(kpis=["w"], absolute_half_width=0.5, initial=4, max=9, look_ahead=3)
+    text = describe_target(t)
+    assert "within 0.5 w" in text and "at least 4, at most 9, confirmed over 3 more" in text

@@ -27,6 +27,7 @@ from hubsim.evaluation import (
     run_study,
     write_study,
 )
+from hubsim.experiment import OutputError
 from hubsim.power.diagnose import DIAGNOSANDS, SIMULATION_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,7 +88,12 @@ def test_tiny_study_writes_every_output_atomically(tmp_path):
         "study.yaml",
         "manifest.json",
     }
-    assert {p.name for p in out.iterdir()} == expect
+    # hubsim's marker, lock and results database sit beside the study's files
+    assert {p.name for p in out.iterdir()} == expect | {
+        "results.duckdb",
+        ".hubsim-results.json",
+        ".hubsim.lock",
+    }
     assert set(res.files) == expect
     diag = pd.read_parquet(out / "diagnosands.parquet")
     assert list(diag.columns) == STUDY_DIAGNOSAND_COLUMNS
@@ -118,8 +124,11 @@ def test_tiny_study_writes_every_output_atomically(tmp_path):
     assert row.loc["power", "mcse"] == d["power_mcse"]
     man = json.loads((out / "manifest.json").read_text())
     assert man["n_sims"] == 6 and man["seed"] == 3 and man["size"] == "default"
-    # rerun into the same folder with overrides: replaced whole, no temporary folders left
-    again = run_study(study, n_sims=4, seed=9, out=out, workers=1)
+    # another seed in the same folder is refused with a sentence; --overwrite replaces
+    # hubsim's files (no temporary folders left)
+    with pytest.raises(OutputError, match="seed"):
+        run_study(study, n_sims=4, seed=9, out=out, workers=1)
+    again = run_study(study, n_sims=4, seed=9, out=out, workers=1, overwrite=True)
     assert again.n_sims == 4 and again.seed == 9
     assert (pd.read_parquet(out / "diagnosands.parquet")["n_sims"] == 4).all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "study.yaml"]

@@ -68,14 +68,18 @@ def validate(
     files: Annotated[
         list[str],
         typer.Argument(
-            help="Configurations to check: YAML paths, globs ('configs/**/*.yaml') or "
-            "shipped names (site_d).",
+            help="Files to check: configurations, experiment files or power studies, as YAML "
+            "paths, globs ('configs/**/*.yaml') or shipped names (site_d, site_d_staffing).",
             show_default=False,
         ),
     ],
 ) -> None:
-    """Validate configurations; exit 0 when all are valid, 2 otherwise."""
+    """Validate configurations, experiments and power studies; exit 0 when all are valid."""
     from hubsim.config import load_config
+    from hubsim.config.loader import read_yaml
+    from hubsim.evaluation import read_study
+    from hubsim.experiment import detect_kind, read_experiment
+    from hubsim.resources import config_names, experiment_names, is_name, resolve_experiment
 
     refs: list[str] = []
     for f in files:
@@ -89,11 +93,35 @@ def validate(
     problems: list[str] = []
     for ref in refs:
         try:
-            cfg = load_config(ref)
+            if is_name(ref) and ref not in config_names() and (
+                ref in experiment_names() or f"power_{ref}" in experiment_names()
+            ):
+                path = resolve_experiment(ref)
+            elif is_name(ref):
+                path = None
+            else:
+                path = Path(ref)
+            kind = "config"
+            if path is not None and path.is_file():
+                data, _ = read_yaml(path)
+                kind = detect_kind(data)
+            if kind == "experiment":
+                plan = read_experiment(path)
+                typer.echo(
+                    f"{ref}: valid experiment ({plan.spec.name}, {len(plan.scenarios)} "
+                    f"scenarios, baseline {plan.baseline})"
+                )
+            elif kind == "power":
+                study = read_study(path)
+                typer.echo(
+                    f"{ref}: valid power study ({study.spec.name}, "
+                    f"{len(study.designs)} scenarios)"
+                )
+            else:
+                cfg = load_config(ref if path is None else path)
+                typer.echo(f"{ref}: valid ({cfg.name}, {cfg.kind}, hash {cfg.content_hash[:12]})")
         except HubsimError as exc:
             problems.extend(_problems(exc))
-            continue
-        typer.echo(f"{ref}: valid ({cfg.name}, {cfg.kind}, hash {cfg.content_hash[:12]})")
     if problems:
         _fail(problems)
 
@@ -159,11 +187,79 @@ def list_command(
             rel = p.relative_to(root).as_posix()
             typer.echo(f"  {name:<28} {p if paths else rel}")
     if what in (Shipped.all, Shipped.experiments):
-        typer.echo("experiments (hubsim power NAME):")
+        typer.echo("experiments (hubsim experiment NAME) and power studies (hubsim power NAME):")
         for name, p in experiment_names().items():
             short = name.removeprefix(POWER_PREFIX)
             rel = p.relative_to(root).as_posix()
             typer.echo(f"  {short:<28} {p if paths else rel}")
+
+
+# options shared by the long-running commands
+_OutOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--out",
+        help="Results folder: created if new, resumed if it holds this same run, refused if "
+        "it holds another run or files hubsim did not write (see --overwrite).",
+        show_default=False,
+    ),
+]
+_OverwriteOpt = Annotated[
+    bool,
+    typer.Option(
+        "--overwrite",
+        help="Use a folder hubsim did not write (your files are kept, never replaced), or "
+        "start a hubsim folder of another run afresh (only hubsim's files are removed).",
+    ),
+]
+_QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")]
+
+
+class Executor(StrEnum):
+    local = "local"
+    dask = "dask"
+
+
+_ExecutorOpt = Annotated[
+    Executor | None,
+    typer.Option(
+        "--executor",
+        help="local: worker processes on this machine (the default); dask: a Dask "
+        "LocalCluster started for the run (or the cluster of --scheduler).",
+        show_default=False,
+    ),
+]
+_SchedulerOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--scheduler",
+        help="Address of a running Dask scheduler (tcp://host:8786); implies --executor dask.",
+        show_default=False,
+    ),
+]
+
+
+def _command_line() -> str:
+    return " ".join(["hubsim", *sys.argv[1:]])
+
+
+def _interruptible():
+    """SIGTERM ends the run like Ctrl-C: finished work is kept, temporary files removed."""
+    import signal
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # pragma: no cover - not the main thread (e.g. some test runners)
+        pass
+
+
+def _interrupted(exc: HubsimError) -> None:
+    for p in _problems(exc):
+        typer.echo(p, err=True)
+    raise typer.Exit(code=130)
 
 
 @app.command("run")
@@ -194,18 +290,22 @@ def run_command(
         ),
     ] = 0,
     workers: Annotated[
-        int,
+        int | None,
         typer.Option(
-            "--workers", min=1, help="Worker processes (results are the same for any number)."
+            "--workers",
+            min=1,
+            help="Worker processes (results are the same for any number) [default: one per "
+            "CPU with --out, else 1].",
+            show_default=False,
         ),
-    ] = 1,
+    ] = None,
     out: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Write the frames (Parquet) and manifest.json to this folder, built beside "
-            "it and moved in place at the end; an existing folder is replaced [default: "
-            "print the summary only].",
+            help="Store the results (results.duckdb, events as Parquet, manifest.json) in this "
+            "folder, committing each replication; the same command resumes an interrupted "
+            "run [default: print the summary only].",
             show_default=False,
         ),
     ] = None,
@@ -217,9 +317,13 @@ def run_command(
             "occupational_group); default: the configuration's simulation.initial_waiting_list.",
         ),
     ] = None,
+    overwrite: _OverwriteOpt = False,
+    executor: _ExecutorOpt = None,
+    scheduler: _SchedulerOpt = None,
+    quiet: _QuietOpt = False,
 ) -> None:
-    """Simulate a hub: print the KPI summary and write the frames (Parquet) plus a manifest."""
-    from hubsim.experiment import run_cli
+    """Simulate a hub: print the KPI summary; with --out, store every replication (resumable)."""
+    from hubsim.experiment import format_summary, run_cli
 
     if warmup_days >= horizon_days:
         _fail(
@@ -231,23 +335,238 @@ def run_command(
             f"--initial-waiting-list: {initial_waiting_list}: file not found; expected a CSV "
             "file with a waited_days column."
         )
+    if out is None:
+        try:
+            run_cli(
+                config,
+                horizon_days,
+                replications,
+                seed,
+                warmup_days,
+                workers or 1,
+                None,
+                initial_waiting_list=initial_waiting_list,
+            )
+        except HubsimError as exc:
+            _fail(_problems(exc))
+        except ValueError as exc:
+            if "initial_waiting_list" not in str(exc):
+                raise
+            _fail(f"--initial-waiting-list: {exc}")
+        return
+    from hubsim.config import load_config
+    from hubsim.experiment import Interrupted, plan_from_configs, run_experiment
+    from hubsim.experiment.run import result_from_store
+
+    _interruptible()
     try:
-        run_cli(
-            config,
-            horizon_days,
-            replications,
-            seed,
-            warmup_days,
-            workers,
-            out,
+        cfg = load_config(config)
+        plan = plan_from_configs(
+            [cfg],
+            seed=seed,
+            replications=replications,
+            horizon_days=horizon_days,
+            warmup_days=warmup_days,
+            name=cfg.name,
+            source=str(config),
             initial_waiting_list=initial_waiting_list,
         )
+        res = run_experiment(
+            plan,
+            out,
+            overwrite=overwrite,
+            executor=executor.value if executor else None,
+            workers=workers,
+            scheduler=scheduler,
+            quiet=quiet,
+            command=_command_line(),
+            report=False,
+            kind="run",
+        )
+        typer.echo(format_summary(result_from_store(res.out, cfg.name)))
+    except Interrupted as exc:
+        _interrupted(exc)
     except HubsimError as exc:
         _fail(_problems(exc))
-    except ValueError as exc:
-        if "initial_waiting_list" not in str(exc):
-            raise
-        _fail(f"--initial-waiting-list: {exc}")
+    typer.echo(f"results stored in {res.out}")
+
+
+@app.command()
+def experiment(
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="An experiment file: a YAML path or a shipped name (site_d_staffing).",
+            show_default=False,
+        ),
+    ],
+    out: _OutOpt = None,
+    overwrite: _OverwriteOpt = False,
+    executor: _ExecutorOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes or Dask workers (results are the same for any number) "
+            "[default: the file's, else one per CPU].",
+            show_default=False,
+        ),
+    ] = None,
+    scheduler: _SchedulerOpt = None,
+    quiet: _QuietOpt = False,
+    no_report: Annotated[
+        bool, typer.Option("--no-report", help="Skip report.md / report.html and the figures.")
+    ] = False,
+) -> None:
+    """Run a scenario experiment: levels, paired differences (CRN) with CIs, a report.
+
+    Results go to --out (default results/<name>): results.duckdb, events as Parquet,
+    manifest.json, report.md/.html and figures. Interrupt it and run the same command to
+    resume.
+    """
+    from hubsim.experiment import Interrupted, read_experiment, run_experiment
+    from hubsim.resources import resolve_experiment
+
+    _interruptible()
+    try:
+        plan = read_experiment(resolve_experiment(file))
+        res = run_experiment(
+            plan,
+            out,
+            overwrite=overwrite,
+            executor=executor.value if executor else None,
+            workers=workers,
+            scheduler=scheduler,
+            quiet=quiet,
+            command=_command_line(),
+            report=not no_report,
+        )
+    except Interrupted as exc:
+        _interrupted(exc)
+    except HubsimError as exc:
+        _fail(_problems(exc))
+    typer.echo(res.summary())
+    typer.echo(f"results in {res.out}" + (" (report.md, report.html)" if res.files else ""))
+
+
+@app.command()
+def compare(
+    base: Annotated[
+        str,
+        typer.Argument(
+            help="The baseline configuration: a YAML path or a shipped name (site_d).",
+            show_default=False,
+        ),
+    ],
+    scenarios: Annotated[
+        list[str],
+        typer.Argument(
+            help="Configurations to compare with it (paths or shipped names).",
+            show_default=False,
+        ),
+    ],
+    replications: Annotated[
+        int, typer.Option("--replications", "-r", min=2, help="Paired replications.")
+    ] = 10,
+    horizon_days: Annotated[
+        float, typer.Option("--horizon-days", min=1, help="Simulated days from the period start.")
+    ] = 365,
+    warmup_days: Annotated[
+        float,
+        typer.Option("--warmup-days", min=0, help="Days at the start left out of the KPIs."),
+    ] = 0,
+    seed: Annotated[
+        int, typer.Option("--seed", min=0, help="The one seed every random stream derives from.")
+    ] = 0,
+    out: _OutOpt = None,
+    overwrite: _OverwriteOpt = False,
+    executor: _ExecutorOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            min=1,
+            help="Worker processes (results are the same for any number) [default: one per CPU].",
+            show_default=False,
+        ),
+    ] = None,
+    scheduler: _SchedulerOpt = None,
+    quiet: _QuietOpt = False,
+) -> None:
+    """Compare configurations with a baseline on common random numbers (paired CIs).
+
+    The one-line form of an experiment: results, report and figures go to --out (default
+    results/compare-<base>).
+    """
+    from hubsim.config import load_config
+    from hubsim.experiment import Interrupted, plan_from_configs, run_experiment
+
+    if warmup_days >= horizon_days:
+        _fail(
+            f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
+            f"got {warmup_days:g}."
+        )
+    _interruptible()
+    try:
+        cfgs = [load_config(ref) for ref in [base, *scenarios]]
+        names = []
+        for c in cfgs:
+            n, k = c.name, 2
+            while n in names:
+                n, k = f"{c.name}_{k}", k + 1
+            names.append(n)
+        plan = plan_from_configs(
+            cfgs,
+            names=names,
+            seed=seed,
+            replications=replications,
+            horizon_days=horizon_days,
+            warmup_days=warmup_days,
+            name=f"compare-{names[0]}",
+        )
+        res = run_experiment(
+            plan,
+            out if out is not None else Path("results") / f"compare-{names[0]}",
+            overwrite=overwrite,
+            executor=executor.value if executor else None,
+            workers=workers,
+            scheduler=scheduler,
+            quiet=quiet,
+            command=_command_line(),
+        )
+    except Interrupted as exc:
+        _interrupted(exc)
+    except HubsimError as exc:
+        _fail(_problems(exc))
+    typer.echo(res.summary())
+    typer.echo(f"results in {res.out} (report.md, report.html)")
+
+
+@app.command()
+def report(
+    folder: Annotated[
+        Path,
+        typer.Argument(
+            help="A results folder written by hubsim experiment or compare.",
+            show_default=False,
+        ),
+    ],
+) -> None:
+    """Write report.md and report.html (with figures) for a finished results folder."""
+    from hubsim.experiment import load_experiment_result
+    from hubsim.report.experiment import write_report
+
+    try:
+        store, res_folder = load_experiment_result(folder)
+        try:
+            files = write_report(res_folder, store)
+        finally:
+            store.close()
+            res_folder.close()
+    except HubsimError as exc:
+        _fail(_problems(exc))
+    typer.echo(f"{folder}: wrote {', '.join(files)}")
 
 
 class StudySize(StrEnum):
@@ -281,8 +600,10 @@ def power(
         Path | None,
         typer.Option(
             "--out",
-            help="Output folder, replaced only once the new one is complete [default: "
-            "results/power/<study name>, with -<size> for a size other than default].",
+            help="Results folder, each finished cell committed to its results.duckdb: the "
+            "same command resumes it; another run's folder or one hubsim did not write is "
+            "refused [default: results/power/<study name>, with -<size> for a size other "
+            "than default].",
             show_default=False,
         ),
     ] = None,
@@ -301,14 +622,30 @@ def power(
             show_default=False,
         ),
     ] = None,
+    overwrite: _OverwriteOpt = False,
+    quiet: _QuietOpt = False,
 ) -> None:
     """Run a power study: diagnosands with MCSEs, power curves, MDEs and a report."""
     from hubsim.evaluation import run_study
+    from hubsim.experiment import Interrupted
     from hubsim.resources import resolve_experiment
 
+    _interruptible()
     try:
         path = resolve_experiment(study)
-        res = run_study(path, n_sims=n_sims, seed=seed, out=out, size=size.value, workers=workers)
+        res = run_study(
+            path,
+            n_sims=n_sims,
+            seed=seed,
+            out=out,
+            size=size.value,
+            workers=workers,
+            overwrite=overwrite,
+            quiet=quiet,
+            command=_command_line(),
+        )
+    except Interrupted as exc:
+        _interrupted(exc)
     except HubsimError as exc:
         _fail(_problems(exc))
     typer.echo(res.summary())

@@ -101,12 +101,12 @@ def config_names() -> dict[str, Path]:
 
 
 def experiment_names() -> dict[str, Path]:
-    """Every shipped experiment (power studies included): name -> file, sorted by name.
+    """Every shipped experiment file (scenario experiments and power studies): name -> file.
 
     Examples
     --------
     >>> list(experiment_names())
-    ['power_naturalistic_evaluation']
+    ['four_sites', 'power_naturalistic_evaluation', 'site_d_staffing']
     """
     return dict(sorted(_index("experiments").items()))
 

@@ -20,18 +20,30 @@ from hubsim.app.jobs import Job, JobBoard
 from hubsim.config import ServiceConfig, config_yaml
 from hubsim.des import SimulationResult
 from hubsim.experiment import (
-    ReplicationRule,
-    concat_results,
+    Precision,
+    ReplicationTarget,
+    describe_target,
     simulate_in_steps,
     simulate_to_precision,
 )
-from hubsim.experiment.steps import relative_half_width
 from hubsim.report import planner as rp
 
 BASELINE, SCENARIO = "unchanged", "scenario"
-#: the app's default precision: the 95% CI of the mean median wait to first treatment
-#: within 10% of it
-DEFAULT_RULE = ReplicationRule()
+#: the KPI whose precision the replications algorithm targets (the headline wait)
+PRECISION_KPI = "wait_to_first_treatment_median_days"
+
+
+def replication_target(relative_half_width: float = 0.10) -> ReplicationTarget:
+    """The app's replications target: the 95% CI of the mean median wait to first
+    treatment within ``relative_half_width`` of it (10% by default), from 5 replications
+    with HRD's look-ahead of 5, at most 40 (an interactive bound; ``hubsim experiment``
+    allows 100)."""
+    return ReplicationTarget(
+        kpis=[PRECISION_KPI], relative_half_width=relative_half_width, max=40
+    )
+
+
+DEFAULT_TARGET = replication_target()
 
 
 @dataclass(frozen=True)
@@ -40,7 +52,7 @@ class RunSettings:
 
     start: dt.date
     end: dt.date
-    replications: int | ReplicationRule
+    replications: int | ReplicationTarget
     seed: int
     workers: int = 1
 
@@ -57,15 +69,19 @@ class RunSettings:
         return float((self.start - p.start).days), float((self.end - p.start).days + 1)
 
     def key(
-        self, config: ServiceConfig, replications: int | ReplicationRule | None = None
+        self, config: ServiceConfig, replications: int | ReplicationTarget | None = None
     ) -> tuple:
         warm, horizon = self.days(config)
         reps = self.replications if replications is None else replications
+        if isinstance(reps, ReplicationTarget):  # a pydantic model with a list: by value
+            reps = reps.model_dump_json()
         return (config.content_hash, horizon, warm, reps, int(self.seed))
 
     def describe(self) -> str:
         r = self.replications
-        return r.describe() if isinstance(r, ReplicationRule) else f"{r} replications (fixed)"
+        if isinstance(r, ReplicationTarget):
+            return describe_target(r)
+        return f"{r} replications (fixed)"
 
 
 @dataclass(frozen=True)
@@ -82,7 +98,7 @@ class PlannerRun:
     settings: RunSettings
     seconds: float
     replications: int
-    precision: float
+    precision: Precision | None
     downloads: dict[str, str | bytes] = field(repr=False, default_factory=dict)
 
 
@@ -121,16 +137,16 @@ def _simulate(
 
 def _baseline_run(
     board: JobBoard, job: Job, config: ServiceConfig, settings: RunSettings
-) -> tuple[SimulationResult, int, float]:
-    rule = settings.replications
-    if not isinstance(rule, ReplicationRule):
-        n = int(rule)
+) -> tuple[SimulationResult, int, Precision | None]:
+    target = settings.replications
+    if not isinstance(target, ReplicationTarget):
+        n = int(target)
         res = _simulate(board, job, config, settings, n, f"unchanged {config.name}", 0, n)
-        return res, n, relative_half_width(res.kpis.get(DEFAULT_RULE.kpi, pd.Series(dtype=float)))
+        return res, n, None
     warm, horizon = settings.days(config)
-    full, n, rel = simulate_to_precision(
+    res, precision = simulate_to_precision(
         config,
-        rule,
+        target,
         horizon_days=horizon,
         warmup_days=warm,
         seed=settings.seed,
@@ -140,9 +156,9 @@ def _baseline_run(
         ),
         cancel=job.cancel,
     )
-    res = full if len(full.kpis) == n else concat_results([full.replication(k) for k in range(n)])
+    n = precision.n_used
     board.put(("simulation", *settings.key(config, n)), res)
-    return res, n, rel
+    return res, n, precision
 
 
 def baseline_job(board: JobBoard, config: ServiceConfig, settings: RunSettings) -> Job | None:
@@ -157,7 +173,7 @@ def baseline_job(board: JobBoard, config: ServiceConfig, settings: RunSettings) 
 
 def _baseline(
     board: JobBoard, job: Job, config: ServiceConfig, settings: RunSettings
-) -> tuple[SimulationResult, int, float]:
+) -> tuple[SimulationResult, int, Precision | None]:
     """The unchanged hub: a fixed number of replications, or as many as the replications
     algorithm asks for; shared with (and waiting for) a run the page started already."""
     key = ("baseline", *settings.key(config))

@@ -17,9 +17,10 @@ import streamlit as st
 
 import hubsim
 from hubsim.app.compute import (
-    DEFAULT_RULE,
+    DEFAULT_TARGET,
     RunSettings,
     baseline_job,
+    replication_target,
     run_key,
     start_planner,
 )
@@ -29,7 +30,7 @@ from hubsim.config.levers import MAX_ROLE_WTE, Levers, Surge, apply_levers, leve
 from hubsim.config.loader import MAX_YAML_BYTES
 from hubsim.economics import role_annual_cost
 from hubsim.errors import HubsimError
-from hubsim.experiment import ReplicationRule
+from hubsim.experiment import ReplicationTarget, describe_target
 from hubsim.report.planner import kpi_text
 
 SITES = {"Site A": "site_a", "Site B": "site_b", "Site C": "site_c", "Site D": "site_d"}
@@ -168,12 +169,12 @@ def run_settings(cfg: hubsim.ServiceConfig, prefix: str) -> RunSettings | None:
             "precision: 95% CI half-width, % of the mean median wait to first treatment",
             2,
             25,
-            round(100 * DEFAULT_RULE.relative_half_width),
+            round(100 * DEFAULT_TARGET.relative_half_width),
             1,
             key="replications.precision",
         )
-        reps = ReplicationRule(relative_half_width=pct / 100)
-        st.sidebar.caption(reps.describe())
+        reps = replication_target(pct / 100)
+        st.sidebar.caption(describe_target(reps))
     seed = st.sidebar.number_input(
         "Seed", min_value=0, max_value=2**31 - 1, value=1, step=1, key="seed"
     )
@@ -362,9 +363,9 @@ def show_results(
     if stale:
         st.warning("The settings have changed since this run: press **Run** to see them.")
     how = (
-        f"chosen by the replications algorithm (95% CI half-width {100 * run.precision:.1f}% of "
-        f"the mean; target {100 * s.replications.relative_half_width:.0f}%)"
-        if isinstance(s.replications, ReplicationRule)
+        f"target: {100 * s.replications.relative_half_width:.0f}% of the mean median wait to "
+        f"first treatment; {run.precision.describe()}"
+        if isinstance(s.replications, ReplicationTarget) and run.precision is not None
         else "fixed"
     )
     st.caption(

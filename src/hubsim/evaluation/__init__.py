@@ -16,6 +16,7 @@ The statistics it uses (:mod:`hubsim.power`) know nothing of the DES or of files
 package is the only place where the two meet.
 """
 
+from hubsim.evaluation.cells import StudyCells
 from hubsim.evaluation.des_effects import (
     DESEffect,
     default_comparator,
@@ -44,7 +45,7 @@ from hubsim.evaluation.spec import (
     load_study,
     read_study,
 )
-from hubsim.evaluation.writer import default_out, stage, write_study
+from hubsim.evaluation.writer import default_out, study_fingerprint, write_study
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -59,6 +60,7 @@ __all__ = [
     "MDESpec",
     "RunSettings",
     "SizeSpec",
+    "StudyCells",
     "StudyPlan",
     "StudyResult",
     "StudySpec",
@@ -75,6 +77,6 @@ __all__ = [
     "read_study",
     "render_report",
     "run_study",
-    "stage",
+    "study_fingerprint",
     "write_study",
 ]

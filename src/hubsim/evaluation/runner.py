@@ -13,9 +13,9 @@ designs; scenario designs then take their DES effect (:func:`apply_des_effect`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
-import shutil
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +27,8 @@ from pydantic import ValidationError
 from hubsim.checks import check_int
 from hubsim.config.loader import end_sentence
 from hubsim.errors import ConfigError
+from hubsim.evaluation.cells import StudyCells, cell_key
+from hubsim.evaluation.cells import cached as _cached
 from hubsim.evaluation.des_effects import (
     DAYS_PER_MONTH,
     DESEffect,
@@ -41,7 +43,7 @@ from hubsim.evaluation.result import (
     StudyResult,
 )
 from hubsim.evaluation.spec import DESPlan, SizeSpec, StudyPlan, StudySpec, read_study
-from hubsim.evaluation.writer import default_out, stage, write_study
+from hubsim.evaluation.writer import default_out, write_study
 from hubsim.power.diagnose import DIAGNOSAND_COLUMNS, SIMULATION_COLUMNS, diagnose
 from hubsim.power.grid import minimum_detectable_effect, power_curve
 from hubsim.regional import DynamicEffect
@@ -125,8 +127,27 @@ def _des_settings(plan: DESPlan, size: SizeSpec, study_seed: int) -> dict[str, A
     }
 
 
+def _des_key(plan: DESPlan, kw: dict[str, Any]) -> tuple:
+    """What makes two scenarios' DES runs the same run."""
+    return (
+        plan.hub.content_hash,
+        plan.comparator.content_hash,
+        kw["population"],
+        kw["outcome"],
+        kw["horizon_days"],
+        kw["replications"],
+        kw["seed"],
+        # the survey is measured at the end of each month: follow-up plays no part
+        None if plan.population == "staff_survey" else kw["follow_up_days"],
+    )
+
+
 def _run_des(
-    plans: dict[str, DESPlan], size: SizeSpec, study_seed: int, workers: int
+    plans: dict[str, DESPlan],
+    size: SizeSpec,
+    study_seed: int,
+    workers: int,
+    cells: StudyCells | None = None,
 ) -> tuple[dict[str, DESEffect], dict[str, dict[str, Any]], int]:
     """Each plan's DESEffect, each distinct DES run once (cached by content).
 
@@ -138,20 +159,16 @@ def _run_des(
     settings: dict[str, dict[str, Any]] = {}
     for name, plan in plans.items():
         kw = _des_settings(plan, size, study_seed)
-        key = (
-            plan.hub.content_hash,
-            plan.comparator.content_hash,
-            kw["population"],
-            kw["outcome"],
-            kw["horizon_days"],
-            kw["replications"],
-            kw["seed"],
-            # the survey is measured at the end of each month: follow-up plays no part
-            None if plan.population == "staff_survey" else kw["follow_up_days"],
-        )
+        key = _des_key(plan, kw)
         if key not in cache:
             try:
-                res = effect_from_des(plan.hub, plan.comparator, workers=workers, **kw)
+                res = _cached(
+                    cells,
+                    f"des/{cell_key(key)}",
+                    lambda kw=kw, plan=plan: effect_from_des(
+                        plan.hub, plan.comparator, workers=workers, **kw
+                    ),
+                )
             except ValueError as exc:
                 f, line = plan.where
                 raise ConfigError(
@@ -213,7 +230,13 @@ def _cell(v: Any) -> Any:
 
 
 def _curve_rows(
-    spec: StudySpec, designs: dict[str, Any], n: int, seed: int, workers: int, progress: bool | None
+    spec: StudySpec,
+    designs: dict[str, Any],
+    n: int,
+    seed: int,
+    workers: int,
+    progress: bool | None,
+    cells: StudyCells | None = None,
 ) -> pd.DataFrame:
     frames = []
     for c in spec.curves:
@@ -221,17 +244,21 @@ def _curve_rows(
         # paired fields move with x, so they do not define separate series
         others = [] if c.paired else [k for k in c.vary if k != x]
         for s in c.scenarios or list(spec.scenarios):
-            pc = power_curve(
-                designs[s],
-                c.vary,
-                c.estimators or spec.estimators,
-                n_sims=n,
-                seed=seed,
-                alpha=spec.alpha,
-                workers=workers,
-                fixed=c.fixed,
-                paired=c.paired,
-                progress=progress,
+            pc = _cached(
+                cells,
+                f"curve/{c.name}/{s}",
+                lambda c=c, s=s: power_curve(
+                    designs[s],
+                    c.vary,
+                    c.estimators or spec.estimators,
+                    n_sims=n,
+                    seed=seed,
+                    alpha=spec.alpha,
+                    workers=workers,
+                    fixed=c.fixed,
+                    paired=c.paired,
+                    progress=progress,
+                ),
             )
             series = (
                 [
@@ -256,42 +283,18 @@ def _curve_rows(
 
 
 def _mde_rows(
-    plan: StudyPlan, designs: dict[str, Any], run: RunSettings, des: dict[str, DESEffect]
+    plan: StudyPlan,
+    designs: dict[str, Any],
+    run: RunSettings,
+    des: dict[str, DESEffect],
+    cells: StudyCells | None = None,
 ) -> pd.DataFrame:
     """The MDE table: one row per MDE request and scenario (a failed search is a row too)."""
     spec, sz = plan.spec, plan.spec.sizes[run.size]
     rows = []
-    for m in spec.mde:
+    for i, m in enumerate(spec.mde):
         for s in m.scenarios or list(spec.scenarios):
-            try:
-                r = minimum_detectable_effect(
-                    designs[s],
-                    m.estimator,
-                    power=m.power,
-                    n_sims=run.n_sims,
-                    seed=run.seed,
-                    alpha=spec.alpha,
-                    max_evals=sz.mde_max_evals,
-                    workers=run.workers,
-                    progress=run.progress,
-                )
-                row = {
-                    "mde": r.effect,
-                    "mde_mcse": r.mcse,
-                    "method": r.method,
-                    "normal_approximation": r.normal_approximation,
-                    "note": r.note,
-                }
-            except ValueError as exc:
-                # one failed search must not discard a long study: it is reported in
-                # the MDE table and the report instead
-                row = {
-                    "mde": math.nan,
-                    "mde_mcse": math.nan,
-                    "method": "simulation",
-                    "normal_approximation": math.nan,
-                    "note": f"the MDE search failed: {end_sentence(str(exc))}",
-                }
+            row = _cached(cells, f"mde/{i}/{s}", lambda m=m, s=s: _mde_row(m, designs[s], run, spec, sz))
             if s in des:
                 unit = f"a constant effect in {des[s].units}."
                 row["note"] = f"{unit} {row['note']}".strip()
@@ -307,7 +310,40 @@ def _mde_rows(
     return pd.DataFrame(rows, columns=MDE_COLUMNS)
 
 
-def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
+def _mde_row(m: Any, design: Any, run: RunSettings, spec: StudySpec, sz: SizeSpec) -> dict:
+    """One MDE search as a row (a failed search is a row too)."""
+    try:
+        r = minimum_detectable_effect(
+            design,
+            m.estimator,
+            power=m.power,
+            n_sims=run.n_sims,
+            seed=run.seed,
+            alpha=spec.alpha,
+            max_evals=sz.mde_max_evals,
+            workers=run.workers,
+            progress=run.progress,
+        )
+        return {
+            "mde": r.effect,
+            "mde_mcse": r.mcse,
+            "method": r.method,
+            "normal_approximation": r.normal_approximation,
+            "note": r.note,
+        }
+    except ValueError as exc:
+        # one failed search must not discard a long study: it is reported in the MDE table
+        # and the report instead
+        return {
+            "mde": math.nan,
+            "mde_mcse": math.nan,
+            "method": "simulation",
+            "normal_approximation": math.nan,
+            "note": f"the MDE search failed: {end_sentence(str(exc))}",
+        }
+
+
+def evaluate(plan: StudyPlan, run: RunSettings, cells: StudyCells | None = None) -> StudyResult:
     """Run a checked study in memory: DES effects, diagnoses, power curves and MDEs.
 
     Parameters
@@ -316,6 +352,10 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
         From :func:`~hubsim.evaluation.spec.read_study`.
     run : RunSettings
         The size, simulations per point, seed and processes (:meth:`RunSettings.resolve`).
+    cells : StudyCells, optional
+        Where each finished unit (a DES run, a scenario's diagnosis, a curve of a scenario,
+        an MDE search) is committed and found again on resume
+        (:class:`~hubsim.evaluation.cells.StudyCells`); default: in memory only.
 
     Returns
     -------
@@ -336,8 +376,12 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
     t0 = time.monotonic()
     spec = plan.spec
     designs = dict(plan.designs)
+    if cells is not None:
+        sz = spec.sizes[run.size]
+        keys = {_des_key(p, _des_settings(p, sz, run.seed)) for p in plan.des_plans.values()}
+        cells.plan(plan, len(keys))
     des_effects, des_settings, n_runs = _run_des(
-        plan.des_plans, spec.sizes[run.size], run.seed, run.workers
+        plan.des_plans, spec.sizes[run.size], run.seed, run.workers, cells
     )
     for s_name, des in des_effects.items():
         try:
@@ -350,14 +394,18 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
             ) from None
     diag_frames, sim_frames = [], []
     for s, d in designs.items():
-        res = diagnose(
-            d,
-            spec.estimators,
-            n_sims=run.n_sims,
-            seed=run.seed,
-            alpha=spec.alpha,
-            workers=run.workers,
-            progress=run.progress,
+        res = _cached(
+            cells,
+            f"diagnose/{s}",
+            lambda d=d: diagnose(
+                d,
+                spec.estimators,
+                n_sims=run.n_sims,
+                seed=run.seed,
+                alpha=spec.alpha,
+                workers=run.workers,
+                progress=run.progress,
+            ),
         )
         diag_frames.append(res.diagnosands.assign(scenario=s)[STUDY_DIAGNOSAND_COLUMNS])
         sim_frames.append(res.simulations.assign(scenario=s)[["scenario", *SIMULATION_COLUMNS]])
@@ -365,8 +413,8 @@ def evaluate(plan: StudyPlan, run: RunSettings) -> StudyResult:
         None,
         spec,
         pd.concat(diag_frames, ignore_index=True),
-        _curve_rows(spec, designs, run.n_sims, run.seed, run.workers, run.progress),
-        _mde_rows(plan, designs, run, des_effects),
+        _curve_rows(spec, designs, run.n_sims, run.seed, run.workers, run.progress, cells),
+        _mde_rows(plan, designs, run, des_effects, cells),
         pd.concat(sim_frames, ignore_index=True),
         (),
         run.n_sims,
@@ -391,8 +439,11 @@ def run_study(
     size: str = "default",
     workers: int | None = None,
     progress: bool | None = None,
+    overwrite: bool = False,
+    quiet: bool = False,
+    command: str | None = None,
 ) -> StudyResult:
-    """Run a power study file and write its results atomically.
+    """Run (or resume) a power study file into its results folder.
 
     Parameters
     ----------
@@ -403,15 +454,24 @@ def run_study(
     seed : int, optional
         Overrides the file's seed.
     out : path-like, optional
-        Output folder (default ``results/power/<name>``, or ``<name>-<size>`` for a size
-        other than default). An existing folder is replaced only once the new one is
-        complete.
+        Results folder (default ``results/power/<name>``, or ``<name>-<size>`` for a size
+        other than default). The same study (file content, size, simulations, seed) in a
+        folder hubsim wrote is resumed: finished cells are read back, not recomputed; a
+        folder of another study or one hubsim did not write is refused
+        (:func:`hubsim.experiment.open_results_folder`; ``overwrite``).
     size : str
         A size defined in the file's ``sizes`` (e.g. ``"smoke"`` for CI).
     workers : int, optional
         Processes (default: the file's ``workers``).
     progress : bool, optional
-        Progress on stderr (default only when stderr is a terminal).
+        Progress on stderr: a bar on a terminal, plain lines every tenth of the cells
+        otherwise (default on; False is ``quiet``).
+    overwrite : bool
+        See :func:`hubsim.experiment.open_results_folder`.
+    quiet : bool
+        No progress.
+    command : str, optional
+        The command line, recorded in the results database.
 
     Returns
     -------
@@ -421,6 +481,10 @@ def run_study(
     ------
     hubsim.errors.ConfigError
         A bad study file, size or override; nothing is simulated or written.
+    hubsim.experiment.OutputError
+        The folder is refused or cannot be written (before any simulation).
+    hubsim.experiment.Interrupted
+        Ctrl-C or SIGTERM: finished cells are kept and the same call resumes.
 
     Examples
     --------
@@ -428,14 +492,62 @@ def run_study(
     >>> res = run_study(experiment_path("naturalistic_evaluation"), size="smoke",
     ...                 out="/tmp/pne")  # doctest: +SKIP
     """
+    import sys
+
+    from hubsim.evaluation.writer import des_hashes, study_fingerprint
+    from hubsim.experiment.outdir import fingerprint_hash, open_results_folder
+    from hubsim.experiment.runner import Interrupted
+    from hubsim.experiment.store import ResultsStore
+
     t0 = time.monotonic()
     plan = read_study(path)
-    run = RunSettings.resolve(plan.spec, size, n_sims, seed, workers, progress, source=path)
+    run = RunSettings.resolve(plan.spec, size, n_sims, seed, workers, False, source=path)
     dest = default_out(plan.spec, size) if out is None else out
-    staged = stage(dest)
+    fp = study_fingerprint(plan.spec, run.size, run.n_sims, run.seed, des_hashes(plan.des_plans))
+    folder = open_results_folder(
+        dest,
+        kind="power",
+        fingerprint=fp,
+        overwrite=overwrite,
+        describe={"study": "study file", "n_sims": "simulations", "seed": "seed",
+                  "size": "size", "des": "DES configurations", "hubsim": "hubsim version"},
+    )
+    store = cells = None
     try:
-        result = evaluate(plan, run)
-        return write_study(result, dest, source=path, staged=staged, started=t0)
-    except BaseException:
-        shutil.rmtree(staged, ignore_errors=True)
-        raise
+        store = ResultsStore(folder)
+        store.begin_run(
+            kind="power",
+            name=plan.spec.name,
+            seed=run.seed,
+            fingerprint=fingerprint_hash(fp),
+            command=command if command is not None else " ".join(sys.argv),
+        )
+        cells = StudyCells(store, quiet=quiet or progress is False)
+        result = evaluate(plan, run, cells)
+        cells.close()
+        extra = dict(result.extra, cells_computed=cells.computed, cells_resumed=cells.reused)
+        result = dataclasses.replace(result, extra=extra)
+        written = write_study(result, folder, source=path, started=t0)
+        for name, frame in (
+            ("diagnosands", written.diagnosands),
+            ("curves", written.curves),
+            ("mde", written.mde),
+            ("des_effects", written.des_effects),
+        ):
+            store.put_table(name, frame)
+        store.end_run("finished")
+        return written
+    except KeyboardInterrupt:
+        if cells is not None:
+            cells.close("interrupted")
+        n = int(store.query("SELECT count(*) AS n FROM cells")["n"].iloc[0]) if store else 0
+        if store is not None:
+            store.end_run("interrupted")
+        raise Interrupted(
+            f"{folder.path}: interrupted; {n} finished cell(s) of the study are stored there "
+            "and the same command resumes it."
+        ) from None
+    finally:
+        if store is not None:
+            store.close()
+        folder.close()

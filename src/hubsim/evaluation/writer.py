@@ -1,32 +1,41 @@
-"""Writing a power study's results: frames, figures, report and manifest, atomically.
+"""Writing a power study's results: frames, figures, report and manifest, each atomically.
 
-Everything goes into a staging folder beside the destination (:func:`stage`), which is
-renamed to the destination only once complete; a failure removes the staging folder and
-leaves any earlier results as they were. Files written (relative to the folder):
+The destination is a results folder (:func:`hubsim.experiment.open_results_folder`: checked
+before any work, never deleting or replacing files hubsim did not write, resumed by the
+same study and refused for another); every file is written through a temporary file in
+the folder and renamed, so no reader sees half a file. Files written (relative to the
+folder):
 
 - ``diagnosands.parquet`` / ``.csv``, ``simulations.parquet``, ``curves.parquet`` /
   ``.csv``, ``mde.parquet`` / ``.csv`` (the result's frames, declared columns);
 - ``power_<curve>.png`` and, with DES-fed scenarios, ``des_effects.parquet`` / ``.csv``
   and ``des_effects.png``;
 - ``report.md`` (:func:`~hubsim.evaluation.report.render_report`), ``study.yaml`` (the
-  input as given) and ``manifest.json`` (settings, versions, files, DES runs).
+  input as given) and ``manifest.json`` (settings, versions, files, DES runs);
+- ``results.duckdb`` (written by the runner): every finished cell of the study
+  (:mod:`hubsim.evaluation.cells`) and the summary tables.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
 import os
 import shutil
 import time
 from pathlib import Path
+from typing import Any
+
+import pandas as pd
 
 from hubsim import __version__
 from hubsim.evaluation.report import plot_curves, plot_des, render_report
 from hubsim.evaluation.result import StudyResult
 from hubsim.evaluation.spec import StudySpec
+from hubsim.experiment.outdir import TMP_PREFIX, ResultsFolder, open_results_folder
 
-__all__ = ["default_out", "stage", "write_study"]
+__all__ = ["default_out", "study_fingerprint", "write_study"]
 
 
 def default_out(spec: StudySpec, size: str) -> Path:
@@ -34,15 +43,25 @@ def default_out(spec: StudySpec, size: str) -> Path:
     return Path("results") / "power" / (spec.name if size == "default" else f"{spec.name}-{size}")
 
 
-def stage(dest: str | os.PathLike[str]) -> Path:
-    """Create (empty) the staging folder beside ``dest`` and return it."""
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.parent / f".{dest.name}.tmp-{os.getpid()}"
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir()
-    return tmp
+def study_fingerprint(
+    spec: StudySpec, size: str, n_sims: int, seed: int, des_hashes: dict[str, Any]
+) -> dict[str, Any]:
+    """What fixes a study's results: the spec, the size, simulations, seed, DES configs."""
+    return {
+        "hubsim": __version__,
+        "study": spec.model_dump(mode="json"),
+        "size": size,
+        "n_sims": int(n_sims),
+        "seed": int(seed),
+        "des": des_hashes,
+    }
+
+
+def des_hashes(des_plans: dict[str, Any]) -> dict[str, Any]:
+    """The content hashes of each DES-fed scenario's hub and comparator."""
+    return {
+        s: [p.hub.content_hash, p.comparator.content_hash] for s, p in sorted(des_plans.items())
+    }
 
 
 def _manifest(result: StudyResult, source: str, files: list[str], seconds: float) -> dict:
@@ -75,32 +94,52 @@ def _manifest(result: StudyResult, source: str, files: list[str], seconds: float
     return manifest
 
 
+def _parquet(frame: pd.DataFrame) -> bytes:
+    buf = io.BytesIO()
+    frame.to_parquet(buf, index=False)
+    return buf.getvalue()
+
+
 def write_study(
     result: StudyResult,
-    out: str | os.PathLike[str],
+    out: str | os.PathLike[str] | ResultsFolder,
     *,
     source: str | os.PathLike[str],
-    staged: Path | None = None,
     started: float | None = None,
+    overwrite: bool = False,
 ) -> StudyResult:
-    """Write ``result`` to the folder ``out`` atomically and return it with ``out`` and ``files``.
+    """Write ``result`` into the results folder ``out``; return it with ``out`` and ``files``.
 
     Parameters
     ----------
     result : StudyResult
         From :func:`~hubsim.evaluation.runner.evaluate`.
-    out : path-like
-        The destination; an existing folder is replaced only once the new one is complete.
+    out : path-like or ResultsFolder
+        The destination (an open folder from the runner, or a path checked here: see
+        :func:`hubsim.experiment.open_results_folder`).
     source : path-like
         The study file (copied as ``study.yaml`` and named in the manifest).
-    staged : pathlib.Path, optional
-        A staging folder made by :func:`stage` before the work (default: made now).
     started : float, optional
         ``time.monotonic()`` when the study started (for the wall time reported).
+    overwrite : bool
+        With a path: as :func:`~hubsim.experiment.open_results_folder`.
     """
-    dest = Path(out)
-    tmp = stage(dest) if staged is None else staged
+    own = not isinstance(out, ResultsFolder)
+    folder = (
+        open_results_folder(
+            out,
+            kind="power",
+            fingerprint=study_fingerprint(
+                result.spec, result.size, result.n_sims, result.seed, des_hashes(result.des_plans)
+            ),
+            overwrite=overwrite,
+        )
+        if own
+        else out
+    )
+    dest = folder.path
     t0 = time.monotonic() - result.seconds if started is None else started
+    figdir = dest / f"{TMP_PREFIX}figures-{os.getpid()}"
     try:
         files = []
         for stem, frame, csv in (
@@ -109,38 +148,32 @@ def write_study(
             ("curves", result.curves, True),
             ("mde", result.mde, True),
         ):
-            frame.to_parquet(tmp / f"{stem}.parquet", index=False)
+            folder.write(f"{stem}.parquet", _parquet(frame))
             files.append(f"{stem}.parquet")
             if csv:
-                frame.to_csv(tmp / f"{stem}.csv", index=False)
+                folder.write(f"{stem}.csv", frame.to_csv(index=False))
                 files.append(f"{stem}.csv")
-        figs = plot_curves(result.curves, result.spec, tmp) if len(result.curves) else []
-        files += figs
+        figdir.mkdir(exist_ok=True)
+        figs = plot_curves(result.curves, result.spec, figdir) if len(result.curves) else []
         des_figs: list[str] = []
         if result.des:
-            result.des_effects.to_parquet(tmp / "des_effects.parquet", index=False)
-            result.des_effects.to_csv(tmp / "des_effects.csv", index=False)
-            des_figs = plot_des(result.des_effects, result.des, tmp)
-            files += ["des_effects.parquet", "des_effects.csv", *des_figs]
+            folder.write("des_effects.parquet", _parquet(result.des_effects))
+            folder.write("des_effects.csv", result.des_effects.to_csv(index=False))
+            des_figs = plot_des(result.des_effects, result.des, figdir)
+            files += ["des_effects.parquet", "des_effects.csv"]
+        for name in [*figs, *des_figs]:
+            folder.write(name, (figdir / name).read_bytes())
+        files += [*figs, *des_figs]
         secs = time.monotonic() - t0
-        (tmp / "report.md").write_text(
-            render_report(result, figures=figs, des_figures=des_figs, seconds=secs),
-            encoding="utf-8",
+        folder.write(
+            "report.md", render_report(result, figures=figs, des_figures=des_figs, seconds=secs)
         )
-        shutil.copyfile(source, tmp / "study.yaml")
+        folder.write("study.yaml", Path(source).read_bytes())
         manifest = _manifest(result, str(source), [*files, "report.md", "study.yaml"], secs)
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+        folder.write("manifest.json", json.dumps(manifest, indent=2))
         files += ["report.md", "study.yaml", "manifest.json"]
-        old = None
-        if dest.exists():
-            old = dest.parent / f".{dest.name}.old-{os.getpid()}"
-            dest.rename(old)
-        tmp.rename(dest)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return dataclasses.replace(
-        result, out=dest, files=tuple(files), seconds=time.monotonic() - t0
-    )
+    finally:
+        shutil.rmtree(figdir, ignore_errors=True)
+        if own:
+            folder.close()
+    return dataclasses.replace(result, out=dest, files=tuple(files), seconds=time.monotonic() - t0)

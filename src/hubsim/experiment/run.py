@@ -243,3 +243,63 @@ def run_cli(
         )
         print(f"results written to {path}")
     return result
+
+
+def result_from_store(out: str | os.PathLike[str], scenario: str) -> SimulationResult:
+    """A :class:`SimulationResult` of one scenario read back from a results folder.
+
+    Every frame the result holds is read from the store (tables, or the Parquet partitions
+    of ``events`` and ``staff_activity``) without the ``scenario`` column; the KPIs are
+    pivoted back to one row per replication.
+
+    Examples
+    --------
+    >>> import hubsim, tempfile
+    >>> from hubsim.experiment import plan_from_configs, run_experiment
+    >>> cfg = hubsim.load_config("site_d")
+    >>> plan = plan_from_configs([cfg], replications=2, horizon_days=20)
+    >>> res = run_experiment(plan, tempfile.mkdtemp() + "/r", quiet=True, report=False,
+    ...                      workers=1, kind="run")
+    >>> back = result_from_store(res.out, "site_d")
+    >>> sorted(back.kpis["replication"].tolist()), len(back.events) > 0
+    ([0, 1], True)
+    """
+    import dataclasses
+
+    from hubsim.experiment.runner import load_experiment_result
+
+    store, folder = load_experiment_result(out)
+    try:
+        sc = store.query("SELECT * FROM scenarios WHERE scenario = ?", [scenario])
+        if sc.empty:
+            raise ValueError(f"{out}: no scenario {scenario!r} in the results.")
+        frames = {}
+        for f in dataclasses.fields(SimulationResult):
+            if f.name in ("meta", "kpis"):
+                continue
+            df = store.frame(f.name, [scenario])
+            frames[f.name] = df.drop(columns=["scenario"], errors="ignore")
+        long = store.kpis()
+        long = long[long["scenario"] == scenario]
+        order = list(dict.fromkeys(long["kpi"]))
+        wide = long.pivot_table(
+            index="replication", columns="kpi", values="value", dropna=False
+        ).reset_index()
+        wide = wide[["replication", *[k for k in order if k in wide.columns]]]
+        wide.columns.name = None
+        frames["kpis"] = wide
+        reps = sorted(int(r) for r in wide["replication"])
+        seed = int(store.query("SELECT seed FROM runs ORDER BY run_id LIMIT 1")["seed"].iloc[0])
+        meta = {
+            "config_name": scenario,
+            "config_hash": str(sc["config_hash"].iloc[0]),
+            "seed": seed,
+            "scenario": "common",
+            "horizon_days": float(sc["horizon_days"].iloc[0]),
+            "warmup_days": float(sc["warmup_days"].iloc[0]),
+            "replications": reps,
+        }
+        return SimulationResult(meta=meta, **frames)
+    finally:
+        store.close()
+        folder.close()

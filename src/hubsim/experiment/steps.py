@@ -5,6 +5,9 @@ a pool of worker processes, reports ``(done, total)`` as each finishes and retur
 same :class:`~hubsim.des.SimulationResult` that one call of :func:`hubsim.simulate` gives:
 replication ``r`` is addressed by the same random streams whichever step runs it, so the
 frames are identical. :func:`concat_results` stacks results of disjoint replications.
+:func:`simulate_to_precision` runs one configuration until the replications algorithm
+(:func:`~hubsim.experiment.runner.replications_needed`, the one ``hubsim experiment`` uses)
+is satisfied, with the same progress and cancel.
 
 Examples
 --------
@@ -27,13 +30,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
-from scipy import stats
 
 from hubsim.config.schema import ServiceConfig
 from hubsim.des.result import FRAMES, SimulationResult
 from hubsim.errors import HubsimError
+from hubsim.experiment.runner import replications_needed
+from hubsim.experiment.spec import ReplicationTarget
+from hubsim.stats import mean_mcse, t_interval
 
 Progress = Callable[[int, int], None]
 
@@ -165,104 +169,92 @@ def _one_replication(config: ServiceConfig, r: int, kw: dict) -> SimulationResul
 
 # ------------------------------------------------------------------- replications algorithm
 @dataclass(frozen=True)
-class ReplicationRule:
-    """The target of the replications algorithm (Hoad, Robinson & Davies 2010).
+class Precision:
+    """What the replications algorithm found for one configuration.
 
-    The replications are enough when the ``level`` t interval of the mean of ``kpi`` over
-    replications has a half-width of at most ``relative_half_width`` times the mean, and
-    stays so for the ``look_ahead`` replications after (HRD's kLimit), with at least
-    ``initial`` and at most ``max`` replications.
+    Attributes
+    ----------
+    target : ReplicationTarget
+        The target asked for.
+    n_solution : int or None
+        The algorithm's number of replications (None: not reached by ``target.max``).
+    n_used : int
+        Replications in the result: ``n_solution`` and its look-ahead, as ``hubsim
+        experiment`` keeps them, or ``target.max`` when the target was not reached.
+    half_width : float
+        The widest ``target.level`` half-width over the target's KPIs at ``n_used``: a
+        share of the mean for a relative target, in the KPI's units for an absolute one.
     """
 
-    kpi: str = "wait_to_first_treatment_median_days"
-    relative_half_width: float = 0.10
-    level: float = 0.95
-    initial: int = 5
-    max: int = 40
-    look_ahead: int = 5
+    target: ReplicationTarget
+    n_solution: int | None
+    n_used: int
+    half_width: float
 
-    def __post_init__(self):
-        if not 0 < self.relative_half_width < 1:
-            raise ValueError(
-                f"relative_half_width must be in (0, 1), got {self.relative_half_width}."
-            )
-        if not 0 < self.level < 1:
-            raise ValueError(f"level must be in (0, 1), got {self.level}.")
-        if not 3 <= self.initial <= self.max:
-            raise ValueError(
-                f"expected 3 <= initial <= max, got initial {self.initial}, max {self.max}."
-            )
-        if self.look_ahead < 0:
-            raise ValueError(f"look_ahead must be non-negative, got {self.look_ahead}.")
+    @property
+    def reached(self) -> bool:
+        return self.n_solution is not None
 
     def describe(self) -> str:
+        """One sentence on how the number of replications was chosen."""
+        t = self.target
+        at = (
+            f"{self.half_width:.1%} of the mean"
+            if t.relative_half_width is not None
+            else f"{self.half_width:.3g}"
+        )
+        if self.n_solution is None:
+            return (
+                f"replications algorithm: the target was not reached by the maximum of {t.max} "
+                f"replications (half-width {at}); results use {self.n_used}"
+            )
         return (
-            f"{round(100 * self.level)}% CI half-width within {self.relative_half_width:.0%} of "
-            f"the mean {self.kpi.replace('_', ' ')} (replications algorithm, Hoad, Robinson & "
-            f"Davies 2010: at least {self.initial}, at most {self.max}, confirmed over "
-            f"{self.look_ahead} more)"
+            f"replications algorithm (Hoad, Robinson & Davies 2010): {self.n_solution} reach "
+            f"the target, confirmed over {self.n_used - self.n_solution} more; results use "
+            f"{self.n_used} (half-width {at})"
         )
 
 
-def relative_half_width(values: Sequence[float], level: float = 0.95) -> float:
-    """Half-width of the t interval of the mean over the mean's size (inf when undefined).
+def describe_target(target: ReplicationTarget) -> str:
+    """The target of the replications algorithm in words.
 
     Examples
     --------
-    >>> round(relative_half_width([10.0, 11.0, 9.0, 10.0]), 4)
-    0.1299
+    >>> describe_target(ReplicationTarget(kpis=["wait_to_first_treatment_median_days"],
+    ...                                   relative_half_width=0.1, max=40))
+    '95% CI half-width within 10% of the mean wait to first treatment median days (replications algorithm, Hoad, Robinson & Davies 2010: at least 5, at most 40, confirmed over 5 more)'
     """
-    x = np.asarray(values, dtype=float)
-    x = x[np.isfinite(x)]
-    if len(x) < 2:
-        return math.inf
-    mean = float(x.mean())
     half = (
-        float(stats.t.ppf(0.5 + level / 2, len(x) - 1)) * float(x.std(ddof=1)) / math.sqrt(len(x))
+        f"{target.relative_half_width:.0%} of the mean"
+        if target.relative_half_width is not None
+        else f"{target.absolute_half_width:g}"
     )
-    if mean == 0:
-        return 0.0 if half == 0 else math.inf
-    return half / abs(mean)
+    kpis = ", ".join(k.replace("_", " ") for k in target.kpis)
+    return (
+        f"{round(100 * target.level)}% CI half-width within {half} {kpis} (replications "
+        f"algorithm, Hoad, Robinson & Davies 2010: at least {target.initial}, at most "
+        f"{target.max}, confirmed over {target.look_ahead} more)"
+    )
 
 
-def replications_decision(values: Sequence[float], rule: ReplicationRule) -> tuple[int | None, int]:
-    """The algorithm's decision on the replications so far: ``(n_solution, n_next)``.
-
-    ``n_solution`` is the smallest ``n >= initial`` whose interval is within the target and
-    stays within it for every count up to ``n + look_ahead`` (None until confirmed);
-    ``n_next`` is the number of replications to have before deciding again (never more than
-    ``max``). At ``max`` replications without a solution, ``(None, max)``.
-
-    Examples
-    --------
-    >>> rule = ReplicationRule(kpi="w", relative_half_width=0.1, initial=3, look_ahead=2)
-    >>> replications_decision([10, 10.1, 9.9, 10, 10.05], rule)
-    (3, 5)
-    >>> replications_decision([1, 5, 9], rule)
-    (None, 4)
-    """
-    x = list(values)
-    n = len(x)
-    if n < rule.initial:
-        return None, rule.initial
-    ok = [
-        relative_half_width(x[:m], rule.level) <= rule.relative_half_width
-        for m in range(rule.initial, n + 1)
-    ]
-    for i, good in enumerate(ok):
-        m = rule.initial + i
-        end = min(m + rule.look_ahead, rule.max)
-        if not (good and all(ok[i : min(end, n) - rule.initial + 1])):
-            continue
-        if end > n:
-            return None, end  # precise so far: run the rest of the look-ahead
-        return m, end
-    return None, min(n + 1, rule.max)
+def _half_width(values: Sequence[float], target: ReplicationTarget) -> float:
+    """The ``target.level`` t half-width of the mean of ``values`` (relative to the mean for
+    a relative target; inf when undefined)."""
+    mean, se, n = mean_mcse(values)
+    if not n >= 2:
+        return math.inf
+    if se == 0:
+        return 0.0
+    _, _, high = t_interval(mean, se, n - 1, 1 - target.level)
+    half = high - mean
+    if target.relative_half_width is None:
+        return float(half)
+    return float(half / abs(mean)) if mean != 0 else math.inf
 
 
 def simulate_to_precision(
     config: ServiceConfig,
-    rule: ReplicationRule,
+    target: ReplicationTarget,
     *,
     horizon_days: float = 365,
     seed: int = 0,
@@ -271,13 +263,39 @@ def simulate_to_precision(
     scenario: str | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
-) -> tuple[SimulationResult, int, float]:
-    """Run replications until the replications algorithm is satisfied (or ``rule.max``).
+) -> tuple[SimulationResult, Precision]:
+    """Replications of one configuration until the replications algorithm is satisfied.
 
-    Returns ``(result, n, relative half-width at n)``: the result holds every replication
-    run (the look-ahead ones too); ``n`` is the algorithm's number of replications, or
-    ``rule.max`` when the target was not reached (the half-width then says by how much).
-    Progress is reported against ``rule.max``.
+    The decisions are :func:`~hubsim.experiment.runner.replications_needed`'s, the one
+    implementation of the Hoad-Robinson-Davies algorithm that ``hubsim experiment`` uses;
+    here it runs in memory, with progress and a cancel, on the target's KPIs of this one
+    configuration. Replications are added in batches of at least ``workers`` (so that
+    every worker is busy); the result keeps the ones the decision used.
+
+    Parameters
+    ----------
+    config, horizon_days, seed, warmup_days, workers, scenario
+        As :func:`simulate_in_steps`.
+    target : ReplicationTarget
+        KPIs and the half-width to reach (``hubsim.experiment.ReplicationTarget``).
+    progress : callable, optional
+        ``progress(done, target.max)`` after each batch.
+    cancel : threading.Event, optional
+        As :func:`simulate_in_steps`.
+
+    Returns
+    -------
+    (SimulationResult, Precision)
+        Replications ``0 .. precision.n_used - 1``.
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> t = ReplicationTarget(kpis=["wait_to_first_assessment_mean_days"],
+    ...                       relative_half_width=0.5, initial=3, look_ahead=1, max=6)
+    >>> res, p = simulate_to_precision(hubsim.load_config("site_d"), t, horizon_days=60)
+    >>> (p.n_solution, p.n_used, len(res.kpis))
+    (3, 4, 4)
     """
     kw = {
         "horizon_days": horizon_days,
@@ -289,19 +307,25 @@ def simulate_to_precision(
     }
     parts: list[SimulationResult] = []
     have = 0
-    values: list[float] = []
+    values: dict[tuple[str, str], list[float]] = {("config", k): [] for k in target.kpis}
     while True:
-        n_sol, n_next = replications_decision(values, rule)
-        if n_sol is not None or have >= rule.max or n_next <= have:
+        n_sol, n_next = replications_needed(values, target)
+        if n_sol is not None or have >= target.max:
             break
-        add = max(n_next - have, min(int(workers), rule.max - have))
+        add = min(max(n_next - have, int(workers)), target.max - have)
         part = simulate_in_steps(config, replications=add, first_replication=have, **kw)
-        if rule.kpi not in part.kpis:
-            raise ValueError(f"replication rule: unknown KPI {rule.kpi!r}.")
+        missing = [k for k in target.kpis if k not in part.kpis]
+        if missing:
+            raise ValueError(f"replications target: unknown KPI {missing[0]!r}.")
         parts.append(part)
         have += add
-        values.extend(part.kpis[rule.kpi].tolist())
+        for (_, k), v in values.items():
+            v.extend(part.kpis[k].tolist())
         if progress is not None:
-            progress(have, rule.max)
-    n = n_sol if n_sol is not None else have
-    return concat_results(parts), int(n), relative_half_width(values[:n], rule.level)
+            progress(have, target.max)
+    n_used = n_next if n_sol is not None else have
+    full = concat_results(parts)
+    if n_used < have:
+        full = concat_results([full.replication(k) for k in range(n_used)])
+    half = max(_half_width(v[:n_used], target) for v in values.values())
+    return full, Precision(target, n_sol, int(n_used), half)
