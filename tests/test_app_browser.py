@@ -204,7 +204,8 @@ def test_a_planner_moves_therapists_to_7_4_wte_and_reads_the_change(server, brow
 
     def fresh(d):
         """the cached result, not the stale one"""
-        body = d.find_element(By.TAG_NAME, "body").text
+        # textContent, not .text: the probe itself forces no layout (it is timed)
+        body = d.execute_script("return document.body.textContent")
         return "settings have changed" not in body and "Paired differences" in body
 
     _wait(browser, fresh, timeout=30, poll=0.05)
