@@ -283,12 +283,12 @@ def test_the_default_replications_come_from_the_replications_algorithm(app):
     _run(app)
     assert not _errors(app), _errors(app)
     text = " ".join(c.value for c in app.caption)
-    assert "replications algorithm (Hoad, Robinson & Davies 2010)" in text, text
+    assert "Replications: 95% CI half-width within 25% of the mean median wait" in text, text
     # the number shown is the algorithm's, run through the public API
     _, p = simulate_to_precision(
         hubsim.load_config("site_d"), replication_target(0.25), horizon_days=120, seed=1
     )
     assert p.reached
     assert f"{p.n_used} paired replications" in text
-    assert f"{p.n_solution} reach the target" in text
+    assert f"{p.n_solution} replications reach the target" in text
     assert int(app.table[0].value["replications"].iloc[0]) == p.n_used

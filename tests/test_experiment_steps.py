@@ -98,7 +98,7 @@ def test_simulate_to_precision_stops_where_replications_needed_does(site_d):
             assert replications_needed({("a", kpi): values[:m]}, target)[0] is None
         assert p.half_width == pytest.approx(_relative_half_width(values))
         assert p.half_width <= target.relative_half_width
-        assert f"{p.n_solution} reach the target" in p.describe()
+        assert f"{p.n_solution} replications reach the target" in p.describe()
     else:
         assert p.n_used == target.max
     assert seen[-1][1] == target.max and seen[-1][0] >= len(values)  # batches of workers
@@ -123,4 +123,4 @@ def test_an_unknown_kpi_is_a_sentence(site_d):
 def test_describe_target_names_the_kpi_and_bounds():
     t = ReplicationTarget(kpis=["w"], absolute_half_width=0.5, initial=4, max=9, look_ahead=3)
     text = describe_target(t)
-    assert "within 0.5 w" in text and "at least 4, at most 9, confirmed over 3 more" in text
+    assert "within 0.5 of w" in text and "at least 4, at most 9, confirmed over 3 more" in text

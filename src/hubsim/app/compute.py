@@ -31,6 +31,7 @@ from hubsim.report import planner as rp
 BASELINE, SCENARIO = "unchanged", "scenario"
 #: the KPI whose precision the replications algorithm targets (the headline wait)
 PRECISION_KPI = "wait_to_first_treatment_median_days"
+PRECISION_LABELS = {PRECISION_KPI: "median wait to first treatment"}
 
 
 def replication_target(relative_half_width: float = 0.10) -> ReplicationTarget:
@@ -80,7 +81,7 @@ class RunSettings:
     def describe(self) -> str:
         r = self.replications
         if isinstance(r, ReplicationTarget):
-            return describe_target(r)
+            return describe_target(r, PRECISION_LABELS)
         return f"{r} replications (fixed)"
 
 

@@ -18,6 +18,7 @@ import streamlit as st
 import hubsim
 from hubsim.app.compute import (
     DEFAULT_TARGET,
+    PRECISION_LABELS,
     RunSettings,
     baseline_job,
     replication_target,
@@ -30,7 +31,7 @@ from hubsim.config.levers import MAX_ROLE_WTE, Levers, Surge, apply_levers, leve
 from hubsim.config.loader import MAX_YAML_BYTES
 from hubsim.economics import role_annual_cost
 from hubsim.errors import HubsimError
-from hubsim.experiment import ReplicationTarget, describe_target
+from hubsim.experiment import describe_target
 from hubsim.report.planner import kpi_text
 
 SITES = {"Site A": "site_a", "Site B": "site_b", "Site C": "site_c", "Site D": "site_d"}
@@ -174,7 +175,7 @@ def run_settings(cfg: hubsim.ServiceConfig, prefix: str) -> RunSettings | None:
             key="replications.precision",
         )
         reps = replication_target(pct / 100)
-        st.sidebar.caption(describe_target(reps))
+        st.sidebar.caption(describe_target(reps, PRECISION_LABELS))
     seed = st.sidebar.number_input(
         "Seed", min_value=0, max_value=2**31 - 1, value=1, step=1, key="seed"
     )
@@ -362,16 +363,16 @@ def show_results(
     st.subheader("Results")
     if stale:
         st.warning("The settings have changed since this run: press **Run** to see them.")
-    how = (
-        f"target: {100 * s.replications.relative_half_width:.0f}% of the mean median wait to "
-        f"first treatment; {run.precision.describe()}"
-        if isinstance(s.replications, ReplicationTarget) and run.precision is not None
-        else "fixed"
-    )
     st.caption(
-        f"{base.name}: referrals {s.start} to {s.end}, {run.replications} paired replications "
-        f"({how}) on common random numbers, seed {s.seed}; computed in {run.seconds:.1f} s."
+        f"{base.name}: referrals {s.start} to {s.end}, {run.replications} paired replications"
+        f"{'' if run.precision is not None else ' (fixed)'} on common random numbers, seed "
+        f"{s.seed}; computed in {run.seconds:.1f} s."
     )
+    if run.precision is not None:
+        st.caption(
+            f"Replications: {s.describe()}; {run.precision.describe()}, for the unchanged hub "
+            "(the scenario runs as many, paired)."
+        )
     heads = [
         k
         for k in (

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 
@@ -196,7 +196,14 @@ class Precision:
         return self.n_solution is not None
 
     def describe(self) -> str:
-        """One sentence on how the number of replications was chosen."""
+        """How the number of replications was chosen, in words.
+
+        Examples
+        --------
+        >>> t = ReplicationTarget(kpis=["w"], relative_half_width=0.1)
+        >>> Precision(t, 13, 18, 0.077).describe()
+        '13 replications reach the target, confirmed over 5 more; 18 used (half-width 7.7% of the mean)'
+        """
         t = self.target
         at = (
             f"{self.half_width:.1%} of the mean"
@@ -205,33 +212,34 @@ class Precision:
         )
         if self.n_solution is None:
             return (
-                f"replications algorithm: the target was not reached by the maximum of {t.max} "
-                f"replications (half-width {at}); results use {self.n_used}"
+                f"the target was not reached by the maximum of {t.max} replications; "
+                f"{self.n_used} used (half-width {at})"
             )
         return (
-            f"replications algorithm (Hoad, Robinson & Davies 2010): {self.n_solution} reach "
-            f"the target, confirmed over {self.n_used - self.n_solution} more; results use "
-            f"{self.n_used} (half-width {at})"
+            f"{self.n_solution} replications reach the target, confirmed over "
+            f"{self.n_used - self.n_solution} more; {self.n_used} used (half-width {at})"
         )
 
 
-def describe_target(target: ReplicationTarget) -> str:
-    """The target of the replications algorithm in words.
+def describe_target(target: ReplicationTarget, labels: Mapping[str, str] | None = None) -> str:
+    """The target of the replications algorithm in words (``labels``: plain names of KPIs).
 
     Examples
     --------
-    >>> describe_target(ReplicationTarget(kpis=["wait_to_first_treatment_median_days"],
-    ...                                   relative_half_width=0.1, max=40))
-    '95% CI half-width within 10% of the mean wait to first treatment median days (replications algorithm, Hoad, Robinson & Davies 2010: at least 5, at most 40, confirmed over 5 more)'
+    >>> t = ReplicationTarget(kpis=["wait_to_first_treatment_median_days"],
+    ...                       relative_half_width=0.1, max=40)
+    >>> describe_target(t, {"wait_to_first_treatment_median_days": "median wait to treatment"})
+    '95% CI half-width within 10% of the mean median wait to treatment (replications algorithm, Hoad, Robinson & Davies 2010: at least 5, at most 40, confirmed over 5 more)'
     """
+    labels = labels or {}
+    kpis = ", ".join(labels.get(k, k) for k in target.kpis)
     half = (
-        f"{target.relative_half_width:.0%} of the mean"
+        f"{target.relative_half_width:.0%} of the mean {kpis}"
         if target.relative_half_width is not None
-        else f"{target.absolute_half_width:g}"
+        else f"{target.absolute_half_width:g} of {kpis}"
     )
-    kpis = ", ".join(k.replace("_", " ") for k in target.kpis)
     return (
-        f"{round(100 * target.level)}% CI half-width within {half} {kpis} (replications "
+        f"{round(100 * target.level)}% CI half-width within {half} (replications "
         f"algorithm, Hoad, Robinson & Davies 2010: at least {target.initial}, at most "
         f"{target.max}, confirmed over {target.look_ahead} more)"
     )
