@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,13 +43,20 @@ def _errors(at) -> list[str]:
     return [e.value for e in at.error]
 
 
-def _run(at, n: int = 200):
+def _until(at, done, timeout: float = 300.0):
+    """Rerun the page, as its polling fragment would, until ``done(at)`` (or the timeout:
+    the assertions after it then say what is missing)."""
+    end = time.monotonic() + timeout
+    while not done(at) and time.monotonic() < end:
+        time.sleep(0.1)
+        at.run()
+    return at
+
+
+def _run(at):
     at.button(key="run").click()
     at.run()
-    for _ in range(n):  # the page polls the background job
-        if at.table or _errors(at):
-            break
-        at.run()
+    _until(at, lambda a: a.table or _errors(a))
     assert not at.exception, at.exception
     return at
 
@@ -222,10 +231,7 @@ def test_the_evaluation_page(app):
     app.run()
     assert any("none untreated" in c.value for c in app.caption)
     app.button(key="eval.run").click().run()
-    for _ in range(100):
-        if app.table:
-            break
-        app.run()
+    _until(app, lambda a: a.table)
     assert not app.exception and not _errors(app)
     table = app.table[0].value
     assert list(table.index) == ["twfe_cr1", "its"]
@@ -257,10 +263,7 @@ def test_the_evaluation_page_takes_the_effect_from_the_hub_just_simulated(app):
     app.multiselect(key="eval.estimators").set_value(["twfe_cr1"])
     app.number_input(key="eval.n_sims").set_value(20)
     app.button(key="eval.run").click().run()
-    for _ in range(300):
-        if app.table or _errors(app):
-            break
-        app.run()
+    _until(app, lambda a: a.table or _errors(a))
     assert not app.exception and not _errors(app), _errors(app)
     # the effect shown is the API's for that hub
     hub = apply_levers(
@@ -292,3 +295,52 @@ def test_the_default_replications_come_from_the_replications_algorithm(app):
     assert f"{p.n_used} paired replications" in text
     assert f"{p.n_solution} replications reach the target" in text
     assert int(app.table[0].value["replications"].iloc[0]) == p.n_used
+
+
+def test_hubsim_app_opens_the_browser_once_the_server_is_up_and_asks_nothing(tmp_path):
+    """`make app` runs `hubsim app` with the browser: the server must not stop to ask for
+    an e-mail address (Streamlit does when not headless), and the page opens once up."""
+    import os
+    import shutil
+    import signal
+    import subprocess
+    import sys
+    import urllib.request
+
+    from hubsim.app import free_port
+
+    opened = tmp_path / "opened"
+    browser = tmp_path / "browser.sh"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    port = free_port(None)
+    hubsim_exe = shutil.which("hubsim", path=str(Path(sys.executable).parent)) or "hubsim"
+    log = tmp_path / "log"
+    env = dict(os.environ, BROWSER=str(browser))
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [hubsim_exe, "app", "--port", str(port)],
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    try:
+        end = time.monotonic() + 90
+        while not opened.exists() and proc.poll() is None and time.monotonic() < end:
+            time.sleep(0.3)
+        text = log.read_text(errors="replace")
+        assert proc.poll() is None, f"hubsim app stopped:\n{text}"
+        assert opened.exists(), f"the browser was not opened:\n{text}"
+        assert opened.read_text().strip() == f"http://127.0.0.1:{port}"
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as r:
+            assert r.read().strip() == b"ok"
+        assert "Email" not in text and "Welcome to Streamlit" not in text, text
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()

@@ -123,7 +123,7 @@ def test_nothing_imports_the_app():
     assert not bad, "\n".join(bad)
 
 
-APP_ENTRY = {"app_environment", "free_port", "port_is_free", "streamlit_command"}
+APP_ENTRY = {"app_environment", "free_port", "open_when_up", "port_is_free", "streamlit_command"}
 
 
 def test_the_app_holds_no_model():

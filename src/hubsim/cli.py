@@ -674,7 +674,13 @@ def app_command(
     import importlib.util
     import os
 
-    from hubsim.app import app_environment, free_port, port_is_free, streamlit_command
+    from hubsim.app import (
+        app_environment,
+        free_port,
+        open_when_up,
+        port_is_free,
+        streamlit_command,
+    )
 
     if importlib.util.find_spec("streamlit") is None:
         _fail(
@@ -684,11 +690,14 @@ def app_command(
     if port is not None and not port_is_free(port):
         _fail(f"--port: {port} is in use on 127.0.0.1; expected a free port (or leave it out).")
     chosen = port if port is not None else free_port()
-    cmd = streamlit_command(chosen, browser=browser)
+    cmd = streamlit_command(chosen)
     env = app_environment()
-    typer.echo(f"hubsim app: http://127.0.0.1:{chosen}  (Ctrl+C stops it)")
+    url = f"http://127.0.0.1:{chosen}"
+    typer.echo(f"hubsim app: {url}  (Ctrl+C stops it)")
     sys.stdout.flush()
     sys.stderr.flush()
+    if browser:
+        open_when_up(url)
     os.execve(cmd[0], cmd, env)  # the server replaces this process (one PID to stop)
 
 

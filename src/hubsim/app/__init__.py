@@ -26,6 +26,7 @@ import os
 import socket
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 APP_DIR = Path(__file__).resolve().parent
@@ -58,12 +59,13 @@ def free_port(preferred: int | None = 8501, host: str = "127.0.0.1") -> int:
         return int(s.getsockname()[1])
 
 
-def streamlit_command(port: int, *, host: str = "127.0.0.1", browser: bool = False) -> list[str]:
+def streamlit_command(port: int, *, host: str = "127.0.0.1") -> list[str]:
     """The ``python -m streamlit run`` command of the app on ``host:port``.
 
     The server listens on ``host`` only (localhost by default), sends no usage statistics,
-    watches no files, and refuses uploads over :data:`MAX_UPLOAD_MB` MB; ``browser`` opens
-    the user's browser on the page.
+    watches no files, and refuses uploads over :data:`MAX_UPLOAD_MB` MB. It runs headless
+    (a server that is not headless asks for an e-mail address on its first start, and
+    reads stdin for it): :func:`open_when_up` opens the user's browser instead.
     """
     return [
         sys.executable,
@@ -73,7 +75,7 @@ def streamlit_command(port: int, *, host: str = "127.0.0.1", browser: bool = Fal
         str(main_script()),
         f"--server.port={int(port)}",
         f"--server.address={host}",
-        f"--server.headless={'false' if browser else 'true'}",
+        "--server.headless=true",
         f"--server.maxUploadSize={MAX_UPLOAD_MB}",
         "--server.fileWatcherType=none",
         "--server.runOnSave=false",
@@ -84,6 +86,33 @@ def streamlit_command(port: int, *, host: str = "127.0.0.1", browser: bool = Fal
         "--client.toolbarMode=minimal",
         "--theme.base=light",
     ]
+
+
+def open_when_up(url: str, timeout: float = 60.0) -> None:
+    """Open ``url`` in the user's web browser once the server there is healthy, from a
+    forked child process, so that the caller can go on to become the server (``exec``).
+    Where processes cannot fork, the browser is opened at once (the page retries)."""
+    import webbrowser
+
+    if not hasattr(os, "fork"):
+        webbrowser.open(url)
+        return
+    if os.fork() != 0:
+        return
+    try:  # the child: wait for the server, open the page, leave
+        from urllib.request import urlopen
+
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                with urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                    if r.read().strip() == b"ok":
+                        webbrowser.open(url)
+                        break
+            except OSError:
+                time.sleep(0.3)
+    finally:
+        os._exit(0)
 
 
 def app_environment(tmp: str | os.PathLike[str] | None = None) -> dict[str, str]:

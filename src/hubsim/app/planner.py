@@ -36,7 +36,7 @@ from hubsim.report.planner import kpi_text
 
 SITES = {"Site A": "site_a", "Site B": "site_b", "Site C": "site_c", "Site D": "site_d"}
 UPLOAD = "Upload a YAML file"
-POLL_SECONDS = 0.5
+POLL_SECONDS = 0.25
 #: the figures, in the order of the tabs: (key, tab title, caption)
 FIGURES = (
     (
