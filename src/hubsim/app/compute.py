@@ -216,14 +216,13 @@ def run_planner(
         and r.job_plan.direct_clinical > 0
     ]
     warm, _ = settings.days(base)
-    figures = {
-        "waits": rp.figure_png(rp.plot_waits(runs)),
-        "waiting_lists": rp.figure_png(
-            rp.plot_waiting_lists(runs, base.simulation.period.start, warm)
-        ),
-        "utilisation": rp.figure_png(rp.plot_utilisation(runs, roles)),
-        "costs": rp.figure_png(rp.plot_costs(long.replace({BASELINE: f"{BASELINE} {base.name}"}))),
-    }
+    figures = rp.planner_figures(
+        runs,
+        long.replace({BASELINE: f"{BASELINE} {base.name}"}),
+        base.simulation.period.start,
+        warm,
+        roles,
+    )
     parquet = io.BytesIO()
     long.to_parquet(parquet, index=False)
     downloads = {

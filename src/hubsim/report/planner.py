@@ -9,7 +9,8 @@ the planner's KPIs, cost per recovery included (:func:`cost_per_recovery`).
 row of differences into a sentence such as "Therapists from 5.4 to 7.4 WTE shortens the
 median wait to first treatment by 3.1 days (95% CI 1.9 to 4.4)." The figures
 (:func:`plot_waits`, :func:`plot_waiting_lists`, :func:`plot_utilisation`,
-:func:`plot_costs`) return matplotlib figures; :func:`figure_png` renders one.
+:func:`plot_costs`) return matplotlib figures; :func:`figure_png` renders one, and
+:func:`planner_figures` all four.
 
 Examples
 --------
@@ -512,6 +513,24 @@ def plot_costs(long: pd.DataFrame, level: float = 0.95):
         ax.margins(x=0.25)
     fig.tight_layout()
     return fig
+
+
+def planner_figures(
+    results: Mapping[str, SimulationResult],
+    long: pd.DataFrame,
+    period_start,
+    warmup_days: float,
+    roles: Sequence[str],
+) -> dict[str, bytes]:
+    """The planner's four figures as PNG bytes: ``waits`` (:func:`plot_waits`),
+    ``waiting_lists`` (:func:`plot_waiting_lists`), ``utilisation`` (of ``roles``) and
+    ``costs`` (:func:`plot_costs` of the long KPI frame of :func:`compare_results`)."""
+    return {
+        "waits": figure_png(plot_waits(results)),
+        "waiting_lists": figure_png(plot_waiting_lists(results, period_start, warmup_days)),
+        "utilisation": figure_png(plot_utilisation(results, roles)),
+        "costs": figure_png(plot_costs(long)),
+    }
 
 
 def plot_diagnosands(diag: pd.DataFrame, alpha: float):
