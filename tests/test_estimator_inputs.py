@@ -123,7 +123,7 @@ def test_bad_options_are_refused():
     with pytest.raises(ValueError, match="missing must be"):
         twfe(d, "phq9", "region", "month", "hub", missing="ignore")
     with pytest.raises(ValueError, match="inference must be one of"):
-        event_study(d, "phq9", "region", "month", treat="hub", inference="ri")
+        event_study(d, "phq9", "region", "month", treat="hub", inference="conley_taber")
 
 
 def test_event_study_specific_errors():

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from hubsim.estimators import choose_inference, twfe
+from hubsim.estimators import twfe
 from hubsim.estimators.inference import wild_weights
 
 
@@ -226,17 +226,12 @@ def test_conley_taber_uses_control_residual_paths():
     assert big.estimate - est.estimate == pytest.approx(10.0)
 
 
-def test_auto_rules_and_note():
-    assert choose_inference(50, 25, 25)[0] == "cr2"
-    assert choose_inference(42, 5, 37)[:2] == ("wild", "rademacher")
-    assert choose_inference(8, 4, 4)[:2] == ("wild", "webb")
-    assert choose_inference(40, 1, 39)[0] == "ri"
-    assert choose_inference(40, 38, 2)[0] == "ri"
+def test_auto_says_which_inference_and_why():
     d = _panel(8, G=8)
     est = twfe(d, "y", "region", "period", "treat", seed=1)
-    assert est.inference == "wild" and "8 clusters" in est.inference_note
-    est1 = twfe(_panel(8, G=12, n_treated=1), "y", "region", "period", "treat")
-    assert est1.inference == "ri" and "only 1 treated" in est1.inference_note
+    assert est.inference_note.startswith("auto chose") or "no test" in est.inference_note
+    assert "8 clusters (4 treated, 4 untreated)" in est.inference_note
+    assert "null rejection rate" in est.inference_note or est.inference == "none"
 
 
 def test_wild_weights_matrix():

@@ -625,18 +625,80 @@ def test_registry_names_and_specs():
         EstimatorSpec("x", 3)
 
 
-def test_every_registered_estimator_runs_on_a_regional_design():
-    design = RegionalDesign(
+@pytest.mark.parametrize("groups", [False, True])
+def test_every_registered_estimator_runs_on_a_regional_design(groups):
+    kw = dict(
         n_regions=16,
         n_periods=10,
-        n_treated=8,
+        n_treated=12,
         schedule=(4, 6),
         closures=(9,) + (None,) * 15,
         effect=0.3,
     )
-    res = diagnose(design, list(dg.ESTIMATORS), n_sims=2, seed=1)
+    if groups:
+        kw.update(staff_groups=("nhs", "social"), group_phasing=((0, 2), (0, 0)))
+    design = RegionalDesign(**kw)
+    names = [n for n in dg.ESTIMATORS if groups or n != "triple_differences"]
+    res = diagnose(design, names, n_sims=2, seed=1)
     d = res.diagnosands.set_index("estimator")
     assert (d["failure_rate"] == 0).all(), res.simulations.loc[
         res.simulations["error"] != "", "error"
     ].tolist()
     assert np.isfinite(d["mean_estimate"]).all()
+    if not groups:
+        # triple differences needs staff groups, and says so
+        ddd = diagnose(design, ["triple_differences"], n_sims=2, seed=1).simulations
+        assert ddd["error"].str.contains("needs a design with staff groups").all()
+
+
+@pytest.mark.statistical
+def test_null_rejection_and_the_oversized_flag():
+    """One treated region of twenty: CR1 rejects a true null far too often and is flagged;
+    randomization inference over the regions is not."""
+    design = RegionalDesign(
+        n_regions=20,
+        n_periods=8,
+        n_treated=1,
+        schedule=(5,),
+        n_per_cell=200,
+        icc=0.02,
+        ar_rho=0.5,
+        ar_sd=0.05,
+        effect=0.1,
+    )
+    ri = EstimatorSpec("twfe_ri", dg.twfe, {"inference": "ri", "B": 199})
+    res = diagnose(design, ["twfe_cr1", ri], n_sims=150, seed=2)
+    d = res.diagnosands.set_index("estimator")
+    for est in d.index:
+        assert d.loc[est, "null_rejection"] == pytest.approx(1 - d.loc[est, "coverage"], abs=1e-12)
+    assert d.loc["twfe_cr1", "oversized"] and d.loc["twfe_cr1", "inference"] == "cr1"
+    # 20 reassignments of one treated region: no p-value below 0.05, so no test exists
+    assert d.loc["twfe_ri", "no_test_rate"] == 1.0 and d.loc["twfe_ri", "power"] == 0.0
+    assert not d.loc["twfe_ri", "oversized"]
+    assert set(res.simulations.loc[res.simulations["estimator"] == "twfe_ri", "inference"]) == {
+        "none"
+    }
+
+
+def test_batched_wild_and_auto_paths_equal_the_fit_by_fit_path():
+    design = RegionalDesign(
+        n_regions=14,
+        n_periods=8,
+        n_treated=7,
+        schedule=(3, 5),
+        population_kind="help_seeker_cohort",
+        effect=0.1,
+        ar_sd=0.05,
+        ar_rho=0.5,
+    )
+    wild = EstimatorSpec("w", dg.twfe, {"inference": "wild", "B": 199, "wild_weights": "webb"})
+    specs = [wild, "twfe", "twfe_cr2"]
+    fast = diagnose(design, specs, n_sims=2 * dg.CHUNK + 3, seed=6, fast=True)
+    slow = diagnose(design, specs, n_sims=2 * dg.CHUNK + 3, seed=6, fast=False)
+    a, b = fast.simulations, slow.simulations
+    w = (a["estimator"] == "w").to_numpy()
+    # the wild bootstrap: identical p-values (same draws, same statistics)
+    np.testing.assert_array_equal(a.loc[w, "p_value"].to_numpy(), b.loc[w, "p_value"].to_numpy())
+    for c in ("estimate", "se", "ci_low", "ci_high", "p_value"):
+        np.testing.assert_allclose(a[c].to_numpy(), b[c].to_numpy(), rtol=1e-7, atol=1e-12)
+    assert (a["inference"] == b["inference"]).all()

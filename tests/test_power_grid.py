@@ -129,3 +129,45 @@ def test_n_sims_for():
     ):
         with pytest.raises(ValueError, match=match):
             n_sims_for(**bad)
+
+
+@pytest.mark.statistical
+def test_mde_of_an_oversized_test_is_size_adjusted_and_says_so():
+    """CR1 with two treated regions of eight rejects a true null far above alpha: the MDE
+    then counts power against the simulated null's critical p-value."""
+    design = RegionalDesign(
+        n_regions=8,
+        n_periods=10,
+        n_treated=2,
+        schedule=(4, 7),
+        n_per_cell=200,
+        icc=0.02,
+        ar_rho=0.5,
+        ar_sd=0.05,
+    )
+    res = minimum_detectable_effect(design, "twfe_cr1", n_sims=200, seed=5, max_evals=3)
+    assert res.null_rejection > 0.05 + 3 * np.sqrt(0.05 * 0.95 / 200)
+    assert res.size_adjusted and res.critical_p < 0.05
+    null = res.points[res.points["effect"] == 0.0].iloc[0]
+    assert null["power"] <= 0.05  # the adjusted test rejects at most alpha of the null
+    assert "size-adjusted" in res.summary() and res.scale.startswith("standardised")
+    ok = minimum_detectable_effect(
+        RegionalDesign(n_regions=40, n_periods=8, n_treated=20, n_per_cell=200),
+        "twfe_cr1",
+        n_sims=100,
+        seed=5,
+        max_evals=2,
+    )
+    assert not ok.size_adjusted and ok.critical_p == 0.05
+
+
+def test_mde_names_the_link_scale_of_a_binary_outcome():
+    design = RegionalDesign(
+        n_regions=30, n_periods=6, n_treated=15, schedule=(3,), outcome="binary", n_per_cell=300
+    )
+    res = minimum_detectable_effect(design, "twfe_cr1", n_sims=40, seed=2, max_evals=2)
+    assert res.scale.startswith("log odds ratio")
+    # the estimand at the MDE is a risk difference, below the log odds ratio
+    if np.isfinite(res.effect):
+        assert 0 < res.estimand_at_mde < res.effect
+    assert "log odds ratio" in res.summary()

@@ -82,6 +82,8 @@ def test_tiny_study_writes_every_output_atomically(tmp_path):
         "curves.csv",
         "mde.parquet",
         "mde.csv",
+        "recommendations.parquet",
+        "recommendations.csv",
         "power_effect.png",
         "power_regions.png",
         "report.md",
@@ -176,19 +178,23 @@ def test_flagship_study_runs_at_smoke_size(tmp_path):
     }
     des = {s for s, c in spec.scenarios.items() if "effect_from_des" in c}
     assert des == {"help_seekers_site_d", "waits_site_d", "waits_site_d_band_shift"}
+    # realistic untreated counts: 40 of 42 regions with a hub, phased by staff group
     assert {d.n_regions for d in designs.values()} == {42}
-    assert set(spec.estimators) >= {
-        "twfe_cr1",
-        "twfe_wild",
-        "callaway_santanna",
-        "its",
-        "synthetic_control",
-    }
+    assert {d.facts()["n_with"] for d in designs.values()} == {40}
+    d0 = designs["staff_survey"]
+    assert d0.staff_groups and d0.group_phasing is not None
+    assert (0, 1, 5, 6) in d0.group_phasing  # Site B: Feb, Mar, Jul, Aug 2021
+    assert set(spec.estimators) >= {"twfe", "triple_differences", "callaway_santanna"}
     res = run_study(FLAGSHIP, size="smoke", out=tmp_path / "flag")
     assert res.n_sims == spec.sizes["smoke"].n_sims
     assert len(res.diagnosands) == 7 * len(spec.estimators)
-    assert (res.diagnosands["failure_rate"] == 0).all()
+    assert (res.diagnosands["failure_rate"] == 0).all(), res.simulations.loc[
+        res.simulations["error"] != "", "error"
+    ].unique()
     assert len(list((tmp_path / "flag").glob("power_*.png"))) == len(spec.curves)
+    # the untreated curve runs 32, 36 and 40 hub regions
+    untr = res.curves[res.curves["curve"] == "untreated"]
+    assert set(untr["x_value"]) == {32, 36, 40}
     # the DES-fed scenarios: capped at the smoke size, one DES run per distinct spec
     assert set(res.des) == des and set(res.des_effects["scenario"]) == des
     assert {d.replications for d in res.des.values()} == {spec.sizes["smoke"].des_replications}
@@ -208,6 +214,13 @@ def test_flagship_study_runs_at_smoke_size(tmp_path):
     curve = res.curves[res.curves["curve"] == "regions_des_waits"]
     assert {"waits_site_d", "waits_site_d_band_shift"} <= set(curve["scenario"])
     assert 8 in set(curve["x_value"])
+    # the report opens with the answer: key findings per measured population
+    report = (tmp_path / "flag" / "report.md").read_text()
+    head = report[: report.index("## The study")]
+    assert "## Key findings" in head
+    for title in ("Staff survey", "Help-seeker cohort", "Service waits"):
+        assert f"### {title}" in head
+    assert "Recommended estimator" in head and "The rule behind the recommendation" in head
 
 
 @pytest.mark.parametrize(
@@ -323,7 +336,7 @@ scenarios:
       replications: 2
       seed: 5
       follow_up_days: 90
-estimators: [twfe_cr1]
+estimators: [twfe_cr1, its]
 """
 
 
@@ -366,14 +379,24 @@ def test_des_fed_scenario_estimand_is_the_profile_weighted_att(des_run):
         pd.read_csv(out / "des_effects.csv"), res.des_effects, check_dtype=False
     )
     # the design's estimand: the profile value at each exposed cell's event time (the last
-    # month holding thereafter), averaged over exposed region-periods
+    # month holding thereafter), averaged over exposed region-periods (cells) for the
+    # estimators that declare "att", and over the people in them (weights n) for the
+    # regression estimators, which declare "att_n_weighted"
     _, designs = load_study(study)
     cells = designs["waits_d"].cells()
-    k = cells.loc[cells["treated"] == 1, "event_time"].to_numpy().astype(int)
+    exposed = cells["treated"] == 1
+    k = cells.loc[exposed, "event_time"].to_numpy().astype(int)
+    n = cells.loc[exposed, "n"].to_numpy(dtype=float)
     p = direct.profile["effect"].to_numpy()
     expected = p[np.clip(k, 0, p.size - 1)].mean()
-    diag = res.diagnosands.set_index("scenario")
-    assert diag.loc["waits_d", "mean_estimand"] == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    expected_n = (p[np.clip(k, 0, p.size - 1)] * n).sum() / n.sum()
+    diag = res.diagnosands.set_index(["scenario", "estimator"])
+    assert diag.loc[("waits_d", "twfe_cr1"), "mean_estimand"] == pytest.approx(
+        expected_n, rel=1e-12, abs=1e-12
+    )
+    assert diag.loc[("waits_d", "its"), "mean_estimand"] == pytest.approx(
+        expected, rel=1e-12, abs=1e-12
+    )
     # the outcome scale: the DES baseline, with the noise terms in proportion to its SD
     applied = apply_des_effect(direct, designs["waits_d"], "outcome")
     ratio = direct.baseline_sd / designs["waits_d"].sd
@@ -413,7 +436,8 @@ def test_band_shift_moves_the_des_wait_profile_on_common_random_numbers(des_run)
     np.testing.assert_allclose(
         shift["effect"] - mapped["effect"], shift["hub_mean"] - mapped["hub_mean"], atol=1e-9
     )
-    diag = res.diagnosands.set_index("scenario")["mean_estimand"]
+    diag = res.diagnosands[res.diagnosands["estimator"] == "twfe_cr1"]
+    diag = diag.set_index("scenario")["mean_estimand"]
     assert diag["waits_d"] != diag["waits_shift"]
     # the two hubs share the comparator and the DES settings: a paired (CRN) comparison
     plans = res.des_plans

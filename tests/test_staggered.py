@@ -85,9 +85,16 @@ def test_matches_csdid(control, base_period, anticipation):
     cs_control = control.replace("_", "")
     m = csdid_fit(df, "g", cs_control, base_period, anticipation)
     res = callaway_santanna(
-        df, "y", "region", "month", cohort="g", control=control,
-        base_period=base_period, anticipation=anticipation,
-    )  # fmt: skip
+        df,
+        "y",
+        "region",
+        "month",
+        cohort="g",
+        control=control,
+        base_period=base_period,
+        anticipation=anticipation,
+        inference="analytic",
+    )
     r = m.results
     mine = res.att_gt
     np.testing.assert_array_equal(mine["group"], np.asarray(r["group"]))
@@ -112,7 +119,9 @@ def test_matches_csdid(control, base_period, anticipation):
 def test_matches_csdid_with_cluster_and_without_never_treated():
     df = make_panel(np.random.default_rng(12), {0: 20, 3: 15, 6: 15})
     m = csdid_fit(df, "g", "nevertreated", "varying", clustervar="icb")
-    res = callaway_santanna(df, "y", "region", "month", cohort="g", cluster="icb")
+    res = callaway_santanna(
+        df, "y", "region", "month", cohort="g", cluster="icb", inference="analytic"
+    )
     np.testing.assert_allclose(res.att_gt["se"], np.asarray(m.results["se"], float), atol=1e-10)
     assert res.n_clusters == 7
     a = csdid_aggte(m, "simple")
@@ -121,7 +130,9 @@ def test_matches_csdid_with_cluster_and_without_never_treated():
     # no never-treated units: the last cohort only serves as a not-yet-treated control
     df2 = make_panel(np.random.default_rng(13), {3: 15, 5: 15, 7: 15})
     m2 = csdid_fit(df2, "g", "notyettreated", "varying")
-    res2 = callaway_santanna(df2, "y", "region", "month", cohort="g", control="not_yet_treated")
+    res2 = callaway_santanna(
+        df2, "y", "region", "month", cohort="g", control="not_yet_treated", inference="analytic"
+    )
     np.testing.assert_allclose(res2.att_gt["att"], np.asarray(m2.results["att"], float), atol=1e-10)
     np.testing.assert_allclose(res2.att_gt["se"], np.asarray(m2.results["se"], float), atol=1e-10)
     assert set(res2.att_gt["group"]) == {3, 5}
@@ -153,7 +164,7 @@ def test_multiplier_bootstrap_agrees_with_analytic_se():
     boot = callaway_santanna(df, "y", "region", "month", cohort="g", bootstrap=b, seed=1)
     again = callaway_santanna(df, "y", "region", "month", cohort="g", bootstrap=b, seed=1)
     other = callaway_santanna(df, "y", "region", "month", cohort="g", bootstrap=b, seed=2)
-    analytic = callaway_santanna(df, "y", "region", "month", cohort="g")
+    analytic = callaway_santanna(df, "y", "region", "month", cohort="g", inference="analytic")
     assert boot.se == again.se and boot.se != other.se
     assert boot.estimate == analytic.estimate
     # relative MC sd of an IQR-based scale estimate from B draws is 1.167 / sqrt(B)

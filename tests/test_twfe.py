@@ -111,7 +111,10 @@ def test_event_study_coefficients_equal_pyfixest():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         w = m.wald_test(R=np.eye(5)[:2], distribution="chi2")
-    assert 2 * res.pretrend_f == pytest.approx(float(w["statistic"]), rel=1e-8)
+    assert res.pretrend_wald == pytest.approx(float(w["statistic"]), rel=1e-8)
+    # the CR1 pre-trend test is the Hotelling-type F(q, G - q) of that Wald statistic
+    G, q = 14, 2
+    assert res.pretrend_f == pytest.approx(res.pretrend_wald * (G - q) / (q * (G - 1)), rel=1e-12)
 
 
 @pytest.mark.oracle

@@ -26,10 +26,12 @@ milliseconds on region-period data.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -39,11 +41,6 @@ from hubsim.stats import cr1_factor, cr1_se
 INFERENCES = ("auto", "cr1", "cr2", "wild", "ri", "conley_taber")
 WILD_WEIGHTS = ("rademacher", "webb")
 
-# Rule thresholds used by choose_inference (documented there).
-_FEW_SIDE = 2
-_MANY_CLUSTERS = 40
-_MANY_SIDE = 8
-_WEBB_BELOW = 13
 _MAX_WILD_CLUSTERS = 5000
 
 _WEBB_VALUES = np.array(
@@ -76,8 +73,10 @@ class FEProjector:
     Parameters
     ----------
     factors : sequence of numpy.ndarray
-        One or two integer code arrays (0..L-1) of length N. An all-zero array is the
-        intercept.
+        One to three integer code arrays (0..L-1) of length N. An all-zero array is the
+        intercept. Three factors (the triple-differences interactions) are projected by
+        demeaning within the factor with most levels and an orthonormal basis of the other
+        two factors' demeaned dummies, also exact.
     weights : numpy.ndarray
         Positive weights of length N.
 
@@ -92,8 +91,8 @@ class FEProjector:
     """
 
     def __init__(self, factors: Sequence[np.ndarray], weights: np.ndarray):
-        if not 1 <= len(factors) <= 2:
-            raise ValueError("FEProjector: one or two factors are supported.")
+        if not 1 <= len(factors) <= 3:
+            raise ValueError("FEProjector: one to three factors are supported.")
         self.n = len(weights)
         self.w = np.asarray(weights, dtype=float)
         self.codes = [np.asarray(f, dtype=np.int64) for f in factors]
@@ -103,7 +102,12 @@ class FEProjector:
             np.bincount(f, self.w, minlength=L)
             for f, L in zip(self.codes, self.levels, strict=True)
         ]
-        if len(self.codes) == 2:
+        self._three = None
+        self._big = None
+        if len(self.codes) == 3:
+            self._init_three()
+            self.connected = True
+        elif len(self.codes) == 2:
             a, b = self.codes
             La, Lb = self.levels
             C = np.bincount(a * Lb + b, self.w, minlength=La * Lb).reshape(La, Lb)
@@ -119,6 +123,41 @@ class FEProjector:
             self.connected = bool(np.linalg.matrix_rank(red, hermitian=True) == len(Wsmall) - 1)
         else:
             self.connected = True
+
+    def _init_three(self) -> None:
+        """Three factors: demean within the factor with most levels (exact), then project on
+        the other two factors' demeaned dummies through an orthonormal basis of their span
+        (from the eigen-decomposition of their Gram matrix; collinear directions, the
+        shared intercepts, dropped)."""
+        big = int(np.argmax(self.levels))
+        rest = [i for i in range(3) if i != big]
+        n = self.n
+        f, L = self.codes[big], self.levels[big]
+        self._big = (big, sp.csr_matrix((self.w, (f, np.arange(n))), shape=(L, n)))
+        cols = []
+        for i in rest:
+            D = np.zeros((n, self.levels[i]))
+            D[np.arange(n), self.codes[i]] = 1.0
+            cols.append(D)
+        D2 = np.hstack(cols)
+        sw = np.sqrt(self.w)
+        Z = sw[:, None] * (D2 - self._big_mean(big, D2))
+        lam, V = np.linalg.eigh(Z.T @ Z)
+        keep = lam > lam.max() * 1e-10
+        Q = Z @ (V[:, keep] / np.sqrt(lam[keep]))
+        # one Gram-Schmidt pass (QR) restores orthonormality lost to the squared condition
+        Q, _ = np.linalg.qr(Q)
+        self._three = (big, Q, sw)
+
+    def _big_mean(self, big: int, E: np.ndarray) -> np.ndarray:
+        f, L = self.codes[big], self.levels[big]
+        Wb = self.Wl[big]
+        if E.ndim == 1:
+            return (np.bincount(f, self.w * E, minlength=L) / Wb)[f]
+        S = self._big[1] if getattr(self, "_big", None) is not None else None
+        if S is None:
+            S = sp.csr_matrix((self.w, (f, np.arange(self.n))), shape=(L, self.n))
+        return (S @ E / Wb[:, None])[f]
 
     def _level_sums(self, E2: np.ndarray) -> list[np.ndarray]:
         """Weighted sums of the columns of E2 by level of each factor."""
@@ -145,6 +184,12 @@ class FEProjector:
         E = np.asarray(E, dtype=float)
         vec = E.ndim == 1
         E2 = E[:, None] if vec else E
+        if self._three is not None:
+            big, Q, sw = self._three
+            f1 = self._big_mean(big, E2)
+            r = sw[:, None] * (E2 - f1)
+            out = f1 + (Q @ (Q.T @ r)) / sw[:, None]
+            return out[:, 0] if vec else out
         sums = self._level_sums(E2)
         if len(self.codes) == 1:
             m = sums[0] / self.Wl[0][:, None]
@@ -175,6 +220,13 @@ class FEProjector:
             )
         if len(self.codes) == 1:
             return np.diag(1.0 / self.Wl[0])
+        if len(self.codes) == 3:
+            D = np.zeros((self.n, total))
+            off = 0
+            for f, L in zip(self.codes, self.levels, strict=True):
+                D[np.arange(self.n), f + off] = 1.0
+                off += L
+            return np.linalg.pinv((D * self.w[:, None]).T @ D, hermitian=True, rcond=1e-12)
         a, b = self.codes
         La, Lb = self.levels
         C = np.bincount(a * Lb + b, self.w, minlength=La * Lb).reshape(La, Lb)
@@ -268,10 +320,15 @@ def cr1(core: LinearCore) -> tuple[float, float]:
     return cr1_se(scores, core.xx, core.ssc), float(core.G - 1)
 
 
-def _cr2_adjusted(core: LinearCore) -> tuple[np.ndarray, np.ndarray]:
-    """For each cluster, A_g u_g and A_g x_g with A_g = (I - H_gg)^(-1/2) (pseudo-inverse)."""
-    if "cr2" in core._cache:
-        return core._cache["cr2"]
+def _cr2_operators(core: LinearCore) -> list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+    """Per cluster: rows, Q and QU and the scales of ``A_g = (I - H_gg)^(-1/2)``.
+
+    ``H`` is the hat matrix of the *full* model (fixed effects, other regressors, focal),
+    which depends on the layout only, so the operators serve every outcome (cached).
+    ``A_g v = v - Q Q'v + QU diag(scale) U'Q' v`` (pseudo-inverse square root).
+    """
+    if "cr2_ops" in core._cache:
+        return core._cache["cr2_ops"]
     proj = core.proj
     npinv = proj.normal_pinv()
     offsets = np.cumsum([0, *proj.levels[:-1]])
@@ -279,8 +336,7 @@ def _cr2_adjusted(core: LinearCore) -> tuple[np.ndarray, np.ndarray]:
     bounds = np.searchsorted(core.cluster[order], np.arange(core.G + 1))
     q = core.others.shape[1]
     oo_inv = np.linalg.pinv(core.others.T @ core.others) if q else np.zeros((0, 0))
-    Au = np.empty(core.n)
-    Ax = np.empty(core.n)
+    ops = []
     for g in range(core.G):
         idx = order[bounds[g] : bounds[g + 1]]
         sw = core.sw[idx]
@@ -301,30 +357,65 @@ def _cr2_adjusted(core: LinearCore) -> tuple[np.ndarray, np.ndarray]:
         lam, U = np.linalg.eigh(R @ mid @ R.T)
         one_minus = 1.0 - lam
         scale = np.where(one_minus > 1e-10, 1.0 / np.sqrt(np.clip(one_minus, 1e-300, None)), 0.0)
-        QU = Q @ U
+        ops.append((idx, Q, Q @ U, scale))
+    core._cache["cr2_ops"] = ops
+    return ops
 
-        def apply(v, QU=QU, scale=scale, Q=Q):
-            # (I - H)^(-1/2) v = (I - QQ')v + QU diag(scale) U'Q' v
-            return v - Q @ (Q.T @ v) + QU @ (scale * (QU.T @ v))
 
-        Au[idx] = apply(core.u[idx])
-        Ax[idx] = apply(core.x[idx])
-    core._cache["cr2"] = (Au, Ax)
-    return Au, Ax
+def _cr2_apply(core: LinearCore, V: np.ndarray) -> np.ndarray:
+    """``A_g v_g`` in every cluster for a vector or the columns of an N x S matrix."""
+    out = np.empty_like(V, dtype=float)
+    for idx, Q, QU, scale in _cr2_operators(core):
+        v = V[idx]
+        if v.ndim == 1:
+            out[idx] = v - Q @ (Q.T @ v) + QU @ (scale * (QU.T @ v))
+        else:
+            out[idx] = v - Q @ (Q.T @ v) + QU @ (scale[:, None] * (QU.T @ v))
+    return out
+
+
+def _cr2_adjusted(core: LinearCore) -> tuple[np.ndarray, np.ndarray]:
+    """For each cluster, A_g u_g and A_g x_g with A_g = (I - H_gg)^(-1/2) (pseudo-inverse)."""
+    if "cr2" not in core._cache:
+        core._cache["cr2"] = (_cr2_apply(core, core.u), _cr2_apply(core, core.x))
+    return core._cache["cr2"]
+
+
+def _ik_df(core: LinearCore) -> float:
+    """Imbens-Kolesar degrees of freedom of the CR2 t-test (layout only; cached)."""
+    if "ik_df" not in core._cache:
+        if core.n * core.G > 5e7:
+            core._cache["ik_df"] = float(core.G - 1)
+        else:
+            _, Ax = _cr2_adjusted(core)
+            # columns M[:, g] A_g x_g; eigenvalues of their Gram matrix
+            Gm = core.full_resid(core.spread(Ax))
+            gram = Gm.T @ Gm
+            core._cache["ik_df"] = float(np.trace(gram) ** 2 / np.sum(gram * gram))
+    return core._cache["ik_df"]
 
 
 def cr2(core: LinearCore) -> tuple[float, float]:
     """Bell-McCaffrey (CR2) standard error with Imbens-Kolesar degrees of freedom."""
-    Au, Ax = _cr2_adjusted(core)
+    Au, _ = _cr2_adjusted(core)
     scores = core.cluster_sum(core.x * Au)
     se = math.sqrt(float(scores @ scores)) / core.xx
-    # Imbens-Kolesar: columns M[:, g] A_g x_g; eigenvalues of their Gram matrix
-    if core.n * core.G > 5e7:
-        return se, float(core.G - 1)
-    Gm = core.full_resid(core.spread(Ax))
-    gram = Gm.T @ Gm
-    df = float(np.trace(gram) ** 2 / np.sum(gram * gram))
-    return se, df
+    return se, _ik_df(core)
+
+
+def cr2_many(core: LinearCore, Y: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """CR2 standard errors for many outcomes on ``core``'s layout (partialled like ``core.y``).
+
+    Returns the estimates, their CR2 SEs and the (common) Imbens-Kolesar df; column ``s``
+    equals :func:`cr2` of the core built from outcome ``s``.
+    """
+    Y = np.asarray(Y, dtype=float)
+    beta = (core.x @ Y) / core.xx
+    U = Y - core.x[:, None] * beta[None, :]
+    AU = _cr2_apply(core, U)
+    scores = core.cluster_sum(core.x[:, None] * AU)
+    se = np.sqrt(np.einsum("gs,gs->s", scores, scores)) / core.xx
+    return beta, se, _ik_df(core)
 
 
 # ---------------------------------------------------------------------------------------
@@ -407,7 +498,8 @@ def wild_bootstrap(
     The p-value is the share of bootstrap t-statistics whose absolute value strictly
     exceeds the observed one (wildboottest's two-tailed definition); ties within
     1e-10 relative are treated as equal. Both the observed and the bootstrap
-    statistics use CR1 standard errors.
+    statistics use CR1 standard errors. This is :func:`wild_bootstrap_many` for the one
+    outcome of ``core``, so a batched run over many simulations gives the same numbers.
 
     Parameters
     ----------
@@ -421,58 +513,229 @@ def wild_bootstrap(
     ci : bool
         Whether to invert the test for a confidence interval.
     """
+    res = wild_bootstrap_many(
+        core, core.y[:, None], [seed], B=B, weights=weights, alpha=alpha, ci=ci, keep_draws=True
+    )
+    return WildResult(
+        p_value=float(res.p_value[0]),
+        ci_low=float(res.ci_low[0]),
+        ci_high=float(res.ci_high[0]),
+        t_stat=float(res.estimate[0] / res.se[0]),
+        t_boot=res.t_boot[0],
+        B=res.B,
+        full_enumeration=res.full_enumeration,
+        weights=weights,
+    )
+
+
+def _invert_many(
+    pfun: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    beta: np.ndarray,
+    scale: np.ndarray,
+    alpha: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_invert` for many coefficients at once, step for step.
+
+    ``pfun(b0, rows)`` returns the p-values of the null values ``b0`` for the selected
+    ``rows``. Every row follows exactly the sequence of evaluations :func:`_invert` would
+    make for it alone (outward doubling, then bisection to ``1e-7 * scale``), so the limits
+    are those of the one-at-a-time search.
+    """
+    beta = np.asarray(beta, dtype=float)
+    scale = np.asarray(scale, dtype=float).copy()
+    bad = ~((scale > 0) & np.isfinite(scale))
+    scale[bad] = np.maximum(np.abs(beta[bad]), 1.0)
+    S = len(beta)
+    limits = []
+    for sign in (-1.0, 1.0):
+        inner = beta.copy()
+        step = scale.copy()
+        outer = beta + sign * step
+        out = np.full(S, np.nan)
+        searching = np.ones(S, dtype=bool)
+        count = np.zeros(S, dtype=int)
+        while searching.any():
+            rows = np.flatnonzero(searching)
+            keep = pfun(outer[rows], rows) >= alpha
+            grow = rows[keep]
+            inner[grow] = outer[grow]
+            step[grow] *= 2
+            outer[grow] = beta[grow] + sign * step[grow]
+            count[grow] += 1
+            lost = grow[count[grow] > 60]
+            out[lost] = sign * math.inf
+            searching[rows[~keep]] = False
+            searching[lost] = False
+        bisect = np.isnan(out)
+        for _ in range(200):
+            rows = np.flatnonzero(bisect)
+            if not len(rows):
+                break
+            mid = 0.5 * (inner[rows] + outer[rows])
+            ok = pfun(mid, rows) >= alpha
+            inner[rows[ok]] = mid[ok]
+            outer[rows[~ok]] = mid[~ok]
+            done = np.abs(outer[rows] - inner[rows]) <= 1e-7 * scale[rows]
+            bisect[rows[done]] = False
+        fin = np.isnan(out)
+        out[fin] = 0.5 * (inner[fin] + outer[fin])
+        limits.append(out)
+    return limits[0], limits[1]
+
+
+@dataclass
+class WildBatch:
+    """Wild cluster restricted bootstrap of one coefficient for many outcome vectors."""
+
+    p_value: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    estimate: np.ndarray
+    se: np.ndarray
+    B: int
+    full_enumeration: bool
+    weights: str
+    t_boot: np.ndarray | None = None
+
+
+def _restricted_maps(core: LinearCore) -> tuple[np.ndarray, np.ndarray]:
+    """``K = P_full(x spread over clusters)`` (N x G) and ``diag(cx) - Hx`` (G x G), cached.
+
+    ``H[g, h] = x_g' [P_full (u restricted to cluster h)]_g`` is linear in the outcome, and
+    ``P_full`` is symmetric, so one projection of the N x G matrix serves every outcome
+    and every null value.
+    """
+    if "wild_maps" not in core._cache:
+        Ex = core.spread(core.x)
+        Kmat = Ex - core.full_resid(Ex)
+        Hx = core.cluster_sum(Kmat * core.x[:, None]).T
+        cx = core.cluster_sum(core.x * core.x)
+        core._cache["wild_maps"] = (Kmat, np.diag(cx) - Hx)
+    return core._cache["wild_maps"]
+
+
+def wild_bootstrap_many(
+    core: LinearCore,
+    Y: np.ndarray,
+    seeds: Sequence[int],
+    *,
+    B: int = 999,
+    weights: str = "rademacher",
+    alpha: float = 0.05,
+    ci: bool = True,
+    keep_draws: bool = False,
+) -> WildBatch:
+    """:func:`wild_bootstrap` for many outcomes sharing one layout (batched over outcomes).
+
+    ``core`` fixes the regressor, the projection, the clusters and the CR1 factor; ``Y``
+    (N x S) holds outcomes partialled exactly like ``core.y`` (fixed effects and other
+    regressors removed, times the square-root weights). Column ``s`` is bootstrapped with
+    the weights ``wild_weights(G, B, weights, default_rng(seeds[s]))``. The bootstrap
+    numerators and the three quadratic forms of every draw's CR1 variance (linear and
+    quadratic in the null value) come from two batched matrix products of G x G restricted
+    score maps with the weights; p-values and test-inversion limits are then evaluated for
+    all outcomes at once (:func:`_invert_many`).
+
+    Returns
+    -------
+    WildBatch
+        Arrays of length S (p-values, limits, estimates, CR1 SEs); ``t_boot`` (S x B, the
+        bootstrap t-statistics under no effect) with ``keep_draws=True``.
+    """
     if core.G > _MAX_WILD_CLUSTERS:
         raise ValueError(
             f"inference='wild': {core.G} clusters are too many for the wild cluster bootstrap "
             f"(at most {_MAX_WILD_CLUSTERS}); with so many clusters use inference='cr1'."
         )
-    rng = np.random.default_rng(seed)
-    V, full = wild_weights(core.G, B, weights, rng)
-    cy = core.cluster_sum(core.x * core.y)
-    cx = core.cluster_sum(core.x * core.x)
-    # H[g, h] = x_g' [P_full (u restricted to cluster h)]_g, linear in the null value
-    key = "wild_H"
-    if key not in core._cache:
-        # H[g, h] = sum_{j in h} K[j, g] u_j with K = P_full (x spread over clusters): P is
-        # symmetric, so one projection of an N x G matrix serves every null value.
-        Ex = core.spread(core.x)
-        K = Ex - core.full_resid(Ex)
-        Hy = core.cluster_sum(K * core.y[:, None]).T
-        Hx = core.cluster_sum(K * core.x[:, None]).T
-        core._cache[key] = (Hy, Hx)
-    Hy, Hx = core._cache[key]
-    G = core.G
-    # bootstrap numerators and cluster scores for y and x in one product:
-    # Z_g = v_g C_g - sum_h H_gh v_h, linear in the null value through (y, x)
-    P = np.vstack([cy, cx, np.diag(cy) - Hy, np.diag(cx) - Hx]) @ V
-    ny, nx, Zy, Zx = P[0], P[1], P[2 : 2 + G], P[2 + G :]
-    qyy = np.einsum("gb,gb->b", Zy, Zy)
-    qxy = np.einsum("gb,gb->b", Zy, Zx)
-    qxx = np.einsum("gb,gb->b", Zx, Zx)
-    se, _ = cr1(core)
-    ssc = core.ssc
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2 or Y.shape[0] != core.n or Y.shape[1] != len(seeds):
+        raise ValueError(
+            f"wild_bootstrap_many: Y must have shape ({core.n}, {len(seeds)}), got {Y.shape}."
+        )
+    G, S = core.G, Y.shape[1]
+    x, xx, ssc = core.x, core.xx, core.ssc
+    beta = (x @ Y) / xx
+    cy = core.cluster_sum(x[:, None] * Y)  # G x S
+    cyy = cy - core.cluster_sum(x * x)[:, None] * beta[None, :]
+    se = np.sqrt(ssc * np.einsum("gs,gs->s", cyy, cyy)) / xx
+    Kmat, Mx = _restricted_maps(core)
+    # Hy[s, g, h] = sum over rows j of cluster h of K[j, g] y_js
+    order = np.argsort(core.cluster, kind="stable")
+    bounds = np.searchsorted(core.cluster[order], np.arange(G + 1))
+    A = np.empty((S, G, G))
+    for h in range(G):
+        idx = order[bounds[h] : bounds[h + 1]]
+        A[:, :, h] = -(Kmat[idx].T @ Y[idx]).T
+    A[:, np.arange(G), np.arange(G)] += cy.T
+    full = weights == "rademacher" and 2**G <= B
+    cx = core.cluster_sum(x * x)
+    V0 = wild_weights(G, B, weights, np.random.default_rng(0))[0] if full else None
+    Bn = V0.shape[1] if full else B
+    ny, nx = np.empty((S, Bn)), np.empty((S, Bn))
+    qyy, qxy, qxx = np.empty((S, Bn)), np.empty((S, Bn)), np.empty((S, Bn))
+    if full:
+        Zx = Mx @ V0
+        nx[:] = cx @ V0
+        qxx[:] = np.einsum("gb,gb->b", Zx, Zx)
+    for i in range(S):
+        # one G x G by G x B product per outcome (a stacked matmul is far slower than
+        # a loop of BLAS calls)
+        V = V0 if full else wild_weights(G, B, weights, np.random.default_rng(int(seeds[i])))[0]
+        Zy = A[i] @ V
+        ny[i] = cy[:, i] @ V
+        if not full:
+            Zx = Mx @ V
+            nx[i] = cx @ V
+            qxx[i] = np.einsum("gb,gb->b", Zx, Zx)
+        qyy[i] = np.einsum("gb,gb->b", Zy, Zy)
+        qxy[i] = np.einsum("gb,gb->b", Zy, Zx)
 
-    def tboot(b0: float) -> np.ndarray:
+    def tstats(b0: np.ndarray) -> np.ndarray:
+        b0 = np.asarray(b0, dtype=float)[:, None]
         den = ssc * np.maximum(qyy - 2 * b0 * qxy + b0 * b0 * qxx, 0.0)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (ny - b0 * nx) / np.sqrt(den)
 
-    def pval(b0: float) -> float:
-        t = abs((core.beta - b0) / se)
-        tb = np.abs(tboot(b0))
-        return float(np.mean(tb > t * (1 + 1e-10) + 1e-300))
+    # p-values by squared comparisons in preallocated buffers: |t*| > |t| (1 + 1e-10)
+    # is (ny - b0 nx)^2 > (t (1 + 1e-10))^2 ssc max(q(b0), 0), with no square root or
+    # division over the S x B draws (a zero denominator counts as exceeding, as t* = inf)
+    qxy2 = -2.0 * qxy
+    buf_d = np.empty_like(qyy)
+    buf_n = np.empty_like(qyy)
 
-    p = pval(0.0)
-    lo, hi = _invert(pval, core.beta, se, alpha) if ci else (math.nan, math.nan)
-    return WildResult(
+    def pvals(b0: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        full_b0 = beta.copy()
+        full_b0[rows] = b0
+        b = full_b0[:, None]
+        np.multiply(qxx, b, out=buf_d)
+        np.add(buf_d, qxy2, out=buf_d)
+        np.multiply(buf_d, b, out=buf_d)
+        np.add(buf_d, qyy, out=buf_d)
+        np.maximum(buf_d, 0.0, out=buf_d)
+        t = np.abs((beta - full_b0) / se) * (1 + 1e-10)
+        np.multiply(buf_d, (ssc * t * t)[:, None], out=buf_d)
+        np.multiply(nx, b, out=buf_n)
+        np.subtract(ny, buf_n, out=buf_n)
+        np.multiply(buf_n, buf_n, out=buf_n)
+        hits = np.count_nonzero(buf_n > buf_d, axis=1)
+        return (hits / qyy.shape[1])[rows]
+
+    allrows = np.arange(S)
+    p = pvals(np.zeros(S), allrows)
+    if ci:
+        lo, hi = _invert_many(pvals, beta, se, alpha)
+    else:
+        lo = hi = np.full(S, np.nan)
+    return WildBatch(
         p_value=p,
         ci_low=lo,
         ci_high=hi,
-        t_stat=core.beta / se,
-        t_boot=tboot(0.0),
-        B=V.shape[1],
-        full_enumeration=full,
+        estimate=beta,
+        se=se,
+        B=int(Bn),
+        full_enumeration=bool(full),
         weights=weights,
+        t_boot=tstats(np.zeros(S)) if keep_draws else None,
     )
 
 
@@ -523,6 +786,24 @@ class RIResult:
     t_perm: np.ndarray
     n_perm: int
     exact: bool
+    min_p: float = math.nan
+    attainable: bool = True
+
+
+def ri_min_p(n_assignments: int, B: int) -> float:
+    """Smallest p-value randomization inference can return.
+
+    With ``K <= B`` distinct assignments all are used and the smallest p is ``1/K`` (the
+    observed assignment the most extreme); otherwise ``B`` random permutations plus the
+    observed one give ``1/(B+1)``. A test that rejects when ``p < alpha`` exists only when
+    this is below ``alpha``, i.e. ``K > 1/alpha`` for an exact test.
+
+    Examples
+    --------
+    >>> ri_min_p(20, 999), ri_min_p(10**6, 999)
+    (0.05, 0.001)
+    """
+    return 1.0 / n_assignments if n_assignments <= B else 1.0 / (B + 1)
 
 
 def randomization_inference(
@@ -592,7 +873,14 @@ def randomization_inference(
         return float(np.mean(tp >= t * (1 - 1e-10)))
 
     p = pval(0.0)
-    lo, hi = _invert(pval, core.beta, se_obs, alpha) if ci else (math.nan, math.nan)
+    min_p = ri_min_p(n_all, B)
+    attainable = min_p < alpha
+    if not attainable:
+        # no p-value can fall below alpha, so no null is ever rejected: the interval is
+        # the whole line (test inversion would say so after a long outward search)
+        lo, hi = -math.inf, math.inf
+    else:
+        lo, hi = _invert(pval, core.beta, se_obs, alpha) if ci else (math.nan, math.nan)
     return RIResult(
         p_value=p,
         ci_low=lo,
@@ -601,7 +889,81 @@ def randomization_inference(
         t_perm=tperm(0.0),
         n_perm=len(perms),
         exact=exact,
+        min_p=min_p,
+        attainable=attainable,
     )
+
+
+def randomization_inference_many(
+    core: LinearCore,
+    Y: np.ndarray,
+    perms: np.ndarray,
+    paths: np.ndarray,
+    unit: np.ndarray,
+    time: np.ndarray,
+    *,
+    partial: Callable[[np.ndarray], np.ndarray],
+    alpha: float = 0.05,
+    ci: bool = True,
+    chunk: int = 64,
+) -> dict[str, np.ndarray]:
+    """:func:`randomization_inference` for many outcomes with one set of reassignments.
+
+    ``perms`` (P x units) are the path codes of every reassignment, the observed one in the
+    first row; ``Y`` (N x S) holds outcomes partialled like ``core.y``. Every outcome is
+    tested against the same reassignments (a valid test for each; the Monte-Carlo
+    experiments that measure the inference table use this to test thousands of simulated
+    outcomes at once). Returns ``p_value``, ``ci_low``, ``ci_high`` (length S).
+    """
+    Y = np.asarray(Y, dtype=float)
+    S = Y.shape[1]
+    ssc = core.ssc
+    xobs = core.x
+    D = paths[perms[:, unit], time].T.astype(float)  # N x P
+    X = partial(D)
+    xx = np.einsum("np,np->p", X, X)
+    bx = (X.T @ xobs) / xx  # P
+    c = core.cluster_sum(X * X)  # G x P
+    b = core.cluster_sum(X * xobs[:, None])  # G x P
+    r2 = (b - bx * c) / xx  # G x P
+    s22 = np.einsum("gp,gp->p", r2, r2)
+    by = (X.T @ Y) / xx[:, None]  # P x S
+    s11 = np.empty_like(by)
+    s12 = np.empty_like(by)
+    order = np.argsort(core.cluster, kind="stable")
+    bounds = np.searchsorted(core.cluster[order], np.arange(core.G + 1))
+    for s0 in range(0, S, chunk):
+        Ys = Y[:, s0 : s0 + chunk]
+        acc11 = np.zeros((X.shape[1], Ys.shape[1]))
+        acc12 = np.zeros_like(acc11)
+        for g in range(core.G):
+            idx = order[bounds[g] : bounds[g + 1]]
+            a = X[idx].T @ Ys[idx]  # P x s
+            r1 = (a - by[:, s0 : s0 + chunk] * c[g][:, None]) / xx[:, None]
+            acc11 += r1 * r1
+            acc12 += r1 * r2[g][:, None]
+        s11[:, s0 : s0 + chunk] = acc11
+        s12[:, s0 : s0 + chunk] = acc12
+    beta = (xobs @ Y) / core.xx
+    U = Y - xobs[:, None] * beta[None, :]
+    se_obs = cr1_se(core.cluster_sum(xobs[:, None] * U), core.xx, ssc)
+
+    def pvals(b0: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        b0 = np.asarray(b0, dtype=float)
+        den = ssc * np.maximum(
+            s11[:, rows] - 2 * b0[None, :] * s12[:, rows] + b0[None, :] ** 2 * s22[:, None], 0.0
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):
+            tp = np.abs((by[:, rows] - b0[None, :] * bx[:, None]) / np.sqrt(den))
+        t = np.abs((beta[rows] - b0) / se_obs[rows])
+        return np.mean(tp >= t[None, :] * (1 - 1e-10), axis=0)
+
+    p = pvals(np.zeros(S), np.arange(S))
+    if ci:
+        lo, hi = _invert_many(pvals, beta, se_obs, alpha)
+    else:
+        lo = hi = np.full(S, np.nan)
+    return {"p_value": p, "ci_low": lo, "ci_high": hi, "estimate": beta}
 
 
 # ---------------------------------------------------------------------------------------
@@ -680,55 +1042,396 @@ def conley_taber(
 
 
 # ---------------------------------------------------------------------------------------
-# Choosing an inference
+# Choosing an inference: the measured table
 # ---------------------------------------------------------------------------------------
 
+#: Methods each estimator's table rows cover, with the name the estimator runs them by
+#: and the wild/multiplier weights (``None`` where there are none).
+TABLE_METHODS: dict[str, dict[str, tuple[str, str | None]]] = {
+    "twfe": {
+        "cr1": ("cr1", None),
+        "cr2": ("cr2", None),
+        "wild_rademacher": ("wild", "rademacher"),
+        "wild_webb": ("wild", "webb"),
+        "ri": ("ri", None),
+        "conley_taber": ("conley_taber", None),
+    },
+    "event_study": {
+        "cr1": ("cr1", None),
+        "cr2": ("cr2", None),
+        "wild_rademacher": ("wild", "rademacher"),
+        "wild_webb": ("wild", "webb"),
+        "ri": ("ri", None),
+    },
+    "callaway_santanna": {
+        "analytic": ("analytic", None),
+        "cr1": ("cr1", None),
+        "cr2": ("cr2", None),
+        "bootstrap_rademacher": ("bootstrap", "rademacher"),
+        "bootstrap_webb": ("bootstrap", "webb"),
+        "ri": ("ri", None),
+    },
+}
+TABLE_ESTIMATORS = {
+    "twfe": "twfe",
+    "diff_in_means": "twfe",
+    "triple_differences": "twfe",
+    "event_study": "event_study",
+    "callaway_santanna": "callaway_santanna",
+    "callaway_santanna_nyt": "callaway_santanna",
+}
+TABLE_FILE = "inference_table.csv"
+TABLE_COLUMNS = [
+    "estimator",
+    "target",
+    "adoption",
+    "G",
+    "treated",
+    "untreated",
+    "n_assignments",
+    "method",
+    "alpha",
+    "size",
+    "size_mcse",
+    "power",
+    "power_mcse",
+    "n_null",
+    "n_alt",
+    "effect_sd",
+    "n_periods",
+    "seed",
+]
+_TABLE: dict[str, object] = {}
 
-def choose_inference(
-    G: int, G_treated: int, G_untreated: int, *, B: int = 999
-) -> tuple[str, str, str]:
-    """The inference ``"auto"`` uses, the wild weights, and a sentence saying why.
 
-    Rules (MacKinnon & Webb 2017; Conley & Taber 2011; Pustejovsky & Tipton 2018):
+def inference_table():
+    """The measured size and power table behind ``inference="auto"`` (a pandas DataFrame).
 
-    - at most 2 treated or at most 2 untreated clusters: cluster-robust and wild
-      bootstrap tests are badly sized, so ``"ri"`` (permuting adoption dates, exact when
-      regions are exchangeable);
-    - fewer than 40 clusters, or fewer than 8 treated or untreated clusters: ``"wild"``
-      (restricted, Webb weights below 13 clusters, Rademacher otherwise);
-    - otherwise: ``"cr2"`` (Bell-McCaffrey with Imbens-Kolesar degrees of freedom).
+    Shipped with hubsim as ``hubsim/estimators/inference_table.csv`` and regenerated by
+    ``experiments/measure_inference_table.py`` (which records its seed and simulation
+    counts in every row). One row per estimator, target (``att``: the effect; ``pretrend``:
+    the joint test of no pre-trends), adoption (``simultaneous`` or ``staggered``), design
+    (``G`` clusters, ``treated``/``untreated`` of them), inference method and level
+    ``alpha``: the null rejection rate ``size`` and the rejection rate ``power`` at an effect
+    of ``effect_sd`` standard deviations of the estimate, each with its binomial MCSE.
 
     Examples
     --------
-    >>> choose_inference(42, 20, 22)[0]
-    'cr2'
-    >>> choose_inference(8, 4, 4)[:2]
-    ('wild', 'webb')
+    >>> t = inference_table()
+    >>> sorted(set(t["G"]))
+    [6, 10, 20, 42]
     """
-    few = min(G_treated, G_untreated)
-    if few <= _FEW_SIDE:
-        side = "treated" if G_treated <= G_untreated else "untreated"
-        k = math.comb(G, few) if few else 1
-        note = (
-            f"auto chose randomization inference: only {few} {side} of {G} clusters, where "
-            "cluster-robust and wild bootstrap tests are badly sized; permuting adoption dates "
-            "across regions is exact if regions are exchangeable"
-        )
-        if k < 1 / 0.05:
-            note += f" (but about {k} distinct assignments cannot give p < 0.05)"
-        return "ri", "rademacher", note + "."
-    if G < _MANY_CLUSTERS or few < _MANY_SIDE:
-        weights = "webb" if G < _WEBB_BELOW else "rademacher"
-        return (
-            "wild",
-            weights,
-            f"auto chose the wild cluster restricted bootstrap ({weights} weights): {G} clusters "
-            f"({G_treated} treated, {G_untreated} untreated) are too few for CR1/CR2 t-tests "
-            "to hold their size.",
-        )
-    return (
-        "cr2",
-        "rademacher",
-        f"auto chose CR2 (Bell-McCaffrey, Imbens-Kolesar df): {G} clusters with {G_treated} "
-        f"treated and {G_untreated} untreated are enough for a bias-reduced t-test.",
+    if "frame" not in _TABLE:
+        import importlib.resources
+
+        import pandas as pd
+
+        ref = importlib.resources.files("hubsim.estimators").joinpath(TABLE_FILE)
+        with importlib.resources.as_file(ref) as path:
+            if not path.is_file():
+                raise RuntimeError(
+                    f"the measured inference table {TABLE_FILE} is missing from the hubsim "
+                    "package; run experiments/measure_inference_table.py or reinstall hubsim."
+                )
+            frame = pd.read_csv(path, comment="#")
+        missing = [c for c in TABLE_COLUMNS if c not in frame.columns]
+        if missing:
+            raise RuntimeError(f"{TABLE_FILE} lacks the columns {missing}.")
+        _TABLE["frame"] = frame
+    return _TABLE["frame"]
+
+
+#: Computing cost order, for ties in power (cheapest first).
+_COST = {
+    "analytic": 0,
+    "cr1": 1,
+    "cr2": 2,
+    "wild_rademacher": 3,
+    "wild_webb": 3,
+    "bootstrap_rademacher": 3,
+    "bootstrap_webb": 3,
+    "conley_taber": 4,
+    "ri": 5,
+}
+
+
+class InferenceChoice(NamedTuple):
+    """What ``inference="auto"`` runs and why.
+
+    ``method`` is what the estimator runs (``"none"`` when no test at level ``alpha``
+    exists); ``weights`` the wild or multiplier weights; ``note`` the sentence the estimate
+    carries; ``size``/``power`` (with MCSEs) what the table measured for that method at
+    the design ``design`` the choice rests on.
+    """
+
+    method: str
+    weights: str
+    note: str
+    size: float = math.nan
+    size_mcse: float = math.nan
+    power: float = math.nan
+    power_mcse: float = math.nan
+    design: str = ""
+    table_method: str = ""
+
+
+def _floor_design(rows, G: int, G1: int, G0: int):
+    """The measured design the rule reads for a design of G clusters, G1 treated, G0 not.
+
+    The largest measured G not above the design's (the smallest measured one below it),
+    then, among its rows, the design whose smaller side (treated or untreated) is on the
+    same side and is the largest count not above the design's: a design at least as hard
+    as the one in hand, so a method that held its size there holds it here.
+    """
+    Gs = sorted(set(int(g) for g in rows["G"]))
+    below = [g for g in Gs if g <= G]
+    g_row = below[-1] if below else Gs[0]
+    at = rows[rows["G"] == g_row]
+    m = min(G1, G0)
+    side_treated = G1 <= G0
+    best, best_m = None, -1
+    for (t, u), _ in at.groupby(["treated", "untreated"], sort=True):
+        t, u = int(t), int(u)
+        mm = min(t, u)
+        same_side = (t <= u) == side_treated or t == u
+        if same_side and mm <= m and mm > best_m:
+            best, best_m = (t, u), mm
+    if best is None:  # the design is harder than any measured: the hardest on its side
+        cands = [
+            (int(t), int(u))
+            for (t, u), _ in at.groupby(["treated", "untreated"])
+            if (int(t) <= int(u)) == side_treated
+        ] or [(int(t), int(u)) for (t, u), _ in at.groupby(["treated", "untreated"])]
+        best = min(cands, key=lambda tu: min(tu))
+    return g_row, best
+
+
+def choose_inference(
+    G: int,
+    G_treated: int,
+    G_untreated: int,
+    *,
+    estimator: str = "twfe",
+    staggered: bool = True,
+    n_assignments: int | None = None,
+    alpha: float = 0.05,
+    B: int = 999,
+    available: Sequence[str] | None = None,
+) -> InferenceChoice:
+    """The inference ``"auto"`` uses, chosen from the measured size and power table.
+
+    Rule (the table is :func:`inference_table`, measured by
+    ``experiments/measure_inference_table.py`` on simulated regional panels):
+
+    1. Read the rows of the estimator, adoption pattern and the measured ``alpha`` nearest
+       to ``alpha``, at the measured design no easier than this one: the largest measured
+       number of clusters not above ``G``, and the largest measured count of the smaller
+       side (treated or untreated clusters) not above this design's.
+    2. Keep the methods whose measured null rejection rate is at most ``alpha + 3 MCSE``
+       (MCSE at the nominal level), for every target the estimator reports (the effect,
+       and for the event study and Callaway-Sant'Anna the joint pre-trend test), that can
+       run here (``available``; randomization inference only when the number of
+       distinct assignments allows a p-value below ``alpha``), and whose power (at an
+       effect of 2.5 SDs of the estimate) exceeds ``alpha`` by 3 MCSE: a test that
+       holds its size by never rejecting is no usable test.
+    3. Of those, take the most powerful; the methods whose power is within 3 MCSE of
+       it are indistinguishable at the table's precision, and of them the cheapest to
+       compute is taken (analytic, CR1, CR2, the wild or multiplier bootstrap,
+       Conley-Taber, randomization inference, in that order).
+    4. If none is left but randomization inference can run here (more distinct
+       reassignments than ``1/alpha``), its size and power are read at the next larger
+       measured design with the same smaller side: it is exact for exchangeable regions
+       whatever their number, so a harder design's infeasibility (too few reassignments)
+       does not carry over.
+    5. Otherwise no usable test at level ``alpha`` exists for this design: ``"none"``
+       (the estimator reports the estimate with no rejection and says why).
+
+    Parameters
+    ----------
+    G, G_treated, G_untreated : int
+        Clusters, and those with and without any treated unit.
+    estimator : str
+        ``"twfe"`` (also diff_in_means, triple differences), ``"event_study"`` or
+        ``"callaway_santanna"``.
+    staggered : bool
+        Whether treated clusters adopt at more than one date.
+    n_assignments : int, optional
+        Distinct reassignments of the treatment paths (for randomization inference).
+    alpha : float
+    B : int
+        Bootstrap draws / permutations the estimator would use.
+    available : sequence of str, optional
+        Table method names the caller can run (default all of the estimator's).
+
+    Returns
+    -------
+    InferenceChoice
+        A named tuple; ``choice[0]`` is the method and ``choice[:2]`` (method, weights).
+
+    Examples
+    --------
+    >>> c = choose_inference(42, 3, 39)
+    >>> c.design
+    'G=42, 3 treated, 39 untreated, staggered adoption, alpha 0.05'
+    >>> c.method in ("cr1", "cr2", "wild", "ri", "conley_taber", "none")
+    True
+    >>> choose_inference(20, 1, 19, n_assignments=20).method != "ri"  # p >= 1/20: no test
+    True
+    """
+    return _choose_cached(
+        int(G),
+        int(G_treated),
+        int(G_untreated),
+        estimator,
+        bool(staggered),
+        None if n_assignments is None else int(n_assignments),
+        float(alpha),
+        int(B),
+        None if available is None else tuple(sorted(available)),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def _choose_cached(
+    G: int,
+    G_treated: int,
+    G_untreated: int,
+    estimator: str,
+    staggered: bool,
+    n_assignments: int | None,
+    alpha: float,
+    B: int,
+    available: tuple[str, ...] | None,
+) -> InferenceChoice:
+    key = TABLE_ESTIMATORS.get(estimator)
+    if key is None:
+        raise ValueError(
+            f"choose_inference: estimator must be one of {', '.join(TABLE_ESTIMATORS)}, got "
+            f"{estimator!r}."
+        )
+    if G_treated < 1 or G_untreated < 0 or G_treated + G_untreated != G:
+        raise ValueError(
+            f"choose_inference: treated ({G_treated}) and untreated ({G_untreated}) clusters "
+            f"must be counts that add up to G ({G})."
+        )
+    table = inference_table()
+    rows = table[(table["estimator"] == key)]
+    adoption = "staggered" if staggered else "simultaneous"
+    if (rows["adoption"] == adoption).any():
+        rows = rows[rows["adoption"] == adoption]
+    alphas = np.unique(rows["alpha"].to_numpy(dtype=float))
+    a_row = float(alphas[np.argmin(np.abs(alphas - alpha))])
+    rows = rows[np.isclose(rows["alpha"].to_numpy(dtype=float), a_row)]
+    names = TABLE_METHODS[key]
+    allowed = set(names) if available is None else set(available) & set(names)
+    ri_ok = n_assignments is None or ri_min_p(int(n_assignments), B) < alpha
+    if not ri_ok:
+        allowed.discard("ri")
+    here = f"{G} clusters ({G_treated} treated, {G_untreated} untreated)"
+
+    def score(g_row: int, t_row: int, u_row: int):
+        at = rows[(rows["G"] == g_row) & (rows["treated"] == t_row) & (rows["untreated"] == u_row)]
+        scored = []
+        for m, grp in at.groupby("method", sort=False):
+            if m not in names:
+                continue
+            ok = True
+            for _, r in grp.iterrows():
+                band = 3 * math.sqrt(a_row * (1 - a_row) / max(float(r["n_null"]), 1.0))
+                if not (np.isfinite(r["size"]) and r["size"] <= a_row + band):
+                    ok = False
+            att = grp[grp["target"] == "att"]
+            if att.empty:
+                continue
+            r = att.iloc[0]
+            scored.append(
+                (
+                    m,
+                    ok,
+                    float(r["size"]),
+                    float(r["size_mcse"]),
+                    float(r["power"]),
+                    float(r["power_mcse"]),
+                )
+            )
+        held = [x for x in scored if x[1] and x[0] in allowed and np.isfinite(x[4])]
+        # a test that holds its size but (almost) never rejects an effect of 2.5 SDs is no
+        # usable test either: its power must clear alpha by 3 MCSE
+        good = [x for x in held if x[4] > a_row + 3 * x[5]]
+        design = (
+            f"G={g_row}, {t_row} treated, {u_row} untreated, {adoption} adoption, alpha {a_row:g}"
+        )
+        return scored, held, good, design
+
+    g_row, (t_row, u_row) = _floor_design(rows, G, G_treated, G_untreated)
+    scored, held, good, design = score(g_row, t_row, u_row)
+    measured = {m: (sz, pw) for m, _, sz, _, pw, _ in scored}
+    others = "; ".join(
+        f"{m.replace('_', ' ')} {sz:.3f}" for m, (sz, _) in measured.items() if np.isfinite(sz)
+    )
+    if not good and "ri" in allowed and n_assignments is not None:
+        # randomization inference is exact (for exchangeable regions) whatever the number
+        # of clusters once the reassignments allow a p-value below alpha: its size and
+        # power can be read at a larger measured design with the same smaller side
+        for g_up in sorted(int(g) for g in set(rows["G"]) if g > g_row):
+            up_rows = rows[rows["G"] == g_up]
+            _, (t2, u2) = _floor_design(up_rows, g_up, G_treated, G_untreated)
+            _, _, good2, design2 = score(g_up, t2, u2)
+            ri = [x for x in good2 if x[0] == "ri"]
+            if ri:
+                _, _, sz, szm, pw, pwm = ri[0]
+                note = (
+                    f"auto chose randomization inference over adoption dates for {here}: "
+                    f"no method is usable at the nearest harder measured design ({design}; "
+                    f"measured sizes: {others}), and randomization inference, exact for "
+                    f"exchangeable regions whatever their number once {n_assignments} "
+                    f"distinct reassignments allow a p-value below {alpha:g}, had a null "
+                    f"rejection rate of {sz:.3f} (MCSE {szm:.3f}) and power {pw:.2f} (MCSE "
+                    f"{pwm:.2f}) at {design2}."
+                )
+                return InferenceChoice("ri", "rademacher", note, sz, szm, pw, pwm, design2, "ri")
+    if not good:
+        why = []
+        if held:
+            why.append(
+                "the methods that hold their size there ("
+                + ", ".join(f"{x[0].replace('_', ' ')} power {x[4]:.2f}" for x in held)
+                + ") almost never reject even a large effect"
+            )
+        if not ri_ok:
+            why.append(
+                f"randomization inference has only {n_assignments} distinct assignments, "
+                f"so no p-value can fall below {alpha:g}"
+            )
+        note = (
+            f"auto found no test at level {alpha:g} for {here}: at the measured design "
+            f"({design}) every method either over-rejected a true null beyond alpha + 3 MCSE "
+            f"or cannot run here (measured sizes: {others})"
+            + (f"; {'; '.join(why)}" if why else "")
+            + ". The estimate is reported with no rejection (p = 1) and an unbounded interval."
+        )
+        return InferenceChoice("none", "rademacher", note, design=design)
+    # the most powerful; the methods within 3 MCSE of it are indistinguishable at the
+    # table's precision, so the cheapest of them to compute
+    floor = max(x[4] - 3 * x[5] for x in good)
+    near = [x for x in good if x[4] >= floor]
+    m, _, sz, szm, pw, pwm = min(near, key=lambda x: (_COST.get(x[0], 9), -x[4]))
+    method, weights = names[m]
+    label = {
+        "cr1": "CR1 cluster-robust t-test",
+        "cr2": "CR2 (Bell-McCaffrey) t-test",
+        "wild_rademacher": "the wild cluster restricted bootstrap (Rademacher)",
+        "wild_webb": "the wild cluster restricted bootstrap (Webb)",
+        "ri": "randomization inference over adoption dates",
+        "conley_taber": "Conley-Taber inference",
+        "analytic": "the analytic influence-function variance",
+        "bootstrap_rademacher": "the multiplier bootstrap (Rademacher)",
+        "bootstrap_webb": "the multiplier bootstrap (Webb)",
+    }[m]
+    note = (
+        f"auto chose {label} for {here}: at the measured design ({design}) its null "
+        f"rejection rate was {sz:.3f} (MCSE {szm:.3f}) and its power {pw:.2f} (MCSE "
+        f"{pwm:.2f}), the highest of the methods that held their size (measured sizes: "
+        f"{others})"
+    )
+    return InferenceChoice(method, weights or "rademacher", note + ".", sz, szm, pw, pwm, design, m)

@@ -113,14 +113,22 @@ def _per_unit_constant(df: pd.DataFrame, unit: str, column: str, *, where: str) 
     return df.groupby(unit, sort=True)[column].first()
 
 
-def _normal_ci(est: np.ndarray, se: np.ndarray, alpha: float):
-    p, lo, hi = t_interval(est, se, math.inf, alpha)
-    return lo, hi, p
-
-
 # ---------------------------------------------------------------------------------------
 # Callaway & Sant'Anna
 # ---------------------------------------------------------------------------------------
+
+
+CS_INFERENCES = ("auto", "analytic", "cr1", "cr2", "bootstrap", "ri")
+PRETREND_COLUMNS = ["statistic", "df1", "df2", "p_value", "n_pre", "method"]
+
+_METHOD_TEXT = {
+    "analytic": "analytic influence-function variance, normal reference (R did's default)",
+    "cr1": "cluster-robust influence-function variance with the G/(G-1) factor and a t(G-1) reference",
+    "cr2": "bias-reduced (CR2-type) influence-function variance with a Satterthwaite t reference",
+    "bootstrap": "multiplier bootstrap by cluster (IQR-scaled SE, normal reference, sup-t bands)",
+    "ri": "randomization inference reassigning adoption dates across clusters (studentized)",
+    "none": "no test at this level exists for this design",
+}
 
 
 @dataclass(frozen=True)
@@ -138,8 +146,14 @@ class CallawaySantAnnaResult(EstimateView):
         cohort (first treated period), ``event_time = time - group``, ``base_time`` the
         period the cell differences against. ``se`` is NaN where it is undefined (the
         reference cell under a universal base period).
-    control, base_period, anticipation, alpha, inference : str, str, int, float, str
+    control, base_period, anticipation, alpha : str, str, int, float
         The settings used.
+    inference : str
+        The inference used: ``"analytic"``, ``"cr1"``, ``"cr2"``, ``"bootstrap"``,
+        ``"ri"`` or ``"none"`` (see :func:`callaway_santanna`).
+    inference_note : str
+        Which inference and why (for ``"auto"``, the measured size it rests on), and how
+        many control clusters the comparisons have.
     n_units, n_clusters, n_obs : int
         Units in the estimation panel, clusters used for the standard errors, and rows.
     notes : tuple of str
@@ -160,22 +174,63 @@ class CallawaySantAnnaResult(EstimateView):
     _unit_group: np.ndarray = field(repr=False)  # cohort of each unit (0 = never)
     _cluster_codes: np.ndarray = field(repr=False)  # cluster index of each unit
     _boot: np.ndarray | None = field(repr=False, default=None)  # draws x clusters weights
+    inference_note: str = ""
+    wild_weights: str = "rademacher"
+    B: int = 999
+    seed: int = 0
+    _inf_adj: np.ndarray | None = field(repr=False, default=None)  # CR2-adjusted
+    _ri: dict | None = field(repr=False, default=None)  # relabellings and the engine
+    _cache: dict = field(repr=False, default_factory=dict, compare=False)
 
     # -- standard errors ---------------------------------------------------------------
-    def _se(self, inf: np.ndarray) -> np.ndarray:
-        """Standard errors of the columns of an influence-function matrix."""
+    def _sums(self, inf: np.ndarray) -> np.ndarray:
         inf = np.atleast_2d(inf.T).T  # units x k
         sums = np.zeros((self.n_clusters, inf.shape[1]))
         np.add.at(sums, self._cluster_codes, inf)
-        if self._boot is None:
-            se = np.sqrt((sums**2).sum(axis=0)) / self.n_units
-        else:
-            draws = self._boot @ sums
+        return sums
+
+    def _se_df(
+        self, inf: np.ndarray, inf_adj: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Standard errors and reference degrees of freedom of IF columns."""
+        G, n = self.n_clusters, self.n_units
+        method = self.inference
+        if method == "bootstrap" and self._boot is not None:
+            draws = self._boot @ self._sums(inf)
             q75, q25 = np.quantile(draws, [0.75, 0.25], axis=0, method="inverted_cdf")
-            se = (q75 - q25) / _IQR_NORMAL / self.n_units
+            se = (q75 - q25) / _IQR_NORMAL / n
+            df = np.full(se.shape, np.inf)
+        elif method == "cr2":
+            if inf_adj is None:
+                raise RuntimeError(
+                    "callaway_santanna: the CR2 variance needs the bias-corrected influence "
+                    "functions, which are computed only by a fit with inference='cr2'."
+                )
+            sums = self._sums(inf_adj)
+            ss = (sums**2).sum(axis=0)
+            se = np.sqrt(ss) / n
+            with np.errstate(invalid="ignore", divide="ignore"):
+                df = np.clip(ss**2 / (sums**4).sum(axis=0), 1.0, G - 1.0)
+        else:
+            sums = self._sums(inf)
+            se = np.sqrt((sums**2).sum(axis=0)) / n
+            if method in ("cr1", "ri", "none"):
+                se = se * math.sqrt(G / (G - 1))
+                df = np.full(se.shape, G - 1.0)
+            else:
+                df = np.full(se.shape, np.inf)
         se = np.asarray(se, dtype=float)
         se[~np.isfinite(se) | (se <= 1e-300)] = np.nan
-        return se
+        return se, np.asarray(df, dtype=float)
+
+    def _se(self, inf: np.ndarray) -> np.ndarray:
+        """Standard errors of the columns of an influence-function matrix."""
+        return self._se_df(inf)[0]
+
+    def _interval(self, est: np.ndarray, inf: np.ndarray, inf_adj: np.ndarray | None):
+        se, df = self._se_df(inf, inf_adj)
+        p, lo, hi = _t_intervals(np.asarray(est, dtype=float), se, df, self.alpha)
+        return se, df, lo, hi, p
 
     # -- aggregation weights -----------------------------------------------------------
     def _wif(self, cell_groups: np.ndarray) -> np.ndarray:
@@ -186,16 +241,30 @@ class CallawaySantAnnaResult(EstimateView):
         return member / total - np.outer(member.sum(axis=1), share / total**2)
 
     def _cohort_share(self, groups: np.ndarray) -> np.ndarray:
-        return np.array([np.mean(self._unit_group == g) for g in groups])
+        vals, counts = np.unique(self._unit_group, return_counts=True)
+        share = counts / len(self._unit_group)
+        idx = np.searchsorted(vals, groups)
+        idx = np.clip(idx, 0, len(vals) - 1)
+        return np.where(vals[idx] == groups, share[idx], 0.0)
+
+    def _col(self, name: str) -> np.ndarray:
+        key = ("col", name)
+        if key not in self._cache:
+            self._cache[key] = self.att_gt[name].to_numpy()
+        return self._cache[key]
 
     def _combine(self, cells: np.ndarray, weights: np.ndarray, *, estimated_weights: bool):
-        att = self.att_gt["att"].to_numpy()
+        att = self._col("att")
         est = float(np.dot(att[cells], weights))
         inf = self._inf[:, cells] @ weights
+        adj = None if self._inf_adj is None else self._inf_adj[:, cells] @ weights
         if estimated_weights:
-            groups = self.att_gt["group"].to_numpy()[cells]
-            inf = inf + self._wif(groups) @ att[cells]
-        return est, inf
+            groups = self._col("group")[cells]
+            w = self._wif(groups) @ att[cells]
+            inf = inf + w
+            if adj is not None:
+                adj = adj + w
+        return est, inf, adj
 
     def _window(self, min_e: float, max_e: float) -> np.ndarray:
         t = self.att_gt
@@ -206,7 +275,20 @@ class CallawaySantAnnaResult(EstimateView):
         )
 
     def _pieces(self, kind: str, min_e: float, max_e: float):
-        """Keys, estimates and influence functions of one aggregation, and its overall."""
+        """Keys, estimates and influence functions (raw and CR2-adjusted) of an aggregation.
+
+        Returns ``(keys, ests, infs, infs_adj, est, inf, inf_adj, cell_sets)``; the last
+        lists the cells behind each key (and, at the end, those of the overall effect)
+        when each is a cohort-share weighted mean of its cells. The pieces do not depend
+        on the inference, so they are cached (and shared by copies made with another
+        inference).
+        """
+        key = ("pieces", kind, float(min_e), float(max_e))
+        if key not in self._cache:
+            self._cache[key] = self._pieces_uncached(kind, min_e, max_e)
+        return self._cache[key]
+
+    def _pieces_uncached(self, kind: str, min_e: float, max_e: float):
         t = self.att_gt
         group = t["group"].to_numpy()
         time = t["time"].to_numpy()
@@ -220,13 +302,35 @@ class CallawaySantAnnaResult(EstimateView):
                 f"[{min_e}, {max_e}]."
             )
         pg = self._cohort_share(group)
+        has_adj = self._inf_adj is not None
+        n = self.n_units
+
+        def stack(parts):
+            keys = np.array([k for k, *_ in parts])
+            ests = np.array([e for _, e, _, _ in parts])
+            infs = np.column_stack([i for *_, i, _ in parts])
+            adjs = np.column_stack([a for *_, a in parts]) if has_adj else None
+            return keys, ests, infs, adjs
+
         if kind == "simple":
             cells = np.flatnonzero(post)
-            est, inf = self._combine(cells, pg[cells] / pg[cells].sum(), estimated_weights=True)
-            return np.array([]), np.array([]), np.zeros((self.n_units, 0)), est, inf
+            est, inf, adj = self._combine(
+                cells, pg[cells] / pg[cells].sum(), estimated_weights=True
+            )
+            empty = np.zeros((n, 0))
+            return (
+                np.array([]),
+                np.array([]),
+                empty,
+                empty if has_adj else None,
+                est,
+                inf,
+                adj,
+                [cells],
+            )
         if kind == "group":
             glist = np.unique(group)
-            keys, ests, infs = [], [], []
+            parts = []
             for g in glist:
                 cells = np.flatnonzero(post & (group == g))
                 if len(cells) == 0:
@@ -234,42 +338,139 @@ class CallawaySantAnnaResult(EstimateView):
                         f"callaway_santanna: cohort {g!r} has no post-treatment ATT(g,t) in the "
                         "window, so it cannot enter the group aggregation."
                     )
-                e, i = self._combine(
+                e, i, a = self._combine(
                     cells, np.full(len(cells), 1 / len(cells)), estimated_weights=False
                 )
-                keys.append(g)
-                ests.append(e)
-                infs.append(i)
-            keys_a, ests_a, infs_a = np.array(keys), np.array(ests), np.column_stack(infs)
+                parts.append((g, e, i, a))
+            keys_a, ests_a, infs_a, adjs_a = stack(parts)
             share = self._cohort_share(keys_a)
             w = share / share.sum()
             est = float(ests_a @ w)
             member = (self._unit_group[:, None] == keys_a[None, :]).astype(float) - share
             wif = member / share.sum() - np.outer(member.sum(axis=1), share / share.sum() ** 2)
             inf = infs_a @ w + wif @ ests_a
-            return keys_a, ests_a, infs_a, est, inf
+            adj = adjs_a @ w + wif @ ests_a if has_adj else None
+            return keys_a, ests_a, infs_a, adjs_a, est, inf, adj, None
 
         def by_key(mask, values):
             # one cohort-share weighted ATT per distinct value (event time or calendar time)
             keys = np.unique(values[mask])
+            sets = [np.flatnonzero(mask & (values == k)) for k in keys]
             parts = [
-                self._combine(cells, pg[cells] / pg[cells].sum(), estimated_weights=True)
-                for cells in (np.flatnonzero(mask & (values == k)) for k in keys)
+                (k, *self._combine(cells, pg[cells] / pg[cells].sum(), estimated_weights=True))
+                for k, cells in zip(keys, sets, strict=True)
             ]
-            return keys, np.array([p[0] for p in parts]), np.column_stack([p[1] for p in parts])
+            return (*stack(parts), sets)
 
         if kind == "dynamic":
-            keys_a, ests_a, infs_a = by_key((event >= min_e) & (event <= max_e), event)
+            keys_a, ests_a, infs_a, adjs_a, sets = by_key(
+                (event >= min_e) & (event <= max_e), event
+            )
             pos = keys_a >= 0
             est = float(ests_a[pos].mean())
             inf = infs_a[:, pos].mean(axis=1)
-            return keys_a, ests_a, infs_a, est, inf
+            adj = adjs_a[:, pos].mean(axis=1) if has_adj else None
+            return keys_a, ests_a, infs_a, adjs_a, est, inf, adj, sets
         if kind == "calendar":
-            keys_a, ests_a, infs_a = by_key(post, time)
-            return keys_a, ests_a, infs_a, float(ests_a.mean()), infs_a.mean(axis=1)
+            keys_a, ests_a, infs_a, adjs_a, _ = by_key(post, time)
+            adj = adjs_a.mean(axis=1) if has_adj else None
+            return (
+                keys_a,
+                ests_a,
+                infs_a,
+                adjs_a,
+                float(ests_a.mean()),
+                infs_a.mean(axis=1),
+                adj,
+                None,
+            )
         raise ValueError(
             f"callaway_santanna: kind must be 'simple', 'dynamic', 'group' or 'calendar', got {kind!r}."
         )
+
+    # -- randomization inference -----------------------------------------------------------
+    def _ri_dynamic(self, kind: str, min_e: float, max_e: float):
+        """Permutation statistics of the keys of ``kind`` and of its overall effect.
+
+        Returns ``(keys, cols)`` where ``cols`` maps column index -> (ty, sy, td, sd):
+        the aggregate of the outcome and of the exposure indicator for every relabelling
+        (P) and the cluster sums of their influence functions (P x G); the overall effect
+        is the last column. Cached.
+        """
+        ck = ("ri", kind, min_e, max_e)
+        if ck in self._cache:
+            return self._cache[ck]
+        ri = self._ri
+        keys, *_, sets = self._pieces(kind, min_e, max_e)
+        if kind == "dynamic":
+            aggs = list(sets)
+            eng = ri["engine"]
+            (thy, Sy), (thd, Sd) = eng.run(ri["lab"], [ri["dy"], ri["dd"]], aggs)
+            pos = keys >= 0
+            thy = np.column_stack([thy, thy[:, pos].mean(axis=1)])
+            thd = np.column_stack([thd, thd[:, pos].mean(axis=1)])
+            Sy = np.concatenate([Sy, Sy[:, :, pos].mean(axis=2, keepdims=True)], axis=2)
+            Sd = np.concatenate([Sd, Sd[:, :, pos].mean(axis=2, keepdims=True)], axis=2)
+        else:
+            eng = ri["engine"]
+            (thy, Sy), (thd, Sd) = eng.run(ri["lab"], [ri["dy"], ri["dd"]], list(sets))
+        out = (keys, thy, Sy, thd, Sd)
+        self._cache[ck] = out
+        return out
+
+    def _ri_test(self, col: int, thy, Sy, thd, Sd, *, invert: bool):
+        """RI p-value (sharp null of no effect) and interval for one column."""
+        obs = self._ri["observed"]
+        ty, td = thy[:, col], thd[:, col]
+        sy, sd = Sy[:, :, col], Sd[:, :, col]
+        s11 = np.einsum("pg,pg->p", sy, sy)
+        s12 = np.einsum("pg,pg->p", sy, sd)
+        s22 = np.einsum("pg,pg->p", sd, sd)
+
+        def tperm(b0: float) -> np.ndarray:
+            den = np.maximum(s11 - 2 * b0 * s12 + b0 * b0 * s22, 0.0)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                return (ty - b0 * td) / np.sqrt(den)
+
+        def pval(b0: float) -> float:
+            t = np.abs(tperm(b0))
+            return float(np.mean(t >= t[obs] * (1 - 1e-10)))
+
+        p = pval(0.0)
+        if not invert or not self._ri["attainable"] or not np.any(np.abs(td) > 0):
+            lo, hi = (-math.inf, math.inf) if not self._ri["attainable"] else (math.nan, math.nan)
+            return p, lo, hi
+        from hubsim.estimators.inference import _invert
+
+        se0 = float(np.sqrt(s11[obs]) / self.n_units)
+        lo, hi = _invert(pval, float(thy[obs, col]), se0, self.alpha)
+        return p, lo, hi
+
+    def _sup_t(self, ests: np.ndarray, infs: np.ndarray, se: np.ndarray, df: np.ndarray) -> float:
+        """Simultaneous (sup-t) critical value for the columns of ``infs``."""
+        k = infs.shape[1]
+        if k == 0:
+            return math.nan
+        ok = np.isfinite(se) & (se > 0)
+        if not ok.any():
+            return math.nan
+        from hubsim.rng import stream
+
+        if self.inference == "bootstrap" and self._boot is not None:
+            draws = self._boot @ self._sums(infs[:, ok]) / self.n_units
+            tmax = np.max(np.abs(draws / se[ok]), axis=1)
+            return float(np.quantile(tmax, 1 - self.alpha))
+        # multivariate normal (or t with the reference df) with the estimated correlation
+        sums = self._sums(infs[:, ok])
+        V = sums.T @ sums
+        d = np.sqrt(np.diag(V))
+        R = V / np.outer(d, d)
+        rng = stream(int(self.seed), "callaway_santanna", "sup_t")
+        z = rng.multivariate_normal(np.zeros(int(ok.sum())), R, size=4000, method="eigh")
+        dfr = float(np.nanmin(df[ok]))
+        if np.isfinite(dfr):
+            z = z / np.sqrt(rng.chisquare(dfr, size=(4000, 1)) / dfr)
+        return float(np.quantile(np.max(np.abs(z), axis=1), 1 - self.alpha))
 
     # -- public API ----------------------------------------------------------------------
     def aggregate(
@@ -292,18 +493,51 @@ class CallawaySantAnnaResult(EstimateView):
         -------
         Estimate or pandas.DataFrame
             An Estimate for "simple"; otherwise a frame with the key column
-            (``event_time``, ``group`` or ``time``) and :data:`AGGREGATE_COLUMNS`. The
-            overall effect of any kind is :meth:`overall`.
+            (``event_time``, ``group`` or ``time``), :data:`AGGREGATE_COLUMNS` and the
+            simultaneous (sup-t) band ``band_low``/``band_high`` over the keys (from the
+            bootstrap draws under the bootstrap, the permutations under randomization
+            inference, otherwise from the estimated correlation of the keys). Under
+            randomization inference the dynamic keys' p-values are permutation p-values
+            and post-treatment keys' intervals invert the permutation test; group and
+            calendar keys use CR1.
         """
         if kind == "simple":
             return self.overall("simple", min_e=min_e, max_e=max_e)
-        keys, ests, infs, _, _ = self._pieces(kind, min_e, max_e)
-        se = self._se(infs)
-        lo, hi, p = _normal_ci(ests, se, self.alpha)
+        keys, ests, infs, adjs, *_ = self._pieces(kind, min_e, max_e)
+        se, df, lo, hi, p = self._interval(ests, infs, adjs)
+        crit = self._sup_t(ests, infs, se, df)
+        if self.inference == "ri" and kind == "dynamic":
+            k2, thy, Sy, thd, Sd = self._ri_dynamic(kind, min_e, max_e)
+            for j, e in enumerate(k2):
+                pj, lj, hj = self._ri_test(j, thy, Sy, thd, Sd, invert=e >= 0)
+                p[j] = pj
+                if e >= 0:
+                    lo[j], hi[j] = lj, hj
+            # sup-t from the permutations: the max over keys of the CR1 |t| under the
+            # sharp null of no effect
+            s = np.sqrt(np.einsum("pga,pga->pa", Sy[:, :, :-1], Sy[:, :, :-1]))
+            G = self.n_clusters
+            with np.errstate(divide="ignore", invalid="ignore"):
+                t_cr1 = self.n_units * np.abs(thy[:, :-1]) / (s * math.sqrt(G / (G - 1)))
+            crit = float(np.quantile(np.nanmax(t_cr1, axis=1), 1 - self.alpha))
+        if self.inference == "none":
+            p[:] = 1.0
+            lo[:], hi[:] = -math.inf, math.inf
         key = {"dynamic": "event_time", "group": "group", "calendar": "time"}[kind]
+        band_lo = ests - crit * se
+        band_hi = ests + crit * se
         return pd.DataFrame(
-            {key: keys, "att": ests, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p},
-            columns=[key, *AGGREGATE_COLUMNS],
+            {
+                key: keys,
+                "att": ests,
+                "se": se,
+                "ci_low": lo,
+                "ci_high": hi,
+                "p_value": p,
+                "band_low": band_lo,
+                "band_high": band_hi,
+            },
+            columns=[key, *AGGREGATE_COLUMNS, "band_low", "band_high"],
         )
 
     def overall(
@@ -313,40 +547,128 @@ class CallawaySantAnnaResult(EstimateView):
 
         ``"simple"`` weights post-treatment cells by cohort size; ``"dynamic"`` averages
         the event-time effects with ``e >= 0``; ``"group"`` weights cohort effects by
-        cohort size; ``"calendar"`` averages the per-period effects.
+        cohort size; ``"calendar"`` averages the per-period effects. The inference is the
+        fit's (:attr:`inference`); under randomization inference "group" and "calendar"
+        fall back to CR1 (the permutation engine covers "simple" and "dynamic").
         """
-        _, _, _, est, inf = self._pieces(kind, min_e, max_e)
-        se = float(self._se(inf[:, None])[0])
-        lo, hi, p = _normal_ci(np.array([est]), np.array([se]), self.alpha)
-        how = (
-            "multiplier bootstrap (Rademacher, IQR-scaled)"
-            if self._boot is not None
-            else "analytic influence-function variance"
+        _, _, _, _, est, inf, adj, _ = self._pieces(kind, min_e, max_e)
+        se_a, df_a, lo_a, hi_a, p_a = self._interval(
+            np.array([est]), inf[:, None], None if adj is None else adj[:, None]
         )
-        note = (
-            f"{how}, clustered by {self.n_clusters} clusters, normal reference distribution; "
-            f"control group: {self.control.replace('_', '-')} units."
+        se, df, lo, hi, p = (
+            float(se_a[0]),
+            float(df_a[0]),
+            float(lo_a[0]),
+            float(hi_a[0]),
+            float(p_a[0]),
         )
-        if self.n_clusters < 30:
-            note += (
-                f" With only {self.n_clusters} clusters the normal approximation can give "
-                "intervals that are too narrow."
+        extra: dict[str, Any] = {"kind": kind, "notes": self.notes, "se_cr1": se}
+        method = self.inference
+        note = self.inference_note
+        if method == "ri" and kind in ("simple", "dynamic"):
+            _, thy, Sy, thd, Sd = self._ri_dynamic(kind, min_e, max_e)
+            col = thy.shape[1] - 1
+            p, lo, hi = self._ri_test(col, thy, Sy, thd, Sd, invert=True)
+            extra.update(
+                ri_n_perm=self._ri["n_perm"], ri_exact=self._ri["exact"], ri_min_p=self._ri["min_p"]
             )
+            se, df = math.nan, math.nan
+        elif method == "ri":
+            note += f" The {kind} aggregation uses CR1 (randomization inference covers simple and dynamic)."
+        if method == "none":
+            p, lo, hi, se, df = 1.0, -math.inf, math.inf, math.nan, math.nan
+            extra["no_level_alpha_test"] = True
         return Estimate(
             estimate=est,
             se=se,
-            ci_low=float(lo[0]),
-            ci_high=float(hi[0]),
-            p_value=float(p[0]),
+            ci_low=lo,
+            ci_high=hi,
+            p_value=p,
             n_obs=self.n_obs,
             n_clusters=self.n_clusters,
             method="callaway_santanna",
-            inference=self.inference,
+            inference=method,
             inference_note=note,
             term="att" if kind == "simple" else f"att_{kind}",
+            df=df,
             alpha=self.alpha,
-            extra={"kind": kind, "notes": self.notes},
+            extra=extra,
         )
+
+    def att_gt_band(self) -> tuple[pd.DataFrame, float]:
+        """The ATT(g,t) with a simultaneous (sup-t) band over all estimated cells.
+
+        Returns the cells (:data:`ATT_GT_COLUMNS` plus ``band_low``/``band_high``) and the
+        band's critical value (from the bootstrap draws under the bootstrap, as R ``did``'s
+        ``cband``; otherwise from the estimated correlation of the cells).
+        """
+        t = self.att_gt.copy()
+        se = t["se"].to_numpy(dtype=float)
+        ok = np.isfinite(se)
+        est = t["att"].to_numpy(dtype=float)
+        _, df = self._se_df(
+            self._inf[:, ok], None if self._inf_adj is None else self._inf_adj[:, ok]
+        )
+        crit = self._sup_t(est[ok], self._inf[:, ok], se[ok], df)
+        t["band_low"] = est - crit * se
+        t["band_high"] = est + crit * se
+        return t, crit
+
+    def pretrend(self, *, min_e: float = -math.inf) -> pd.DataFrame:
+        """Joint test that the pre-treatment event-time effects (``e < 0``) are all zero.
+
+        The dynamic aggregation's pre-treatment keys (in ``min_e..-1``) are tested jointly
+        with the fit's inference: a chi-square Wald test (analytic), a Hotelling-type
+        ``F(q, G - q)`` from the CR1 or CR2 covariance, the multiplier-bootstrap
+        distribution of the Wald statistic (bootstrap), or its distribution over the
+        reassignments of adoption dates (randomization inference).
+
+        Returns
+        -------
+        pandas.DataFrame
+            One row, :data:`PRETREND_COLUMNS` (NaN when no pre-treatment key is estimable).
+        """
+        keys, ests, infs, adjs, *_ = self._pieces("dynamic", min_e, math.inf)
+        pre = keys < 0
+        # under a universal base the reference key is 0 by construction
+        ok = pre & (np.abs(ests) > 0)
+        q = int(ok.sum())
+        G, n = self.n_clusters, self.n_units
+        method = self.inference
+        if q == 0 or G <= q:
+            return pd.DataFrame(
+                [[math.nan, q, math.nan, math.nan, q, method]], columns=PRETREND_COLUMNS
+            )
+        b = ests[ok]
+        use = adjs[:, ok] if (method == "cr2" and adjs is not None) else infs[:, ok]
+        S = self._sums(use)
+        V = S.T @ S / n**2
+        if method in ("cr1", "ri", "none"):
+            V = V * G / (G - 1)
+        W = float(b @ np.linalg.pinv(V) @ b)
+        df2 = math.nan
+        if method in ("cr1", "cr2"):
+            F = W * (G - q) / (q * (G - 1))
+            p = float(stats.f.sf(F, q, G - q))
+            stat, df2 = F, float(G - q)
+        elif method == "bootstrap" and self._boot is not None:
+            d = self._boot @ S / n
+            Wb = np.einsum("bi,ij,bj->b", d, np.linalg.pinv(V), d)
+            p, stat = float(np.mean(Wb >= W)), W
+        elif method == "ri":
+            _, thy, Sy, _, _ = self._ri_dynamic("dynamic", min_e, math.inf)
+            sel = np.flatnonzero(ok)
+            th = thy[:, sel]
+            Sp = Sy[:, :, sel]
+            Vp = np.einsum("pgi,pgj->pij", Sp, Sp) / n**2
+            Wp = np.einsum("pi,pij,pj->p", th, np.linalg.pinv(Vp), th)
+            obs = self._ri["observed"]
+            p, stat = float(np.mean(Wp >= Wp[obs] * (1 - 1e-10))), float(Wp[obs])
+        else:
+            p, stat = float(stats.chi2.sf(W, q)), W
+        if method == "none":
+            p = 1.0
+        return pd.DataFrame([[stat, float(q), df2, p, q, method]], columns=PRETREND_COLUMNS)
 
     @cached_property
     def _simple(self) -> Estimate:
@@ -369,20 +691,24 @@ class CallawaySantAnnaResult(EstimateView):
             t = self.att_gt
             terms = [f"att(g={g},t={tt})" for g, tt in zip(t["group"], t["time"], strict=True)]
             est, se, lo, hi = (t[c].to_numpy() for c in ("att", "se", "ci_low", "ci_high"))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                stat = est / se
+            pv = 2 * stats.norm.sf(np.abs(stat))
         else:
             agg = self.aggregate(kind)
             key = agg.columns[0]
             terms = [f"{key}={k}" for k in agg[key]]
             est, se, lo, hi = (agg[c].to_numpy() for c in ("att", "se", "ci_low", "ci_high"))
-        with np.errstate(invalid="ignore", divide="ignore"):
-            stat = est / se
+            pv = agg["p_value"].to_numpy()
+            with np.errstate(invalid="ignore", divide="ignore"):
+                stat = est / se
         frame = pd.DataFrame(
             {
                 "term": terms,
                 "estimate": est,
                 "std_error": se,
                 "statistic": stat,
-                "p_value": 2 * stats.norm.sf(np.abs(stat)),
+                "p_value": pv,
                 "conf_low": lo,
                 "conf_high": hi,
                 "df": math.nan,
@@ -398,14 +724,21 @@ class CallawaySantAnnaResult(EstimateView):
         return frame
 
     def summary(self) -> str:
-        """Overall ATT, the event-time profile and the settings, as text."""
+        """Overall ATT, the event-time profile, the pre-trend test and the settings, as text."""
         lines = [self.to_estimate().summary()]
         dyn = self.aggregate("dynamic")
-        lines.append("  event-time effects (e = t - g):")
+        lines.append("  event-time effects (e = t - g; band: simultaneous):")
         for row in dyn.itertuples(index=False):
             lines.append(
                 f"    e={row.event_time:>4g}: {row.att: .4g} (SE {row.se:.3g}; "
-                f"{row.ci_low:.4g} to {row.ci_high:.4g})"
+                f"{row.ci_low:.4g} to {row.ci_high:.4g}; band {row.band_low:.4g} to "
+                f"{row.band_high:.4g})"
+            )
+        pt = self.pretrend().iloc[0]
+        if np.isfinite(pt["p_value"]):
+            lines.append(
+                f"  pre-trend test ({pt['method']}): {int(pt['n_pre'])} pre-treatment event "
+                f"times, p = {pt['p_value']:.3g}"
             )
         lines.append(
             f"  {len(self.att_gt)} ATT(g,t) cells; control: {self.control}; base period: "
@@ -413,8 +746,6 @@ class CallawaySantAnnaResult(EstimateView):
         )
         lines.extend(f"  note: {n}" for n in self.notes)
         return "\n".join(lines)
-
-    # -- behave like the overall Estimate -----------------------------------------------
 
 
 def _cohorts(
@@ -445,6 +776,56 @@ def _cohorts(
     return adopt.astype(float).fillna(0.0)
 
 
+def _t_intervals(est: np.ndarray, se: np.ndarray, df: np.ndarray, alpha: float):
+    """Vectorised :func:`hubsim.stats.t_interval` with one df per element."""
+    df = np.broadcast_to(np.asarray(df, dtype=float), np.shape(est))
+    if len(df) and np.all(df == df[0]):
+        return t_interval(est, se, float(df[0]), alpha)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = est / se
+    inf = np.isinf(df)
+    dff = np.where(inf, 1.0, df)
+    p = np.where(inf, 2 * stats.norm.sf(np.abs(t)), 2 * stats.t.sf(np.abs(t), dff))
+    q = np.where(inf, stats.norm.ppf(1 - alpha / 2), stats.t.ppf(1 - alpha / 2, dff))
+    return p, est - q * se, est + q * se
+
+
+def _cr2_block(e: np.ndarray, cl: np.ndarray, n_group: int) -> np.ndarray:
+    """Residuals of a group mean adjusted by ``(I - H_gg)^(-1/2)`` within each cluster.
+
+    In the group-mean comparison each cluster's units of the group form a block of the
+    hat matrix equal to ``11'/n_group``; its ``(I - H)^(-1/2)`` (pseudo-inverse where the
+    whole group lies in one cluster) leaves deviations from the block mean unchanged and
+    scales the block mean by ``1/sqrt(1 - m/n_group)``.
+    """
+    out = e.astype(float).copy()
+    if len(e) == 0:
+        return out
+    _, inv = np.unique(cl, return_inverse=True)
+    m = np.bincount(inv).astype(float)
+    mean = np.bincount(inv, e) / m
+    lam = 1.0 - m / n_group
+    f = np.where(lam > 1e-12, 1.0 / np.sqrt(np.clip(lam, 1e-300, None)), 0.0)
+    return out + ((f - 1.0) * mean)[inv]
+
+
+def _cluster_patterns(codes: np.ndarray, labels: np.ndarray, where: str):
+    """Each cluster's labels in unit order, as pattern codes (for reassigning clusters)."""
+    G = int(codes.max()) + 1
+    sizes = np.bincount(codes, minlength=G)
+    if sizes.min() != sizes.max():
+        raise ValueError(
+            f"{where}: randomization inference reassigns whole clusters, so every cluster "
+            f"must hold the same number of units (found {sizes.min()} to {sizes.max()})."
+        )
+    order = np.lexsort((np.arange(len(codes)), codes))
+    mat = labels[order].reshape(G, sizes[0])  # cluster x position
+    pos = np.empty(len(codes), dtype=np.int64)
+    pos[order] = np.tile(np.arange(sizes[0]), G)
+    pats, pcode = np.unique(mat, axis=0, return_inverse=True)
+    return pats, pcode.ravel(), pos
+
+
 def callaway_santanna(
     df: pd.DataFrame,
     y: str,
@@ -459,16 +840,19 @@ def callaway_santanna(
     alpha: float = 0.05,
     missing: str = "raise",
     cluster: str | None = None,
+    inference: str = "auto",
+    B: int = 999,
+    wild_weights: str | None = None,
+    seed: int = 0,
     bootstrap: int | None = None,
-    seed: int | None = None,
 ) -> CallawaySantAnnaResult:
     """Callaway & Sant'Anna (2021) group-time ATTs and their aggregations.
 
     Each ATT(g, t) is the unconditional 2x2 difference in differences between cohort
     ``g`` (units first treated in period ``g``) and the control units, from the base
-    period to period ``t``. Standard errors come from the influence function summed by
-    unit (or by ``cluster``), exactly as R's ``did`` / Python's ``csdid`` compute their
-    analytic standard errors (``bstrap=False``), or from a seeded multiplier bootstrap.
+    period to period ``t``. Point estimates and the analytic standard errors (influence
+    function summed by unit or by ``cluster``) are exactly those of R's ``did`` /
+    Python's ``csdid`` (``inference="analytic"``).
 
     Parameters
     ----------
@@ -494,24 +878,40 @@ def callaway_santanna(
         "universal": every cell compares with the last pre-treatment period, whose own
         cell is 0 with an undefined SE.
     alpha : float
-        1 - confidence level of the pointwise intervals.
+        1 - confidence level of the intervals.
     missing : {"raise", "drop"}
         What to do with rows that have missing values (dropping rows usually makes the
         panel unbalanced, which then raises).
     cluster : str, optional
-        Column, constant within unit, to cluster on above the unit (e.g. a larger
-        geography). Default: cluster by unit.
+        Column, constant within unit, to cluster on above the unit (e.g. the region of
+        region x staff-group units). Default: cluster by unit.
+    inference : {"auto", "analytic", "cr1", "cr2", "bootstrap", "ri"}
+        ``"analytic"``: R ``did``'s influence-function variance and a normal reference.
+        ``"cr1"``: the same variance times ``G/(G-1)`` with a t(G-1) reference.
+        ``"cr2"``: group-mean residuals bias-corrected within clusters (the CR2 / HC2
+        adjustment of the 2x2 comparisons) with a Satterthwaite t reference.
+        ``"bootstrap"``: R ``did``'s multiplier bootstrap by cluster (``B`` draws,
+        Rademacher or Webb weights, IQR-scaled SE, sup-t bands).
+        ``"ri"``: randomization inference reassigning the adoption dates across
+        clusters (all distinct reassignments when there are at most ``B``, else ``B``
+        random ones), on the CR1-studentized aggregate; intervals invert the test of a
+        constant effect. ``"auto"`` (default) picks by the measured size and power table
+        (:func:`hubsim.estimators.inference.choose_inference`) from the numbers of
+        clusters with and without treated units, and says why in the note.
+    B : int
+        Bootstrap draws or permutations.
+    wild_weights : {"rademacher", "webb"}, optional
+        Multiplier weights for ``"bootstrap"`` (default Rademacher, or auto's choice).
+    seed : int
+        Seed of the bootstrap draws and permutations.
     bootstrap : int, optional
-        Number of multiplier-bootstrap draws (Rademacher weights by cluster); the SE is
-        the bootstrap interquartile range / 1.349, as in R's ``did``. Default: analytic.
-    seed : int, optional
-        Seed for the bootstrap draws (required with ``bootstrap``).
+        Shorthand for ``inference="bootstrap", B=bootstrap``.
 
     Returns
     -------
     CallawaySantAnnaResult
-        ``.att_gt``, ``.aggregate(kind)``, ``.overall(kind)``, ``.to_estimate()``,
-        ``.tidy()``, ``.summary()``.
+        ``.att_gt``, ``.aggregate(kind)``, ``.overall(kind)``, ``.pretrend()``,
+        ``.to_estimate()``, ``.tidy()``, ``.summary()``.
 
     Notes
     -----
@@ -527,7 +927,7 @@ def callaway_santanna(
     >>> g = np.repeat([0, 3, 5], 10)
     >>> rows = [(i, t, g[i], rng.normal() + (t >= g[i] > 0)) for i in range(30) for t in range(1, 7)]
     >>> d = pd.DataFrame(rows, columns=["region", "month", "g", "y"])
-    >>> res = callaway_santanna(d, "y", "region", "month", cohort="g")
+    >>> res = callaway_santanna(d, "y", "region", "month", cohort="g", inference="analytic")
     >>> round(res.estimate, 2), res.att_gt.shape[0]
     (1.26, 10)
     """
@@ -545,10 +945,29 @@ def callaway_santanna(
         raise ValueError(
             f"{where}: anticipation must be a non-negative number, got {anticipation!r}."
         )
-    if bootstrap is not None and (int(bootstrap) != bootstrap or bootstrap < 2):
-        raise ValueError(f"{where}: bootstrap must be an integer of at least 2, got {bootstrap!r}.")
-    if bootstrap is not None and seed is None:
-        raise ValueError(f"{where}: the multiplier bootstrap needs seed= (an integer).")
+    if bootstrap is not None:
+        if int(bootstrap) != bootstrap or bootstrap < 2:
+            raise ValueError(
+                f"{where}: bootstrap must be an integer of at least 2, got {bootstrap!r}."
+            )
+        if inference not in ("auto", "bootstrap"):
+            raise ValueError(
+                f"{where}: bootstrap= asks for the multiplier bootstrap, but inference="
+                f"{inference!r}; give one of them."
+            )
+        inference, B = "bootstrap", int(bootstrap)
+    if inference not in CS_INFERENCES:
+        raise ValueError(
+            f"{where}: inference must be one of {', '.join(CS_INFERENCES)}, got {inference!r}."
+        )
+    if not (isinstance(B, int | np.integer) and B >= 2):
+        raise ValueError(f"{where}: B must be an integer of at least 2, got {B!r}.")
+    if wild_weights not in (None, "rademacher", "webb"):
+        raise ValueError(
+            f"{where}: wild_weights must be 'rademacher' or 'webb', got {wild_weights!r}."
+        )
+    if not (isinstance(seed, int | np.integer) and seed >= 0):
+        raise ValueError(f"{where}: seed must be a non-negative integer, got {seed!r}.")
 
     cols = [y, unit, time, cohort, treat, cluster]
     require_columns(df, cols, where=where)
@@ -619,8 +1038,56 @@ def callaway_santanna(
                 "cluster-robust standard errors."
             )
 
+    # -- which inference, and the control clusters behind the comparisons --------------
+    cl_any_treated = np.bincount(codes, (gvec > 0).astype(float), minlength=n_clusters) > 0
+    G1 = int(cl_any_treated.sum())
+    G0 = n_clusters - G1
+    staggered = len(np.unique(gvec[gvec > 0])) > 1
+    ri_info = None
+    chosen, weights = inference, wild_weights or "rademacher"
+    # randomization inference reassigns clusters' adoption patterns
+    pats = pcode = pos = None
+    n_assign = None
+    try:
+        lab_vals = np.unique(np.concatenate([[0.0], gvec]))
+        lab_obs = np.searchsorted(lab_vals, gvec)
+        pats, pcode, pos = _cluster_patterns(codes, lab_obs, where)
+        from hubsim.estimators.inference import n_assignments
+
+        n_assign = n_assignments(pcode)
+    except ValueError:
+        if inference == "ri":
+            raise
+    if inference == "auto":
+        from hubsim.estimators.inference import choose_inference
+
+        avail = ["analytic", "cr1", "cr2", "bootstrap_rademacher", "bootstrap_webb"]
+        if pats is not None:
+            avail.append("ri")
+        ch = choose_inference(
+            n_clusters,
+            max(G1, 1),
+            n_clusters - max(G1, 1),
+            estimator="callaway_santanna",
+            staggered=staggered,
+            n_assignments=n_assign,
+            alpha=alpha,
+            B=B,
+            available=avail,
+        )
+        chosen = ch.method
+        weights = wild_weights or ch.weights
+        note = ch.note.rstrip(".")
+    else:
+        note = f"{inference} as requested"
+    need_adj = chosen == "cr2"
     recs: list[tuple] = []
     infs: list[np.ndarray] = []
+    adjs: list[np.ndarray] = []
+    cell_t: list[int] = []
+    cell_b: list[int] = []
+    cell_h: list[float] = []
+    ctrl_clusters: list[int] = []
     n_t = len(tlist)
     start = 1 if base_period == "varying" else 0
     for g in glist:
@@ -638,26 +1105,42 @@ def callaway_santanna(
             if bi == ti:  # universal base: the reference cell itself
                 recs.append((g, tn, tn - g, tlist[bi], post, 0.0, n_g, 0))
                 infs.append(np.zeros(n))
+                adjs.append(np.zeros(n))
+                cell_t.append(ti)
+                cell_b.append(bi)
+                cell_h.append(math.inf)
                 continue
             if control == "never_treated":
                 ctrl = gvec == 0
+                horizon = math.inf
             else:
                 horizon = tlist[max(ti, bi)] + anticipation
                 ctrl = (gvec == 0) | ((gvec > horizon) & ~treated)
             n_c = int(ctrl.sum())
             dy = ymat[:, ti] - ymat[:, bi]
             inf = np.zeros(n)
+            adj = np.zeros(n)
             if n_c == 0:
                 att = math.nan
                 inf[:] = math.nan
+                adj[:] = math.nan
             else:
                 mt = dy[treated].mean()
                 mc = dy[ctrl].mean()
                 att = mt - mc
                 inf[treated] = (dy[treated] - mt) * (n / n_g)
                 inf[ctrl] = -(dy[ctrl] - mc) * (n / n_c)
+                if need_adj:
+                    adj[treated] = _cr2_block(dy[treated] - mt, codes[treated], n_g) * (n / n_g)
+                    adj[ctrl] = -_cr2_block(dy[ctrl] - mc, codes[ctrl], n_c) * (n / n_c)
+                if post:
+                    ctrl_clusters.append(len(np.unique(codes[ctrl])))
             recs.append((g, tn, tn - g, tlist[bi], post, att, n_g, n_c))
             infs.append(inf)
+            adjs.append(adj)
+            cell_t.append(ti)
+            cell_b.append(bi)
+            cell_h.append(horizon)
 
     cells = pd.DataFrame(
         recs,
@@ -673,19 +1156,91 @@ def callaway_santanna(
         ],
     )
     inf_mat = np.column_stack(infs)
+    adj_mat = np.column_stack(adjs) if need_adj else None
+
+    ctrl_note = f"{G0} of {n_clusters} clusters have no treated unit (never-treated controls)" + (
+        f"; the smallest control group of a post-treatment cell spans {min(ctrl_clusters)} clusters"
+        if ctrl_clusters
+        else ""
+    )
+    few_ctrl = min(ctrl_clusters) if ctrl_clusters else G0
+    if few_ctrl <= 4:
+        ctrl_note += (
+            f". With {few_ctrl} control cluster{'s' if few_ctrl != 1 else ''} behind some "
+            "comparisons, normal-reference and cluster-robust intervals can be far too "
+            "narrow; the inference accounts for this only if it was chosen by the measured "
+            "table (inference='auto') or is randomization inference"
+        )
+    note = f"{note}; {_METHOD_TEXT[chosen]}; control group: {control.replace('_', '-')} units; {ctrl_note}."
     boot = None
-    if bootstrap is not None:
+    if chosen == "bootstrap":
         from hubsim.rng import stream
 
         rng = stream(int(seed), "callaway_santanna", "multiplier_bootstrap")
-        boot = rng.choice(np.array([-1.0, 1.0]), size=(int(bootstrap), n_clusters))
+        if weights == "webb":
+            from hubsim.estimators.inference import wild_weights as _ww
+
+            boot = _ww(n_clusters, int(B), "webb", rng)[0].T
+        else:
+            boot = rng.choice(np.array([-1.0, 1.0]), size=(int(B), n_clusters))
+        note = note.rstrip(".") + f" ({B} draws, {weights} weights)."
+    if chosen == "ri":
+        from hubsim.estimators._cs_engine import CSPermutationEngine
+        from hubsim.estimators.inference import _multiset_permutations, ri_min_p
+        from hubsim.rng import stream
+
+        if n_assign <= B:
+            perms = _multiset_permutations(pcode)
+            exact = True
+            observed = int(np.flatnonzero((perms == pcode[None, :]).all(axis=1))[0])
+        else:
+            rng = stream(int(seed), "callaway_santanna", "randomization")
+            draws = np.argsort(rng.random((int(B), n_clusters)), axis=1)
+            perms = np.vstack([pcode[None, :], pcode[draws]])
+            exact = False
+            observed = 0
+        lab = pats[perms[:, codes], pos[None, :]]  # relabellings x units
+        # a universal base's reference cells enter with t = b: Delta = 0, so ATT 0
+        eng = CSPermutationEngine(
+            cell_group=cells["group"].to_numpy(dtype=float),
+            cell_t=np.array(cell_t),
+            cell_b=np.array(cell_b),
+            cell_horizon=np.array(cell_h),
+            label_values=lab_vals,
+            labels=lab_obs,
+            clusters=codes,
+            n_clusters=n_clusters,
+        )
+        expo = ((gvec[:, None] > 0) & (tlist[None, :] >= gvec[:, None])).astype(float)
+        min_p = ri_min_p(int(n_assign), int(B))
+        ri_info = {
+            "engine": eng,
+            "lab": lab,
+            "observed": observed,
+            "exact": exact,
+            "n_perm": len(perms),
+            "min_p": min_p,
+            "attainable": min_p < alpha,
+            "dy": eng.deltas(ymat),
+            "dd": eng.deltas(expo),
+        }
+        how = (
+            f"{len(perms)} distinct reassignments, exact" if exact else f"{B} random reassignments"
+        )
+        note = note.rstrip(".") + f" ({how} of {n_clusters} clusters' adoption dates)."
+        if not ri_info["attainable"]:
+            note += (
+                f" With {n_assign} distinct reassignments the smallest attainable p-value is "
+                f"{min_p:.3g}, so no test at level {alpha:g} exists: nothing is rejected and "
+                "the interval is unbounded."
+            )
     res = CallawaySantAnnaResult(
         att_gt=cells,
         control=control,
         base_period=base_period,
         anticipation=anticipation,
         alpha=alpha,
-        inference="multiplier_bootstrap" if boot is not None else "influence_function",
+        inference=chosen,
         n_units=n,
         n_clusters=n_clusters,
         n_obs=int(ymat.size),
@@ -694,9 +1249,15 @@ def callaway_santanna(
         _unit_group=gvec,
         _cluster_codes=codes,
         _boot=boot,
+        inference_note=note,
+        wild_weights=weights,
+        B=int(B),
+        seed=int(seed),
+        _inf_adj=adj_mat,
+        _ri=ri_info,
     )
-    se = res._se(inf_mat)
-    lo, hi, _ = _normal_ci(cells["att"].to_numpy(), se, alpha)
+    se, df_ = res._se_df(inf_mat, adj_mat)
+    _, lo, hi = _t_intervals(cells["att"].to_numpy(dtype=float), se, df_, alpha)
     cells["se"] = se
     cells["ci_low"] = lo
     cells["ci_high"] = hi

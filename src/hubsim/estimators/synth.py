@@ -300,6 +300,7 @@ def synthetic_control(
     placebos = None
     p_value = ci_low = ci_high = math.nan
     note = "no placebo inference was run."
+    no_test = False
     if placebo:
         recs = [(treated_unit, pre_rmspe, post_rmspe, _ratio(post_rmspe, pre_rmspe), effect, True)]
         if len(donor_list) >= 2:
@@ -320,8 +321,12 @@ def synthetic_control(
             f"(smallest attainable p = {1 / n_all:.3g}); CI by inverting that test for a "
             "constant effect."
         )
-        if 1 / n_all > alpha:
-            note += f" With {len(ratios)} donors no test at level {alpha:g} can reject."
+        if 1 / n_all >= alpha:
+            note += (
+                f" With {len(ratios)} donors the smallest p-value is {1 / n_all:.3g}, so no test "
+                f"at level {alpha:g} exists: nothing is rejected."
+            )
+            no_test = True
 
     est = Estimate(
         estimate=effect,
@@ -336,7 +341,8 @@ def synthetic_control(
         inference_note=note,
         term="att",
         alpha=alpha,
-        extra={"pre_rmspe": pre_rmspe, "post_rmspe": post_rmspe},
+        extra={"pre_rmspe": pre_rmspe, "post_rmspe": post_rmspe}
+        | ({"no_level_alpha_test": True} if no_test else {}),
     )
     weights = (
         pd.DataFrame({"unit": donor_list, "weight": w}, columns=WEIGHT_COLUMNS)

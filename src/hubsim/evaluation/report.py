@@ -18,9 +18,11 @@ import pandas as pd
 
 from hubsim import __version__
 from hubsim.evaluation.des_effects import DESEffect, months_per_period
+from hubsim.evaluation.findings import first_crossing, plateau, recommend, recommended
 from hubsim.evaluation.result import StudyResult
 from hubsim.evaluation.spec import StudySpec
-from hubsim.regional import DynamicEffect
+from hubsim.power.grid import effect_scale
+from hubsim.regional import DynamicEffect, ExternalEffect, HeterogeneousEffect
 from hubsim.stats import mean_mcse
 
 __all__ = ["plot_curves", "plot_des", "render_report"]
@@ -187,6 +189,222 @@ def _des_report(result: StudyResult) -> list[str]:
 
 
 
+_POPULATION_TITLES = {
+    "staff_survey": "Staff survey",
+    "help_seeker_cohort": "Help-seeker cohort",
+    "service_waits": "Service waits",
+}
+_X_LABELS = {
+    "n_regions": "regions (hub regions move with them)",
+    "n_treated": "regions with a hub",
+    "n_per_cell": "respondents per region-month",
+    "effect": "assumed effect",
+    "icc": "intra-region correlation (ICC)",
+}
+
+
+def _effect_text(d: Any) -> str:
+    e = d.effect
+    scale = effect_scale(d)
+    if isinstance(e, DynamicEffect):
+        prof = e.profile
+        return (
+            f"an effect building up to {prof[-1]:.4g} over {len(prof)} periods after opening "
+            f"({scale})"
+        )
+    if isinstance(e, HeterogeneousEffect):
+        return f"region effects averaging {e.mean:.4g} (SD {e.sd:.4g}; {scale})"
+    if isinstance(e, ExternalEffect):
+        return f"an effect supplied from outside ({e.source or 'external'})"
+    return f"a constant effect of {float(e):.4g} from opening ({scale})"
+
+
+def _design_text(d: Any) -> str:
+    """One sentence on a regional design: regions, hubs, openings, closures, sample sizes."""
+    if not hasattr(d, "facts"):
+        return d.describe() if hasattr(d, "describe") else repr(d)
+    f = d.facts()
+    groups = ""
+    if getattr(d, "staff_groups", None):
+        pats = d.group_phasing or ((0,) * d.n_groups,)
+        phased = sum(1 for p in pats if len({x for x in p if x is not None}) > 1)
+        groups = (
+            f", opening to {d.n_groups} staff groups ({', '.join(d.staff_groups)})"
+            + (f" in phases in {phased} of {len(pats)} opening patterns" if phased else "")
+        )
+    return (
+        f"{f['n_regions']} regions, {f['n_with']} with a hub (opening in {d.period_unit}s "
+        f"{f['first_opening']}-{f['last_opening']}{groups}), {f['n_without']} without; "
+        f"{f['n_closing']} hub{'s' if f['n_closing'] != 1 else ''} closing; {d.n_periods} "
+        f"{d.period_unit}s; {f['n_region_median']:.0f} people measured per region-{d.period_unit} "
+        f"(median)"
+    )
+
+
+def _curve_of(curves: pd.DataFrame, scenario: str, estimator: str, x: str) -> pd.DataFrame:
+    if not len(curves):
+        return curves
+    g = curves[
+        (curves["scenario"] == scenario) & (curves["estimator"] == estimator) & (curves["x"] == x)
+    ]
+    return g[g["series"].fillna("") == ""] if len(g) else g
+
+
+def _no_test_reasons(result: StudyResult) -> list[str]:
+    """Why some designs have no usable test, estimator by estimator."""
+    diag = result.diagnosands
+    out = []
+    for est, g in diag.groupby("estimator", sort=False):
+        bad = g[g["no_test_rate"].fillna(0) >= 0.5]
+        if not len(bad):
+            continue
+        scen = ", ".join(bad["scenario"])
+        if est == "synthetic_control":
+            d = result.designs[bad["scenario"].iloc[0]]
+            donors = d.facts()["n_units_never"] if hasattr(d, "facts") else 0
+            out.append(
+                f"- **synthetic_control** ({scen}): its placebo-in-space p-value is a rank among "
+                f"the treated unit and its {donors} donors (units never treated), so it cannot "
+                f"fall below 1/{donors + 1} = {1 / (donors + 1):.3f}; with fewer than "
+                f"{math.ceil(1 / result.spec.alpha) - 1} donors no test at level "
+                f"{result.spec.alpha:g} exists, and it never rejects."
+            )
+        else:
+            out.append(
+                f"- **{est}** ({scen}): no inference method held its size at the measured design "
+                "nearest this one (see hubsim's inference table), or randomization inference had "
+                f"too few distinct reassignments for a p-value below {result.spec.alpha:g}; the "
+                "estimate is reported without a test."
+            )
+    return out
+
+
+def key_findings(result: StudyResult) -> list[str]:
+    """The report's opening block: per measured population, how many regions and
+    respondents are needed, with which estimator, and why (Markdown lines)."""
+    spec, designs, diag, curves = result.spec, result.designs, result.diagnosands, result.curves
+    # recomputed from the diagnosands: the findings are a function of the frames alone
+    recs = recommend(diag, spec.alpha)
+    mde = result.mde
+    a = spec.alpha
+    L = ["## Key findings", ""]
+    seen: dict[str, str] = {}
+    for s, d in designs.items():
+        pop = getattr(d, "population_kind", None)
+        if pop and pop not in seen and s not in result.des:
+            seen[pop] = s
+    for pop, s in seen.items():
+        d = designs[s]
+        title = _POPULATION_TITLES.get(pop, pop)
+        L += [f"### {title} (scenario `{s}`)", ""]
+        L.append(f"- Design: {_design_text(d)}; {_effect_text(d)}.")
+        best = recommended(recs, s)
+        rs = recs[recs["scenario"] == s]
+        if best:
+            r = diag[(diag["scenario"] == s) & (diag["estimator"] == best)].iloc[0]
+            others = [
+                f"{x.estimator} ({x.reason})" if x.reason else f"{x.estimator} (less power)"
+                for x in rs.itertuples()
+                if x.estimator != best
+            ]
+            L.append(
+                f"- Recommended estimator: **{best}**"
+                + (f" with {r['inference']} inference" if r["inference"] else "")
+                + f": bias {r['bias']:+.3g} (MCSE {r['bias_mcse']:.2g}), coverage "
+                f"{r['coverage']:.3f} (MCSE {r['coverage_mcse']:.3f}), power "
+                f"{r['power']:.2f} (MCSE {r['power_mcse']:.2f}) with the design as stated. "
+                + ("Not chosen: " + "; ".join(others) + "." if others else "")
+            )
+        else:
+            L.append(
+                "- No estimator is both unbiased within 3 MCSE and covering at the nominal "
+                "level here, so none is recommended: "
+                + "; ".join(f"{x.estimator} {x.reason}" for x in rs.itertuples())
+                + "."
+            )
+        if best:
+            reg = _curve_of(curves, s, best, "n_regions")
+            if len(reg):
+                c = first_crossing(reg, 0.8)
+                fixed = next((cv.fixed for cv in spec.curves if "n_regions" in cv.vary), {})
+                clos = " (no closures on this curve)" if fixed.get("closures", "x") is None else ""
+                if c.reached:
+                    L.append(
+                        f"- Regions: 80% power from **{c.x:.0f} regions**{clos} (power "
+                        f"{c.power:.2f}, MCSE {c.power_mcse:.2f})."
+                    )
+                else:
+                    L.append(
+                        f"- Regions: 80% power is **not reached** with up to {c.max_x:.0f} "
+                        f"regions{clos} (best {c.max_power:.2f}, MCSE {c.max_power_mcse:.2f})."
+                    )
+            resp = _curve_of(curves, s, best, "n_per_cell")
+            if len(resp):
+                c = first_crossing(resp, 0.8)
+                n_now = float(d.facts()["n_region_median"]) if hasattr(d, "facts") else 200.0
+                eff = float(d.effect) if isinstance(d.effect, int | float) else math.nan
+                pl = plateau(resp, eff, a, n_at=n_now) if np.isfinite(eff) else None
+                why = ""
+                if pl is not None and np.isfinite(pl.share_at):
+                    why = (
+                        f" Power levels off near {pl.ceiling:.2f}: the estimate's variance is "
+                        f"a + b/n with a = {pl.a:.3g} that no number of respondents removes "
+                        f"(variation between regions over time: the AR(1) region shocks and "
+                        f"their interaction with openings), {pl.share_at:.0%} of the variance "
+                        f"at {pl.n_at:.0f} people per region-month."
+                    )
+                if c.reached:
+                    L.append(
+                        f"- Respondents: 80% power from **{c.x:.0f} people per region-month** "
+                        f"(power {c.power:.2f}, MCSE {c.power_mcse:.2f}).{why}"
+                    )
+                else:
+                    L.append(
+                        f"- Respondents: 80% power is **not reached** even with {c.max_x:.0f} "
+                        f"people per region-month (best {c.max_power:.2f}, MCSE "
+                        f"{c.max_power_mcse:.2f}).{why}"
+                    )
+            untr = _curve_of(curves, s, best, "n_treated")
+            if len(untr):
+                pts = "; ".join(
+                    f"{int(x.x_value)} with a hub ({d.n_regions - int(x.x_value)} without): "
+                    f"{x.power:.2f} (MCSE {x.power_mcse:.2f})"
+                    for x in untr.sort_values("x_value").itertuples()
+                )
+                L.append(f"- Untreated regions: power {pts}.")
+            m = mde[(mde["scenario"] == s) & (mde["estimator"] == best)] if len(mde) else mde
+            if len(m) and np.isfinite(m["mde"].iloc[0]):
+                mr = m.iloc[0]
+                adj = (
+                    f"; the test over-rejects a true null ({mr['null_rejection']:.3f}) so this "
+                    "MDE is size-adjusted"
+                    if bool(mr["size_adjusted"])
+                    else ""
+                )
+                L.append(
+                    f"- Minimum detectable effect at 80% power: **{mr['mde']:.3g}** (MCSE "
+                    f"{mr['mde_mcse']:.2g}) {mr['scale']}{adj}."
+                )
+        L.append("")
+    reasons = _no_test_reasons(result)
+    if reasons:
+        L += ["### Why some designs have no usable test", "", *reasons, ""]
+    L += [
+        "### The rule behind the recommendation",
+        "",
+        "Per scenario (hubsim.power.recommend_estimator), an estimator is usable when it "
+        f"fails in at most 5% of simulations, reports a test at level {a:g} in most fits, "
+        "its bias is within 3 MCSE of zero (against the estimand it declares) and its "
+        f"intervals cover within 3 MCSE of {1 - a:.0%} without an oversized test of a true "
+        "null; the usable estimator with the highest power is recommended (ties within one "
+        "MCSE go to the smaller RMSE). Curves and MDEs marked 'recommended' use it. "
+        "Inference within each estimator is chosen by hubsim's measured size-and-power "
+        "table (`inference='auto'`).",
+        "",
+    ]
+    return L
+
+
 def render_report(
     result: StudyResult,
     *,
@@ -208,13 +426,14 @@ def render_report(
     n, seed, size = result.n_sims, result.seed, result.size
     secs = result.seconds if seconds is None else seconds
     L = [f"# {spec.title or spec.name}", ""]
-    if spec.description:
-        L += [spec.description.strip(), ""]
     L += [
         f"{n} simulations per design point ({size} size), seed {seed}, alpha {spec.alpha}; "
         f"hubsim {__version__}; {secs:.0f} s. Values are shown as estimate ± Monte-Carlo SE.",
         "",
     ]
+    L += key_findings(result)
+    if spec.description:
+        L += ["## The study", "", spec.description.strip(), ""]
     L += ["## Scenarios", ""]
     for s, d in designs.items():
         desc = d.describe() if hasattr(d, "describe") else repr(d)
@@ -229,7 +448,23 @@ def render_report(
         ],
         estimand=[f"{v:.4g}" for v in diag["mean_estimand"]],
         failures=[f"{v:.2f}" for v in diag["failure_rate"]],
-    )[["scenario", "estimator", "estimand", "bias", "rmse", "power", "coverage", "failures"]]
+        null_rejection=[
+            _pm(v, m, 3) for v, m in zip(diag["null_rejection"], diag["null_rejection_mcse"], strict=True)
+        ],
+    )[
+        [
+            "scenario",
+            "estimator",
+            "inference",
+            "estimand",
+            "bias",
+            "rmse",
+            "power",
+            "coverage",
+            "null_rejection",
+            "failures",
+        ]
+    ]
     L += [_md_table(show), ""]
     flags = []
     for _, r in diag.iterrows():
@@ -246,7 +481,17 @@ def render_report(
                 f"- {r['estimator']} under-covers in *{r['scenario']}*: {r['coverage']:.2f} "
                 f"(MCSE {r['coverage_mcse']:.2f}) against a nominal {1 - spec.alpha:.2f}."
             )
-    L += ["## Warnings (bias beyond 3 MCSE, coverage below nominal by more than 3 MCSE)", ""]
+        if bool(r["oversized"]):
+            flags.append(
+                f"- {r['estimator']} over-rejects a true null in *{r['scenario']}*: "
+                f"{r['null_rejection']:.3f} (MCSE {r['null_rejection_mcse']:.3f}) against "
+                f"{spec.alpha:g}; its p-values and intervals cannot be trusted there."
+            )
+    L += [
+        "## Warnings (bias beyond 3 MCSE, coverage below nominal by more than 3 MCSE, "
+        "oversized tests)",
+        "",
+    ]
     L += flags or ["- none at this number of simulations."]
     if result.des:
         L += _des_report(result)
@@ -259,7 +504,18 @@ def render_report(
         )
         L += [
             _md_table(
-                m[["scenario", "estimator", "target_power", "mde", "normal_approximation", "note"]]
+                m[
+                    [
+                        "scenario",
+                        "estimator",
+                        "target_power",
+                        "mde",
+                        "scale",
+                        "size_adjusted",
+                        "normal_approximation",
+                        "note",
+                    ]
+                ]
             ),
             "",
         ]
@@ -292,8 +548,19 @@ def render_report(
 
 
 
-def plot_curves(curves: pd.DataFrame, spec: StudySpec, folder: Path) -> list[str]:
-    """One figure per power curve (``power_<curve>.png`` in ``folder``, +-2 MCSE bands)."""
+def plot_curves(
+    curves: pd.DataFrame,
+    spec: StudySpec,
+    folder: Path,
+    designs: dict[str, Any] | None = None,
+) -> list[str]:
+    """One figure per power curve (``power_<curve>.png`` in ``folder``, +-2 MCSE bands).
+
+    Axes carry their units (effects on the design's scale), the 80% power and the alpha
+    lines are in the legend, and titles wrap rather than being cut.
+    """
+    import textwrap
+
     import matplotlib
 
     matplotlib.use("Agg")
@@ -302,10 +569,19 @@ def plot_curves(curves: pd.DataFrame, spec: StudySpec, folder: Path) -> list[str
     files = []
     for name, cd in curves.groupby("curve", sort=False):
         scen = list(dict.fromkeys(cd["scenario"]))
+        ncol = min(len(scen), 3)
+        nrow = math.ceil(len(scen) / ncol)
         fig, axes = plt.subplots(
-            1, len(scen), figsize=(4.2 * len(scen), 3.6), squeeze=False, sharey=True
+            nrow,
+            ncol,
+            figsize=(4.6 * ncol, 3.9 * nrow + 0.6),
+            squeeze=False,
+            sharey=True,
+            layout="constrained",
         )
-        for ax, s in zip(axes[0], scen, strict=True):
+        for ax in axes.ravel()[len(scen) :]:
+            ax.set_visible(False)
+        for ax, s in zip(axes.ravel(), scen, strict=False):
             sd = cd[cd["scenario"] == s]
             for (est, ser), g in sd.groupby(["estimator", "series"], sort=False):
                 g = g.sort_values("x_value")
@@ -320,21 +596,31 @@ def plot_curves(curves: pd.DataFrame, spec: StudySpec, folder: Path) -> list[str
                     alpha=0.2,
                     lw=0,
                 )
-            ax.axhline(0.8, color="grey", ls="--", lw=0.8)
-            ax.axhline(spec.alpha, color="grey", ls=":", lw=0.8)
-            ax.set_title(s, fontsize=9)
-            ax.set_xlabel(str(sd["x"].iloc[0]))
+            ax.axhline(0.8, color="grey", ls="--", lw=0.8, label="80% power")
+            ax.axhline(spec.alpha, color="grey", ls=":", lw=0.8, label=f"alpha = {spec.alpha:g}")
+            ax.set_title("\n".join(textwrap.wrap(s, 40)), fontsize=9)
+            xname = str(sd["x"].iloc[0])
+            xlabel = _X_LABELS.get(xname, xname)
+            cspec = next((c for c in spec.curves if c.name == name), None)
+            if cspec is not None and cspec.paired and len(cspec.vary) > 1:
+                moved = [k for k in cspec.vary if k != xname]
+                xlabel = f"{xname.replace('_', ' ')} (with " + ", ".join(
+                    f"{k.replace('_', ' ')} {'/'.join(str(v) for v in cspec.vary[k])}" for k in moved
+                ) + ")"
+            if xname == "effect" and designs is not None and s in designs:
+                xlabel += f" ({effect_scale(designs[s])})"
+            ax.set_xlabel("\n".join(textwrap.wrap(xlabel, 45)), fontsize=8)
             ax.set_ylim(-0.02, 1.02)
-        axes[0][0].set_ylabel("power (band: +-2 MCSE)")
-        axes[0][-1].legend(fontsize=7, loc="lower right")
-        fig.suptitle(f"{spec.title or spec.name}: {name}", fontsize=10)
-        fig.tight_layout()
+            ax.legend(fontsize=7, loc="best")
+        for row in axes:
+            row[0].set_ylabel("power (share rejecting no effect;\nband: +-2 MCSE)", fontsize=8)
+        title = f"{spec.title or spec.name} - curve '{name}'"
+        fig.suptitle("\n".join(textwrap.wrap(title, 30 * ncol + 20)), fontsize=10)
         fn = f"power_{name}.png"
-        fig.savefig(folder / fn, dpi=110)
+        fig.savefig(folder / fn, dpi=110, bbox_inches="tight")
         plt.close(fig)
         files.append(fn)
     return files
-
 
 
 def plot_des(frame: pd.DataFrame, effects: dict[str, DESEffect], folder: Path) -> list[str]:

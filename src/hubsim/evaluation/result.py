@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from hubsim.evaluation.des_effects import DESEffect
+from hubsim.evaluation.findings import RECOMMENDATION_COLUMNS
 from hubsim.evaluation.spec import DESPlan, StudySpec
 from hubsim.power.diagnose import DIAGNOSAND_COLUMNS, DIAGNOSANDS
 
@@ -30,6 +31,10 @@ MDE_COLUMNS = [
     "target_power",
     "mde",
     "mde_mcse",
+    "scale",
+    "size_adjusted",
+    "null_rejection",
+    "estimand_at_mde",
     "method",
     "normal_approximation",
     "n_sims",
@@ -80,6 +85,9 @@ class StudyResult:
     des_settings, des_plans : dict
         By DES-fed scenario: the DES run's settings at this size (with the run's index)
         and the checked ``effect_from_des`` block.
+    recommendations : pandas.DataFrame
+        :data:`~hubsim.evaluation.findings.RECOMMENDATION_COLUMNS`: per scenario, each
+        estimator's eligibility under the recommendation rule, the recommended one first.
     """
 
     out: Path | None
@@ -101,6 +109,9 @@ class StudyResult:
     des_settings: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
     des_plans: dict[str, DESPlan] = field(default_factory=dict, repr=False)
     extra: dict[str, Any] = field(default_factory=dict, repr=False)
+    recommendations: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=RECOMMENDATION_COLUMNS), repr=False
+    )
 
     def tidy(self) -> pd.DataFrame:
         """Long form: one row per scenario, estimator and diagnosand, with its MCSE

@@ -14,6 +14,7 @@ designs; scenario designs then take their DES effect (:func:`apply_des_effect`).
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import math
 import os
 import time
@@ -35,6 +36,7 @@ from hubsim.evaluation.des_effects import (
     effect_from_des,
     months_per_period,
 )
+from hubsim.evaluation.findings import recommend, recommended
 from hubsim.evaluation.result import (
     CURVE_COLUMNS,
     DES_EFFECT_COLUMNS,
@@ -42,9 +44,22 @@ from hubsim.evaluation.result import (
     STUDY_DIAGNOSAND_COLUMNS,
     StudyResult,
 )
-from hubsim.evaluation.spec import DESPlan, SizeSpec, StudyPlan, StudySpec, read_study
+from hubsim.evaluation.spec import (
+    RECOMMENDED,
+    DESPlan,
+    SizeSpec,
+    StudyPlan,
+    StudySpec,
+    read_study,
+)
 from hubsim.evaluation.writer import default_out, write_study
-from hubsim.power.diagnose import DIAGNOSAND_COLUMNS, SIMULATION_COLUMNS, diagnose
+from hubsim.power.diagnose import (
+    DIAGNOSAND_COLUMNS,
+    ESTIMATORS,
+    SIMULATION_COLUMNS,
+    EstimatorSpec,
+    diagnose,
+)
 from hubsim.power.grid import minimum_detectable_effect, power_curve
 from hubsim.regional import DynamicEffect
 from hubsim.rng import seed_sequence
@@ -229,6 +244,39 @@ def _cell(v: Any) -> Any:
     return str(v)
 
 
+def _takes(fn: Any, name: str) -> bool:
+    try:
+        return name in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _specs(names: list[str], spec: StudySpec) -> list[EstimatorSpec]:
+    """Registry specs for names, with the study's B for every estimator that takes one."""
+    out = []
+    for n in names:
+        e = ESTIMATORS[n]
+        if spec.B is not None and _takes(e.fn, "B"):
+            e = e.with_kwargs(B=int(spec.B))
+        out.append(e)
+    return out
+
+
+def _resolve(names: list[str], scenario: str, recs: pd.DataFrame) -> tuple[list[str], str]:
+    """Names with "recommended" replaced by the scenario's recommended estimator."""
+    out, note = [], ""
+    for n in names:
+        if n == RECOMMENDED:
+            r = recommended(recs, scenario)
+            if not r:
+                note = f"no estimator passed the recommendation rule in scenario {scenario}"
+                continue
+            n = r
+        if n not in out:
+            out.append(n)
+    return out, note
+
+
 def _curve_rows(
     spec: StudySpec,
     designs: dict[str, Any],
@@ -236,6 +284,7 @@ def _curve_rows(
     seed: int,
     workers: int,
     progress: bool | None,
+    recs: pd.DataFrame,
     cells: StudyCells | None = None,
 ) -> pd.DataFrame:
     frames = []
@@ -244,13 +293,16 @@ def _curve_rows(
         # paired fields move with x, so they do not define separate series
         others = [] if c.paired else [k for k in c.vary if k != x]
         for s in c.scenarios or list(spec.scenarios):
+            names, _ = _resolve(c.estimators or spec.estimators, s, recs)
+            if not names:
+                continue
             pc = _cached(
                 cells,
-                f"curve/{c.name}/{s}",
-                lambda c=c, s=s: power_curve(
+                f"curve/{c.name}/{s}/{','.join(names)}",
+                lambda c=c, s=s, names=names: power_curve(
                     designs[s],
                     c.vary,
-                    c.estimators or spec.estimators,
+                    _specs(names, spec),
                     n_sims=n,
                     seed=seed,
                     alpha=spec.alpha,
@@ -281,12 +333,24 @@ def _curve_rows(
     return pd.concat(frames, ignore_index=True)[CURVE_COLUMNS]
 
 
+_NO_MDE = {
+    "mde": math.nan,
+    "mde_mcse": math.nan,
+    "method": "simulation",
+    "normal_approximation": math.nan,
+    "scale": "",
+    "size_adjusted": False,
+    "null_rejection": math.nan,
+    "estimand_at_mde": math.nan,
+}
+
 
 def _mde_rows(
     plan: StudyPlan,
     designs: dict[str, Any],
     run: RunSettings,
     des: dict[str, DESEffect],
+    recs: pd.DataFrame,
     cells: StudyCells | None = None,
 ) -> pd.DataFrame:
     """The MDE table: one row per MDE request and scenario (a failed search is a row too)."""
@@ -294,29 +358,43 @@ def _mde_rows(
     rows = []
     for i, m in enumerate(spec.mde):
         for s in m.scenarios or list(spec.scenarios):
-            row = _cached(cells, f"mde/{i}/{s}", lambda m=m, s=s: _mde_row(m, designs[s], run, spec, sz))
-            if s in des:
-                unit = f"a constant effect in {des[s].units}."
-                row["note"] = f"{unit} {row['note']}".strip()
-            rows.append(
-                {
-                    "scenario": s,
-                    "estimator": m.estimator,
-                    "target_power": m.power,
-                    "n_sims": run.n_sims,
-                    **row,
-                }
+            names, why = _resolve([m.estimator], s, recs)
+            base = {
+                "scenario": s,
+                "estimator": names[0] if names else m.estimator,
+                "target_power": m.power,
+                "n_sims": run.n_sims,
+            }
+            if not names:
+                rows.append({**base, **_NO_MDE, "note": f"not searched: {why}."})
+                continue
+            row = _cached(
+                cells,
+                f"mde/{i}/{s}/{names[0]}",
+                lambda s=s, m=m, e=_specs(names, spec)[0]: _mde_row(
+                    e, m.power, designs[s], run, spec, sz
+                ),
             )
+            if s in des:
+                row["scale"] = f"{des[s].units} (a constant effect)"
+            rows.append({**base, **row})
     return pd.DataFrame(rows, columns=MDE_COLUMNS)
 
 
-def _mde_row(m: Any, design: Any, run: RunSettings, spec: StudySpec, sz: SizeSpec) -> dict:
+def _mde_row(
+    estimator: EstimatorSpec,
+    power: float,
+    design: Any,
+    run: RunSettings,
+    spec: StudySpec,
+    sz: SizeSpec,
+) -> dict:
     """One MDE search as a row (a failed search is a row too)."""
     try:
         r = minimum_detectable_effect(
             design,
-            m.estimator,
-            power=m.power,
+            estimator,
+            power=power,
             n_sims=run.n_sims,
             seed=run.seed,
             alpha=spec.alpha,
@@ -329,18 +407,16 @@ def _mde_row(m: Any, design: Any, run: RunSettings, spec: StudySpec, sz: SizeSpe
             "mde_mcse": r.mcse,
             "method": r.method,
             "normal_approximation": r.normal_approximation,
+            "scale": r.scale,
+            "size_adjusted": r.size_adjusted,
+            "null_rejection": r.null_rejection,
+            "estimand_at_mde": r.estimand_at_mde,
             "note": r.note,
         }
     except ValueError as exc:
         # one failed search must not discard a long study: it is reported in the MDE table
         # and the report instead
-        return {
-            "mde": math.nan,
-            "mde_mcse": math.nan,
-            "method": "simulation",
-            "normal_approximation": math.nan,
-            "note": f"the MDE search failed: {end_sentence(str(exc))}",
-        }
+        return {**_NO_MDE, "note": f"the MDE search failed: {end_sentence(str(exc))}"}
 
 
 def evaluate(plan: StudyPlan, run: RunSettings, cells: StudyCells | None = None) -> StudyResult:
@@ -399,7 +475,7 @@ def evaluate(plan: StudyPlan, run: RunSettings, cells: StudyCells | None = None)
             f"diagnose/{s}",
             lambda d=d: diagnose(
                 d,
-                spec.estimators,
+                _specs(spec.estimators, spec),
                 n_sims=run.n_sims,
                 seed=run.seed,
                 alpha=spec.alpha,
@@ -409,12 +485,14 @@ def evaluate(plan: StudyPlan, run: RunSettings, cells: StudyCells | None = None)
         )
         diag_frames.append(res.diagnosands.assign(scenario=s)[STUDY_DIAGNOSAND_COLUMNS])
         sim_frames.append(res.simulations.assign(scenario=s)[["scenario", *SIMULATION_COLUMNS]])
+    diagnosands = pd.concat(diag_frames, ignore_index=True)
+    recs = recommend(diagnosands, spec.alpha)
     return StudyResult(
         None,
         spec,
-        pd.concat(diag_frames, ignore_index=True),
-        _curve_rows(spec, designs, run.n_sims, run.seed, run.workers, run.progress, cells),
-        _mde_rows(plan, designs, run, des_effects, cells),
+        diagnosands,
+        _curve_rows(spec, designs, run.n_sims, run.seed, run.workers, run.progress, recs, cells),
+        _mde_rows(plan, designs, run, des_effects, recs, cells),
         pd.concat(sim_frames, ignore_index=True),
         (),
         run.n_sims,
@@ -427,6 +505,7 @@ def evaluate(plan: StudyPlan, run: RunSettings, cells: StudyCells | None = None)
         des_settings=des_settings,
         des_plans=dict(plan.des_plans),
         extra={"des_runs": n_runs, "workers": run.workers},
+        recommendations=recs,
     )
 
 

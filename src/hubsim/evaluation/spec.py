@@ -22,6 +22,8 @@ File format (every field is checked; unknown fields are refused)::
     seed: 1                        # non-negative integer
     alpha: 0.05
     workers: 2                     # processes (results do not depend on it)
+    B: 399                         # optional: bootstrap draws / permutations of every
+                                   # estimator that takes B (default each one's own, 999)
     sizes:                         # run sizes; "default" is required
       default: {n_sims: 200, mde_max_evals: 6}
       smoke: {n_sims: 5, mde_max_evals: 2, des_replications: 2, des_horizon_days: 250}
@@ -33,11 +35,17 @@ File format (every field is checked; unknown fields are refused)::
       - name: effect
         vary: {effect: [0.0, 0.05, 0.1]}
         scenarios: [staff_survey]  # optional (default all)
-        estimators: [twfe_cr1]     # optional (default all)
+        estimators: [twfe_cr1]     # optional (default all); "recommended": the scenario's
+                                   # recommended estimator (see below)
         fixed: {}                  # optional changes at every point
         paired: false              # true: zip the vary lists instead of crossing them
     mde:
-      - {estimator: twfe_cr1, power: 0.8, scenarios: [staff_survey]}
+      - {estimator: recommended, power: 0.8, scenarios: [staff_survey]}
+
+The recommended estimator of a scenario is chosen from its diagnosands by a stated rule
+(:func:`hubsim.evaluation.findings.recommend`: unbiased within 3 MCSE, coverage within 3
+MCSE of nominal and not oversized, a usable test, then the highest power), and the report
+opens with key findings per measured population built from it.
 
 DES-fed scenarios
 -----------------
@@ -129,12 +137,18 @@ class _Strict(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
-def _known(names: Sequence[str], where: str) -> None:
+#: In curves and MDE requests: the scenario's recommended estimator (chosen from its
+#: diagnosands by the rule in :mod:`hubsim.evaluation.findings`).
+RECOMMENDED = "recommended"
+
+
+def _known(names: Sequence[str], where: str, *, recommended: bool = False) -> None:
     for n in names:
-        if n not in ESTIMATORS:
+        if n not in ESTIMATORS and not (recommended and n == RECOMMENDED):
+            extra = f" or {RECOMMENDED!r}" if recommended else ""
             raise ValueError(
                 f"unknown estimator name {n!r} in {where}; expected one of "
-                f"{', '.join(sorted(ESTIMATORS))}."
+                f"{', '.join(sorted(ESTIMATORS))}{extra}."
             )
 
 
@@ -198,7 +212,7 @@ class CurveSpec(_Strict):
     @classmethod
     def _est(cls, v: list[str] | None) -> list[str] | None:
         if v is not None:
-            _known(v, "curve estimators")
+            _known(v, "curve estimators", recommended=True)
         return v
 
 
@@ -212,7 +226,7 @@ class MDESpec(_Strict):
     @field_validator("estimator")
     @classmethod
     def _est(cls, v: str) -> str:
-        _known([v], "mde")
+        _known([v], "mde", recommended=True)
         return v
 
 
@@ -225,6 +239,7 @@ class StudySpec(_Strict):
     seed: int = Field(ge=0)
     alpha: float = Field(default=0.05, gt=0, lt=1)
     workers: int = Field(default=1, ge=1)
+    B: int | None = Field(default=None, ge=19)
     sizes: dict[str, SizeSpec]
     design: dict[str, Any] = Field(default_factory=dict)
     scenarios: dict[str, dict[str, Any]] = Field(default_factory=lambda: {"base": {}})

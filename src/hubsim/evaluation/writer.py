@@ -7,7 +7,8 @@ the folder and renamed, so no reader sees half a file. Files written (relative t
 folder):
 
 - ``diagnosands.parquet`` / ``.csv``, ``simulations.parquet``, ``curves.parquet`` /
-  ``.csv``, ``mde.parquet`` / ``.csv`` (the result's frames, declared columns);
+  ``.csv``, ``mde.parquet`` / ``.csv``, ``recommendations.parquet`` / ``.csv`` (the
+  result's frames, declared columns);
 - ``power_<curve>.png`` and, with DES-fed scenarios, ``des_effects.parquet`` / ``.csv``
   and ``des_effects.png``;
 - ``report.md`` (:func:`~hubsim.evaluation.report.render_report`), ``study.yaml`` (the
@@ -147,6 +148,7 @@ def write_study(
             ("simulations", result.simulations, False),
             ("curves", result.curves, True),
             ("mde", result.mde, True),
+            ("recommendations", result.recommendations, True),
         ):
             folder.write(f"{stem}.parquet", _parquet(frame))
             files.append(f"{stem}.parquet")
@@ -154,7 +156,11 @@ def write_study(
                 folder.write(f"{stem}.csv", frame.to_csv(index=False))
                 files.append(f"{stem}.csv")
         figdir.mkdir(exist_ok=True)
-        figs = plot_curves(result.curves, result.spec, figdir) if len(result.curves) else []
+        figs = (
+            plot_curves(result.curves, result.spec, figdir, result.designs)
+            if len(result.curves)
+            else []
+        )
         des_figs: list[str] = []
         if result.des:
             folder.write("des_effects.parquet", _parquet(result.des_effects))

@@ -10,7 +10,9 @@ configuration schema, the screening measures or YAML.
 - :mod:`~hubsim.power.diagnose`: the Monte-Carlo diagnosis engine, diagnosands with their
   MCSEs, and the estimator registry (:data:`ESTIMATORS`, keyed to the columns
   :class:`hubsim.regional.PanelColumns` declares);
-- :mod:`~hubsim.power.grid`: power curves, minimum detectable effects, simulation counts.
+- :mod:`~hubsim.power.grid`: power curves, minimum detectable effects, simulation counts;
+- :mod:`~hubsim.power.recommend`: which estimator to use, by a stated rule over the
+  diagnosands (:func:`recommend_estimator`).
 """
 
 from hubsim.power.analytic import (
@@ -35,10 +37,21 @@ from hubsim.power.diagnose import (
     EstimatorSpec,
     diagnosands_from,
     diagnose,
+    twfe_batch,
     twfe_cr1_batch,
 )
-from hubsim.power.grid import MDEResult, minimum_detectable_effect, n_sims_for, power_curve
-from hubsim.power.recommend import Recommendation, recommend_estimator
+from hubsim.power.grid import (
+    MDEResult,
+    effect_scale,
+    minimum_detectable_effect,
+    n_sims_for,
+    power_curve,
+)
+from hubsim.power.recommend import (
+    Recommendation,
+    recommend_by_scenario,
+    recommend_estimator,
+)
 
 __all__ = [
     "DIAGNOSANDS",
@@ -57,6 +70,7 @@ __all__ = [
     "design_effect",
     "diagnosands_from",
     "diagnose",
+    "effect_scale",
     "minimum_detectable_effect",
     "n_sims_for",
     "power_cluster",
@@ -64,7 +78,9 @@ __all__ = [
     "power_curve",
     "power_individual",
     "power_stepped_wedge",
+    "recommend_by_scenario",
     "recommend_estimator",
     "stepped_wedge_design",
+    "twfe_batch",
     "twfe_cr1_batch",
 ]

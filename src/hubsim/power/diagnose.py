@@ -8,6 +8,11 @@ DeclareDesign diagnosands and their Monte-Carlo standard errors (MCSE).
 
 Diagnosands (over the simulations whose fit succeeded, ``n_ok`` of them)
 -----------------------------------------------------------------------
+Each estimator is scored against the estimand it declares (:attr:`EstimatorSpec.estimand`;
+the registry's are ``att_n_weighted`` for the regression estimators, the event-time
+window mean for the event study, ``att`` over the cells used for Callaway-Sant'Anna,
+interrupted time series and synthetic control).
+
 =====================  ====================================================  ===================
 diagnosand             definition                                            MCSE
 =====================  ====================================================  ===================
@@ -21,9 +26,18 @@ power                  share with p_value < alpha                            bin
 coverage               share of CIs containing the estimand                  binomial
 type_s_rate            among significant fits, share of the wrong sign       binomial on n_sig
 exaggeration_ratio     among significant fits, mean |estimate| / |estimand|  bootstrap [3]
-mean_ci_width          mean of ci_high - ci_low                              sd / sqrt(n)
+mean_ci_width          mean of ci_high - ci_low (finite intervals)           sd / sqrt(n)
 failure_rate           share of fits that raised or gave no finite estimate  binomial on n_sims
+null_rejection         share of intervals excluding the estimand: the        binomial
+                       rejection rate of a true null (the test's size)
+no_test_rate           share of fits with no test at level alpha (the        binomial
+                       estimator reported no rejection and said why)
 =====================  ====================================================  ===================
+
+Beside the diagnosands, ``inference`` names the inference the fits used (the most
+frequent, e.g. the one ``"auto"`` chose) and ``oversized`` flags a test whose null
+rejection rate exceeds ``alpha + 3 * sqrt(alpha (1 - alpha) / n)``: its p-values and
+intervals cannot be trusted at this design, whatever its power.
 
 [1] ``sqrt((m4 - s^4) / (4 n s^2))`` with ``m4`` the fourth central moment (exact for the
 normal: ``s / sqrt(2(n-1))``). [2] ``sd((e - theta)^2) / (2 rmse sqrt(n))``. [3] 500
@@ -69,9 +83,14 @@ import numpy as np
 import pandas as pd
 
 from hubsim.checks import check_alpha, check_int
-from hubsim.estimators.inference import FEProjector
+from hubsim.estimators.inference import (
+    FEProjector,
+    LinearCore,
+    cr2_many,
+    wild_bootstrap_many,
+)
 from hubsim.estimators.its import its
-from hubsim.estimators.linear import diff_in_means, event_study, twfe
+from hubsim.estimators.linear import diff_in_means, event_study, triple_differences, twfe
 from hubsim.estimators.staggered import callaway_santanna
 from hubsim.estimators.synth import synthetic_control
 from hubsim.regional.design import PANEL_COLUMNS, PanelColumns
@@ -107,14 +126,18 @@ DIAGNOSANDS = [
     "exaggeration_ratio",
     "mean_ci_width",
     "failure_rate",
+    "null_rejection",
+    "no_test_rate",
 ]
 DIAGNOSAND_COLUMNS = [
     "estimator",
     "n_sims",
     "n_ok",
     "alpha",
+    "inference",
     *DIAGNOSANDS,
     *(f"{d}_mcse" for d in DIAGNOSANDS),
+    "oversized",
 ]
 SIMULATION_COLUMNS = [
     "sim",
@@ -126,6 +149,7 @@ SIMULATION_COLUMNS = [
     "ci_high",
     "p_value",
     "error",
+    "inference",
 ]
 TIDY_DIAGNOSAND_COLUMNS = ["estimator", "diagnosand", "estimate", "mcse", "n_sims", "alpha"]
 
@@ -156,9 +180,14 @@ class EstimatorSpec:
     kwargs : mapping
         Further keyword arguments (e.g. ``inference="wild", B=999``).
     estimand : str or callable
-        What the estimate is compared with: a field of ``design.estimand()`` (``"att"``,
-        ``"att_n_weighted"``, ``"e+2"`` for a dynamic effect), or
+        What the estimator targets, and so what its estimates are scored against: a field
+        of ``design.estimand()`` (``"att"``: the mean effect over exposed region-periods,
+        ``"att_n_weighted"``: over exposed individuals, ``"e+2"`` for a dynamic effect),
+        ``"event_window"`` (the mean of the n-weighted effects at event times 0..lags, the
+        last pooling later ones: an event study's post-period average), or
         ``callable(design_estimand, df) -> float`` evaluated on each simulated data set.
+        Where the estimator uses only part of the panel (periods before a closure, the
+        earliest cohort), the estimand is computed over the cells it used.
 
     Examples
     --------
@@ -189,18 +218,31 @@ class EstimatorSpec:
         return EstimatorSpec(self.name, self.fn, {**self.kwargs, **changes}, self.estimand)
 
 
-#: Estimators that a study file may name.
+#: Estimators that a study file may name, each with the estimand it targets. "auto"
+#: picks each fit's inference from the measured size and power table.
 ESTIMATORS: dict[str, EstimatorSpec] = {
-    "diff_in_means": EstimatorSpec("diff_in_means", diff_in_means, {"inference": "auto"}),
-    "twfe": EstimatorSpec("twfe", twfe, {"inference": "auto"}),
-    "twfe_cr1": EstimatorSpec("twfe_cr1", twfe, {"inference": "cr1"}),
-    "twfe_cr2": EstimatorSpec("twfe_cr2", twfe, {"inference": "cr2"}),
-    "twfe_wild": EstimatorSpec("twfe_wild", twfe, {"inference": "wild", "B": 999}),
-    "twfe_ri": EstimatorSpec("twfe_ri", twfe, {"inference": "ri", "B": 999}),
-    "event_study": EstimatorSpec("event_study", event_study, {"inference": "cr1"}),
-    "callaway_santanna": EstimatorSpec("callaway_santanna", callaway_santanna, {}),
-    "its": EstimatorSpec("its", its, {}),
-    "synthetic_control": EstimatorSpec("synthetic_control", synthetic_control, {}),
+    "diff_in_means": EstimatorSpec(
+        "diff_in_means", diff_in_means, {"inference": "auto"}, "att_n_weighted"
+    ),
+    "twfe": EstimatorSpec("twfe", twfe, {"inference": "auto"}, "att_n_weighted"),
+    "twfe_cr1": EstimatorSpec("twfe_cr1", twfe, {"inference": "cr1"}, "att_n_weighted"),
+    "twfe_cr2": EstimatorSpec("twfe_cr2", twfe, {"inference": "cr2"}, "att_n_weighted"),
+    "twfe_wild": EstimatorSpec("twfe_wild", twfe, {"inference": "wild", "B": 999}, "att_n_weighted"),
+    "twfe_ri": EstimatorSpec("twfe_ri", twfe, {"inference": "ri", "B": 999}, "att_n_weighted"),
+    "event_study": EstimatorSpec(
+        "event_study", event_study, {"inference": "auto"}, "event_window"
+    ),
+    "callaway_santanna": EstimatorSpec(
+        "callaway_santanna",
+        callaway_santanna,
+        {"inference": "auto", "control": "not_yet_treated"},
+        "att",
+    ),
+    "triple_differences": EstimatorSpec(
+        "triple_differences", triple_differences, {"inference": "auto"}, "att_n_weighted"
+    ),
+    "its": EstimatorSpec("its", its, {}, "att"),
+    "synthetic_control": EstimatorSpec("synthetic_control", synthetic_control, {}, "att"),
 }
 
 
@@ -336,23 +378,59 @@ def _closure_end(df: pd.DataFrame, c: PanelColumns, regions: np.ndarray | None =
     return float(period[closed].min() - 1) if closed.any() else math.inf
 
 
-def _window_att(df: pd.DataFrame, mask: np.ndarray, use_true: bool, c: PanelColumns) -> float | None:
+def _window_estimand(
+    df: pd.DataFrame,
+    mask: np.ndarray,
+    use_true: bool,
+    c: PanelColumns,
+    estimand: str = "att",
+    lags: int = 4,
+) -> float | None:
+    """The declared estimand over the cells an estimator used (None: the design's own).
+
+    ``"att"`` is the mean effect over the used exposed cells, ``"att_n_weighted"`` the
+    mean over their individuals, ``"event_window"`` the mean over event times 0..lags of
+    the n-weighted effect at each (the last pooling later event times). None where the
+    cell effects are not on the estimand's scale (binary outcomes: the design gives the
+    probability-scale value) or nothing is exposed.
+    """
     if not use_true or c.true_effect not in df.columns:
         return None
     exposed = mask & (df[c.treated].to_numpy() == 1)
     if not exposed.any():
         return None
-    return float(df[c.true_effect].to_numpy()[exposed].mean())
+    tau = df[c.true_effect].to_numpy(dtype=float)[exposed]
+    if estimand == "att":
+        return float(tau.mean())
+    n = df[c.size].to_numpy(dtype=float)[exposed] if c.size in df.columns else np.ones(len(tau))
+    if estimand == "att_n_weighted":
+        return float((tau * n).sum() / n.sum())
+    if estimand == "event_window":
+        e = df[c.event_time].to_numpy(dtype=float)[exposed]
+        vals = []
+        for k in range(int(lags) + 1):
+            sel = (e >= k) if k == lags else (e == k)
+            if not sel.any():
+                return None
+            vals.append(float((tau[sel] * n[sel]).sum() / n[sel].sum()))
+        return float(np.mean(vals))
+    return None
 
 
-def _run_twfe(fn, df, kw, use_true, c):
+def _window_att(df: pd.DataFrame, mask: np.ndarray, use_true: bool, c: PanelColumns) -> float | None:
+    return _window_estimand(df, mask, use_true, c, "att")
+
+
+def _run_twfe(fn, df, kw, use_true, c, estimand="att_n_weighted"):
     weights = c.size if _is_cells(df, c) else None
-    args = dict(y=c.outcome, unit=c.unit, time=c.time, treat=c.treated, weights=weights)
+    args = dict(
+        y=c.outcome, unit=c.unit, time=c.time, treat=c.treated, weights=weights, cluster=c.cluster
+    )
     args.update(kw)
     return fn(df, **args), None
 
 
-def _run_dim(fn, df, kw, use_true, c):
+def _run_dim(fn, df, kw, use_true, c, estimand="att_n_weighted"):
     # hub vs no-hub after opening: exposed cells against never-treated regions' cells
     # in the same periods (a naive post-only comparison).
     cohort = df[c.cohort].to_numpy(dtype=float)
@@ -361,36 +439,68 @@ def _run_dim(fn, df, kw, use_true, c):
     keep = exposed | ((cohort == 0) & np.isin(df[c.time].to_numpy(), periods))
     d = df.loc[keep]
     args = dict(
-        y=c.outcome, treat=c.treated, cluster=c.unit, weights=c.size if c.size in d else None
+        y=c.outcome,
+        treat=c.treated,
+        cluster=c.cluster or c.unit,
+        weights=c.size if c.size in d else None,
     )
     args.update(kw)
     return fn(d, **args), None
 
 
-def _run_event_study(fn, df, kw, use_true, c):
+def _run_event_study(fn, df, kw, use_true, c, estimand="event_window"):
+    # The event study needs absorbing adoption: keep the periods before the first closure
+    # (after it, closed hubs would count as post-adoption event times with no effect).
+    end = _closure_end(df, c)
+    mask = df[c.time].to_numpy(dtype=float) <= end
+    d = df.loc[mask]
     args = dict(
         y=c.outcome,
         unit=c.unit,
         time=c.time,
         cohort=c.cohort,
-        weights=c.size if _is_cells(df, c) else None,
+        weights=c.size if _is_cells(d, c) else None,
+        cluster=c.cluster,
     )
     args.update(kw)
-    res = fn(df, **args)
-    return res.estimate, None
+    res = fn(d.assign(**{c.cohort: d[c.cohort].where(d[c.cohort] > 0)}), **args)
+    lags = int(kw.get("lags", 4))
+    value = _window_estimand(df, mask, use_true, c, estimand, lags) if math.isfinite(end) else None
+    return res.estimate, value
 
 
-def _run_cs(fn, df, kw, use_true, c):
+def _run_cs(fn, df, kw, use_true, c, estimand="att"):
     # Callaway-Sant'Anna needs absorbing adoption: keep the periods before the first closure.
     end = _closure_end(df, c)
     mask = df[c.time].to_numpy(dtype=float) <= end
     d = df.loc[mask]
-    args = dict(y=c.outcome, unit=c.unit, time=c.time, cohort=c.cohort)
+    args = dict(y=c.outcome, unit=c.unit, time=c.time, cohort=c.cohort, cluster=c.cluster)
     args.update(kw)
-    return fn(d, **args), (_window_att(df, mask, use_true, c) if math.isfinite(end) else None)
+    value = _window_estimand(df, mask, use_true, c, estimand) if math.isfinite(end) else None
+    return fn(d, **args), value
 
 
-def _run_its(fn, df, kw, use_true, c):
+def _run_ddd(fn, df, kw, use_true, c, estimand="att_n_weighted"):
+    # triple differences needs the staff-group column of a staff-group design
+    group = getattr(c, "group", None)
+    if group is None or group not in df.columns:
+        raise ValueError(
+            "triple_differences needs a design with staff groups (RegionalDesign with "
+            "staff_groups=...), whose panel has a staff-group column."
+        )
+    args = dict(
+        y=c.outcome,
+        region=c.cluster or c.unit,
+        group=group,
+        time=c.time,
+        treat=c.treated,
+        weights=c.size if c.size in df.columns else None,
+    )
+    args.update(kw)
+    return fn(df, **args), None
+
+
+def _run_its(fn, df, kw, use_true, c, estimand="att"):
     # Interrupted time series of each opening wave: the regions of a cohort averaged
     # (weighted by n) into one series, the series pooled with their own intercepts and
     # Driscoll-Kraay errors, up to the first closure. No never-treated comparison enters.
@@ -422,7 +532,7 @@ def _run_its(fn, df, kw, use_true, c):
     return fn(series, **args), att
 
 
-def _run_synth(fn, df, kw, use_true, c):
+def _run_synth(fn, df, kw, use_true, c, estimand="att"):
     # The earliest cohort, averaged (weighted by n) into one treated unit, against the
     # never-treated regions, up to the first closure in that cohort.
     cohort = df[c.cohort].to_numpy(dtype=float)
@@ -457,13 +567,15 @@ def _run_synth(fn, df, kw, use_true, c):
 
 
 #: How each registered estimator function is called on a design's panel. An adapter takes
-#: ``(fn, df, kwargs, use_true, columns)`` and returns the fit and, where the estimator
-#: uses only part of the panel, the ATT over the cells it used (else None).
+#: ``(fn, df, kwargs, use_true, columns, estimand)`` and returns the fit and, where the
+#: estimator uses only part of the panel, its declared estimand over the cells it used
+#: (else None: the design's value).
 _ADAPTERS: dict[Callable[..., Any], Callable[..., tuple[Any, float | None]]] = {
     twfe: _run_twfe,
     diff_in_means: _run_dim,
     event_study: _run_event_study,
     callaway_santanna: _run_cs,
+    triple_differences: _run_ddd,
     its: _run_its,
     synthetic_control: _run_synth,
 }
@@ -480,6 +592,17 @@ def _as_row(res: Any) -> tuple[float, float, float, float, float]:
     return tuple(vals)  # type: ignore[return-value]
 
 
+def _inference_of(res: Any) -> str:
+    """The inference a fit used ("none" when it found no level-alpha test), else ""."""
+    if hasattr(res, "to_estimate"):
+        res = res.to_estimate()
+    extra = getattr(res, "extra", None) or {}
+    if extra.get("no_level_alpha_test"):
+        return "none"
+    inf = getattr(res, "inference", "")
+    return inf if isinstance(inf, str) else ""
+
+
 def _estimator_seed(seed: int, key: str, sim: int, name: str) -> int:
     return int(seed_sequence(seed, key, sim, "estimator", name).generate_state(1, np.uint32)[0])
 
@@ -492,25 +615,27 @@ def _fit_one(
     alpha: float,
     use_true: bool,
     columns: PanelColumns = PANEL_COLUMNS,
-) -> tuple[tuple[float, ...], float | None, str]:
+) -> tuple[tuple[float, ...], float | None, str, str]:
     kw = dict(spec.kwargs)
     if "seed" not in kw and _accepts(spec.fn, "seed"):
         kw["seed"] = seed
     if "alpha" not in kw and _accepts(spec.fn, "alpha"):
         kw["alpha"] = alpha
+    name = spec.estimand if isinstance(spec.estimand, str) else "att"
     try:
         adapter = _ADAPTERS.get(spec.fn)
         if adapter is not None:
-            res, att = adapter(spec.fn, df, kw, use_true, columns)
+            res, att = adapter(spec.fn, df, kw, use_true, columns, name)
         else:
             res, att = spec.fn(df, **kw), None
         row = _as_row(res)
+        inference = _inference_of(res)
     except Exception as exc:  # a failed fit is a diagnosand (failure_rate), not a crash
         msg = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
-        return (math.nan,) * 5, None, msg
+        return (math.nan,) * 5, None, msg, ""
     if not math.isfinite(row[0]):
-        return row, att, "non-finite estimate"
-    return row, att, ""
+        return row, att, "non-finite estimate", inference
+    return row, att, "", inference
 
 
 # ---------------------------------------------------------------------------------------
@@ -521,13 +646,19 @@ def _fit_one(
 _FAST_KEYS = {"inference", "alpha", "seed", "weights", "cluster", "B", "wild_weights", "missing"}
 
 
+#: Inferences the batched TWFE path computes for a whole chunk at once (randomization
+#: inference and Conley-Taber run fit by fit).
+_BATCHED = ("cr1", "cr2", "wild", "none")
+
+
 def _fast_ok(spec: EstimatorSpec, c: PanelColumns = PANEL_COLUMNS) -> bool:
     kw = spec.kwargs
     return (
         spec.fn is twfe
-        and kw.get("inference") == "cr1"
+        and kw.get("inference", "auto") in ("auto", *_BATCHED)
         and set(kw) <= _FAST_KEYS
         and kw.get("cluster") in (None, c.unit)
+        and c.cluster in (None, c.unit)
         and not callable(spec.estimand)
     )
 
@@ -625,6 +756,96 @@ def twfe_cr1_batch(
     return out
 
 
+def twfe_batch(
+    cells: pd.DataFrame,
+    Y: np.ndarray,
+    seeds: Sequence[int],
+    *,
+    inference: str,
+    alpha: float = 0.05,
+    weights: str | None = "n",
+    B: int = 999,
+    wild_weights: str = "rademacher",
+    columns: PanelColumns = PANEL_COLUMNS,
+) -> pd.DataFrame:
+    """TWFE fits of many outcome vectors on one cell layout, with CR1, CR2 or the wild bootstrap.
+
+    Column ``s`` of ``Y`` gets what ``twfe(cells.assign(y=Y[:, s]), ..., weights=weights,
+    inference=inference, seed=seeds[s], B=B, wild_weights=wild_weights)`` returns: the
+    two-way projection, the CR2 adjustment matrices and the wild bootstrap's restricted
+    score maps are computed once for the layout, and the bootstrap runs as one batched
+    product per outcome (:func:`hubsim.estimators.inference.wild_bootstrap_many`), so
+    p-values are identical to the one-fit path's.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``estimate, se, ci_low, ci_high, p_value`` per column (``se`` is the CR1 SE for the
+        wild bootstrap, which studentises with it; NaN with ``inference="none"``).
+
+    Examples
+    --------
+    >>> from hubsim.regional import RegionalDesign
+    >>> cells, Y = RegionalDesign(n_regions=10, n_periods=6, effect=0.3).simulate_many(1, 3)
+    >>> twfe_batch(cells, Y, [1, 2, 3], inference="wild", B=99).shape
+    (3, 5)
+    """
+    if inference not in _BATCHED:
+        raise ValueError(f"twfe_batch: inference must be one of {_BATCHED}, got {inference!r}.")
+    Y = np.asarray(Y, dtype=float)
+    if Y.ndim != 2 or Y.shape[0] != len(cells) or Y.shape[1] != len(seeds):
+        raise ValueError(
+            f"twfe_batch: Y must have shape ({len(cells)}, {len(seeds)}), got {Y.shape}."
+        )
+    if inference == "cr1":
+        return twfe_cr1_batch(cells, Y, alpha=alpha, weights=weights, columns=columns)
+    c = columns
+    ucode = pd.factorize(cells[c.unit], sort=True)[0].astype(np.int64)
+    tcode = pd.factorize(cells[c.time], sort=True)[0].astype(np.int64)
+    w = np.ones(len(cells)) if weights is None else cells[weights].to_numpy(dtype=float)
+    tr = cells[c.treated].to_numpy(dtype=float)
+    proj = FEProjector([ucode, tcode], w)
+    sw = np.sqrt(w)
+    x = proj.resid(tr) * sw
+    G = int(ucode.max()) + 1
+    T = int(tcode.max()) + 1
+    # K as twfe counts it: 1 regressor + (T - 1) period levels (region effects nest in clusters)
+    k = 1 + (G + T - 1) - G + 1
+    core = LinearCore(
+        x=x, y=proj.resid(Y[:, 0]) * sw, others=np.zeros((len(cells), 0)), sw=sw, proj=proj,
+        cluster=ucode, k_ssc=k,
+    )
+    Ys = proj.resid(Y) * sw[:, None]
+    beta = (x @ Ys) / core.xx
+    U = Ys - x[:, None] * beta[None, :]
+    se1 = cr1_se(core.cluster_sum(x[:, None] * U), core.xx, core.ssc)
+    S = Y.shape[1]
+    if inference == "none":
+        return pd.DataFrame(
+            {
+                "estimate": beta,
+                "se": np.full(S, np.nan),
+                "ci_low": np.full(S, -np.inf),
+                "ci_high": np.full(S, np.inf),
+                "p_value": np.ones(S),
+            }
+        )
+    if inference == "cr2":
+        _, se, df = cr2_many(core, Ys)
+        p, lo, hi = t_interval(beta, se, df, alpha)
+        return pd.DataFrame({"estimate": beta, "se": se, "ci_low": lo, "ci_high": hi, "p_value": p})
+    res = wild_bootstrap_many(core, Ys, seeds, B=B, weights=wild_weights, alpha=alpha, ci=True)
+    return pd.DataFrame(
+        {
+            "estimate": beta,
+            "se": se1,
+            "ci_low": res.ci_low,
+            "ci_high": res.ci_high,
+            "p_value": res.p_value,
+        }
+    )
+
+
 # ---------------------------------------------------------------------------------------
 # Running chunks of simulations
 # ---------------------------------------------------------------------------------------
@@ -644,7 +865,74 @@ class _Job:
     columns: PanelColumns = PANEL_COLUMNS
 
 
+def _blas_single_thread():
+    """A context limiting BLAS to one thread (small products on shared cores run far
+    faster single-threaded), or a no-op when threadpoolctl is unavailable."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        import contextlib
+
+        return contextlib.nullcontext()
+    return threadpool_limits(1, "blas")
+
+
+def _batch_group(job: _Job, spec: EstimatorSpec, members: list[int], data, theta: float):
+    """Records of one layout's simulations from the batched TWFE path (None: not batchable)."""
+    c = job.columns
+    s0 = members[0]
+    seeds = [_estimator_seed(job.seed, job.key, s, spec.name) for s in members]
+    kw = dict(spec.kwargs)
+    alpha = float(kw.get("alpha", job.alpha))
+    weights = kw.get("weights", c.size)
+    B = int(kw.get("B", 999))
+    # the general fit of the first simulation validates the layout and, for "auto",
+    # says which inference the layout gets (it depends on the layout only)
+    first = twfe(
+        data[s0],
+        c.outcome,
+        c.unit,
+        c.time,
+        c.treated,
+        weights=weights,
+        inference=kw.get("inference", "auto"),
+        alpha=alpha,
+        B=B,
+        wild_weights=kw.get("wild_weights"),
+        seed=seeds[0],
+    )
+    chosen = _inference_of(first)
+    if chosen not in _BATCHED:
+        return None
+    wweights = first.extra.get("wild_weights", kw.get("wild_weights") or "rademacher")
+    cells = data[s0]
+    Y = np.column_stack([data[s][c.outcome].to_numpy(dtype=float) for s in members])
+    fr = twfe_batch(
+        cells, Y, seeds, inference=chosen, alpha=alpha, weights=weights, B=B,
+        wild_weights=wweights, columns=c,
+    )
+    row0 = fr.iloc[0]
+    if not (
+        math.isclose(row0["estimate"], first.estimate, rel_tol=1e-9, abs_tol=1e-12)
+        and (chosen == "none" or math.isclose(row0["p_value"], first.p_value, rel_tol=1e-9, abs_tol=1e-12))
+    ):
+        raise RuntimeError(
+            f"diagnose: the batched {chosen} TWFE path disagrees with twfe on the first "
+            "simulation of a chunk; report this bug."
+        )
+    cols = [fr[k].to_numpy() for k in ("estimate", "se", "ci_low", "ci_high", "p_value")]
+    return {
+        s: (s, spec.name, theta, *(float(v[i]) for v in cols), "", chosen)
+        for i, s in enumerate(members)
+    }
+
+
 def _run_chunk(job: _Job, sims: Sequence[int]) -> tuple[list[tuple], dict[int, pd.DataFrame]]:
+    with _blas_single_thread():
+        return _run_chunk_inner(job, sims)
+
+
+def _run_chunk_inner(job: _Job, sims: Sequence[int]) -> tuple[list[tuple], dict[int, pd.DataFrame]]:
     data = {s: job.design.simulate(stream(job.seed, job.key, s, "design")) for s in sims}
     recs: list[tuple] = []
     design_est = None
@@ -661,24 +949,17 @@ def _run_chunk(job: _Job, sims: Sequence[int]) -> tuple[list[tuple], dict[int, p
             for members in groups.values():
                 if len(members) < 2:
                     continue
-                cells = data[members[0]]
-                Y = np.column_stack([data[s][c.outcome].to_numpy(dtype=float) for s in members])
-                alpha = float(spec.kwargs.get("alpha", job.alpha))
-                weights = spec.kwargs.get("weights", c.size)
                 try:
-                    fr = twfe_cr1_batch(cells, Y, alpha=alpha, weights=weights, columns=c)
+                    got = _batch_group(job, spec, members, data, theta)
                 except ValueError:
                     continue  # the general path reports the failure per simulation
-                cols = [
-                    fr[k].to_numpy() for k in ("estimate", "se", "ci_low", "ci_high", "p_value")
-                ]
-                for i, s in enumerate(members):
-                    done[s] = (s, spec.name, theta, *(float(v[i]) for v in cols), "")
+                if got is not None:
+                    done.update(got)
         for s in sims:
             if s in done:
                 recs.append(done[s])
                 continue
-            row, att, err = _fit_one(
+            row, att, err, inference = _fit_one(
                 spec,
                 data[s],
                 seed=_estimator_seed(job.seed, job.key, s, spec.name),
@@ -690,11 +971,11 @@ def _run_chunk(job: _Job, sims: Sequence[int]) -> tuple[list[tuple], dict[int, p
                 if design_est is None:
                     design_est = job.design.estimand()
                 value = float(spec.estimand(design_est, data[s]))
-            elif att is not None and spec.estimand == "att":
-                value = att  # the ATT over the cells the estimator used (see _ADAPTERS)
+            elif att is not None:
+                value = att  # the declared estimand over the cells the estimator used
             else:
                 value = theta
-            recs.append((s, spec.name, value, *row, err))
+            recs.append((s, spec.name, value, *row, err, inference))
     return recs, (data if job.keep_data else {})
 
 
@@ -800,8 +1081,22 @@ def diagnosands_from(
         has_p = np.isfinite(p)
         sig = has_p & (p < alpha)
         r["power"], r["power_mcse"] = proportion_mcse(sig[has_p])
-        has_ci = np.isfinite(lo) & np.isfinite(hi)
-        r["coverage"], r["coverage_mcse"] = proportion_mcse(((lo <= theta) & (theta <= hi))[has_ci])
+        # an unbounded interval (no test at level alpha) covers: it rejects nothing
+        has_ci = ~np.isnan(lo) & ~np.isnan(hi)
+        covered = ((lo <= theta) & (theta <= hi))[has_ci]
+        r["coverage"], r["coverage_mcse"] = proportion_mcse(covered)
+        r["null_rejection"], r["null_rejection_mcse"] = proportion_mcse(~covered)
+        inf_col = (
+            ok["inference"].fillna("").astype(str).to_numpy()
+            if "inference" in ok.columns
+            else np.full(n, "")
+        )
+        r["no_test_rate"], r["no_test_rate_mcse"] = proportion_mcse(inf_col == "none")
+        used = pd.Series(inf_col[inf_col != ""])
+        r["inference"] = str(used.mode().iloc[0]) if len(used) else ""
+        n_ci = int(has_ci.sum())
+        band = 3 * math.sqrt(alpha * (1 - alpha) / n_ci) if n_ci else math.nan
+        r["oversized"] = bool(n_ci and r["null_rejection"] > alpha + band)
         signed = sig & (theta != 0)
         r["type_s_rate"], r["type_s_rate_mcse"] = proportion_mcse(
             np.sign(est[signed]) != np.sign(theta[signed])
@@ -816,7 +1111,7 @@ def diagnosands_from(
         else:
             r["exaggeration_ratio_mcse"] = math.nan
         widths = hi - lo
-        r["mean_ci_width"], r["mean_ci_width_mcse"] = mean_mcse(widths[has_ci])[:2]
+        r["mean_ci_width"], r["mean_ci_width_mcse"] = mean_mcse(widths[np.isfinite(widths)])[:2]
         r["failure_rate"], r["failure_rate_mcse"] = proportion_mcse(failed)
         rows.append(r)
     return pd.DataFrame(rows, columns=DIAGNOSAND_COLUMNS)
@@ -937,9 +1232,19 @@ def _columns(design: Any) -> PanelColumns:
 
 def _design_estimands(design: Any, specs: Sequence[EstimatorSpec]) -> tuple[float, ...]:
     est = design.estimand()
-    return tuple(
-        math.nan if callable(s.estimand) else _estimand_value(est, s.estimand) for s in specs
-    )
+    out = []
+    for s in specs:
+        if callable(s.estimand):
+            out.append(math.nan)
+        elif s.estimand == "event_window":
+            lags = int(s.kwargs.get("lags", 4))
+            if hasattr(est, "event_window_mean"):
+                out.append(float(est.event_window_mean(0, lags)))
+            else:
+                out.append(_estimand_value(est, "att"))
+        else:
+            out.append(_estimand_value(est, s.estimand))
+    return tuple(out)
 
 
 def diagnose(

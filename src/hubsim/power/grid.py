@@ -34,6 +34,7 @@ from hubsim.power.diagnose import (
 __all__ = [
     "MDE_POINT_COLUMNS",
     "MDEResult",
+    "effect_scale",
     "minimum_detectable_effect",
     "n_sims_for",
     "power_curve",
@@ -162,7 +163,7 @@ class MDEResult:
     Attributes
     ----------
     effect : float
-        The smallest effect with the target power (NaN if not bracketed).
+        The smallest effect with the target power (NaN if not bracketed), on :attr:`scale`.
     mcse : float
         Its Monte-Carlo SE: the binomial MCSE of power at the target divided by the slope
         of power in the effect, ``phi(z_power) / SD`` (NaN for the normal approximation).
@@ -174,8 +175,24 @@ class MDEResult:
     normal_approximation : float
         ``(z_{1-alpha/2} + z_power) * SD`` of the estimate under no effect.
     points : pandas.DataFrame
-        Effects tried and their simulated power (:data:`MDE_POINT_COLUMNS`).
+        Effects tried and their simulated power (:data:`MDE_POINT_COLUMNS`; size-adjusted
+        power when :attr:`size_adjusted`).
     note : str
+    scale : str
+        What the effect is measured in (e.g. "standardised mean difference (SD units)",
+        "log odds ratio (logit link; ...)", "outcome units").
+    null_rejection, null_rejection_mcse : float
+        The test's simulated rejection rate with no effect, and its MCSE.
+    size_adjusted : bool
+        True when that rate exceeded ``alpha + 3 MCSE``: power was then counted with the
+        critical p-value :attr:`critical_p` taken from the simulated null (rejecting at
+        most ``alpha`` of the null simulations), so the MDE is that of a test of the
+        right size, not of the oversized one.
+    critical_p : float
+        The p-value threshold used (``alpha`` unless size-adjusted).
+    estimand_at_mde : float
+        The design's ATT at the MDE (on the estimand's scale: a risk difference for a
+        binary outcome, whose effect field is on the link scale).
     """
 
     effect: float
@@ -187,6 +204,12 @@ class MDEResult:
     normal_approximation: float
     points: pd.DataFrame
     note: str = ""
+    scale: str = ""
+    null_rejection: float = math.nan
+    null_rejection_mcse: float = math.nan
+    size_adjusted: bool = False
+    critical_p: float = math.nan
+    estimand_at_mde: float = math.nan
 
     def tidy(self) -> pd.DataFrame:
         """The effects tried with their power (one row each)."""
@@ -200,8 +223,52 @@ class MDEResult:
         )
         if np.isfinite(self.mcse):
             txt += f" (MCSE {self.mcse:.2g})"
+        if self.scale:
+            txt += f", {self.scale},"
         txt += f" by {self.method}; normal approximation {self.normal_approximation:.4g}."
+        if self.size_adjusted:
+            txt += (
+                f" The test rejected a true null {self.null_rejection:.3f} of the time (MCSE "
+                f"{self.null_rejection_mcse:.3f}), so power is size-adjusted: rejection at "
+                f"p < {self.critical_p:.3g}, the simulated null's {self.alpha:g} quantile."
+            )
         return txt + (f" {self.note}" if self.note else "")
+
+
+def effect_scale(design: Any, effect_field: str = "effect") -> str:
+    """What a design's effect field is measured in, in words.
+
+    Examples
+    --------
+    >>> from hubsim.regional import RegionalDesign
+    >>> effect_scale(RegionalDesign(outcome="binary"))
+    'log odds ratio (logit link; the estimand is a risk difference)'
+    >>> effect_scale(RegionalDesign())
+    'standardised mean difference (SD units)'
+    """
+    if effect_field != "effect":
+        return f"units of {effect_field}"
+    outcome = getattr(design, "outcome", None)
+    if outcome == "binary":
+        link = getattr(design, "link", "logit")
+        what = (
+            "log odds ratio (logit link"
+            if link == "logit"
+            else "probit-scale difference (probit link"
+        )
+        return what + "; the estimand is a risk difference)"
+    if outcome == "continuous":
+        if getattr(design, "sd", None) == 1.0 and getattr(design, "mean", None) == 0.0:
+            return "standardised mean difference (SD units)"
+        return "outcome units"
+    return ""
+
+
+def _critical_p(p_null: np.ndarray, alpha: float) -> float:
+    """The largest threshold c with at most alpha of the null p-values below it."""
+    p = np.sort(p_null[np.isfinite(p_null)])
+    k = math.floor(alpha * len(p))
+    return float(p[k]) if k < len(p) else 1.0
 
 
 def minimum_detectable_effect(
@@ -229,7 +296,13 @@ def minimum_detectable_effect(
        target is bracketed, then bisect; all effect sizes share random numbers (common
        random numbers, see the module notes), so power is nearly monotone in the effect.
     3. Make the simulated points monotone (running maximum), interpolate them with a
-       monotone cubic (PCHIP), and solve for the target power. The MCSE is the binomial
+       monotone cubic (PCHIP), and solve for the target power.
+    4. Size: if the test rejects the simulated null more than ``alpha + 3 MCSE`` of the
+       time, power is counted against the critical p-value of the simulated null (the
+       largest threshold rejecting at most ``alpha`` of the null simulations) and the
+       result says so (:attr:`MDEResult.size_adjusted`): an oversized test would report
+       an MDE too small. The effect's scale is named (:func:`effect_scale`; a binary
+       outcome's effect is a log odds ratio, its estimand a risk difference). The MCSE is the binomial
        MCSE of power at the target divided by the slope of power in the effect under the
        normal model, ``phi(z_power) / SD`` (the interpolant's own slope is unstable
        because simulated power is a step function of the effect).
@@ -275,9 +348,11 @@ def minimum_detectable_effect(
     check_int("max_evals", max_evals, 2)
     key = design_key(design)
 
-    def run(effect: float) -> dict[str, float]:
+    crit = {"p": a, "adjusted": False}
+
+    def run(effect: float) -> dict[str, Any]:
         d = design.replace(**{effect_field: float(effect)})
-        r = diagnose(
+        res = diagnose(
             d,
             [spec],
             n_sims=n_sims,
@@ -287,16 +362,26 @@ def minimum_detectable_effect(
             progress=progress,
             fast=fast,
             key=key,
-        ).diagnosands.iloc[0]
+        )
+        r = res.diagnosands.iloc[0]
+        p = res.simulations["p_value"].to_numpy(dtype=float)
+        fin = p[np.isfinite(p)]
+        pw, pw_mcse = float(r["power"]), float(r["power_mcse"])
+        if crit["adjusted"] and len(fin):
+            hits = fin < crit["p"]
+            pw = float(hits.mean())
+            pw_mcse = math.sqrt(pw * (1 - pw) / len(hits))
         return {
             "effect": float(effect),
-            "power": float(r["power"]),
-            "power_mcse": float(r["power_mcse"]),
+            "power": pw,
+            "power_mcse": pw_mcse,
             "mean_estimate": float(r["mean_estimate"]),
             "sd_estimate": float(r["sd_estimate"]),
             "n_sims": int(r["n_sims"]),
+            "_p": p,
         }
 
+    scale = effect_scale(design, effect_field)
     null = run(0.0)
     sd0 = null["sd_estimate"]
     if not (np.isfinite(sd0) and sd0 > 0):
@@ -304,19 +389,57 @@ def minimum_detectable_effect(
             f"estimator {spec.name!r} gave no spread of estimates under no effect "
             "(all fits failed?), so no detectable effect can be found."
         )
+    p0 = null["_p"][np.isfinite(null["_p"])]
+    r0 = float(np.mean(p0 < a)) if len(p0) else math.nan
+    r0_mcse = math.sqrt(r0 * (1 - r0) / len(p0)) if len(p0) else math.nan
+    note = ""
+    if len(p0) and r0 > a + 3 * math.sqrt(a * (1 - a) / len(p0)):
+        # an oversized test: count power against the simulated null's critical p-value
+        crit["p"] = _critical_p(p0, a)
+        crit["adjusted"] = True
+        null["power"] = float(np.mean(p0 < crit["p"]))
+        null["power_mcse"] = math.sqrt(null["power"] * (1 - null["power"]) / len(p0))
+    if len(p0) and np.all(p0 >= 1.0):
+        note = (
+            "the estimator found no test at level alpha for this design (it never rejects), "
+            "so no effect is detectable with it."
+        )
     normal = (stats.norm.ppf(1 - a / 2) + stats.norm.ppf(power)) * sd0
     pts = [null]
-    if method == "normal":
+
+    def result(effect: float, mcse: float, how: str, table: pd.DataFrame, extra: str = ""):
+        att = math.nan
+        if np.isfinite(effect):
+            try:
+                att = float(design.replace(**{effect_field: float(effect)}).estimand().att)
+            except (AttributeError, TypeError, ValueError):
+                att = math.nan
         return MDEResult(
-            normal,
-            math.nan,
+            effect,
+            mcse,
             float(power),
             a,
             spec.name,
-            "normal",
+            how,
             normal,
-            pd.DataFrame(pts, columns=MDE_POINT_COLUMNS),
+            table,
+            " ".join(x for x in (note, extra) if x),
+            scale=scale,
+            null_rejection=r0,
+            null_rejection_mcse=r0_mcse,
+            size_adjusted=crit["adjusted"],
+            critical_p=crit["p"],
+            estimand_at_mde=att,
         )
+
+    def frame(points: list[dict[str, Any]]) -> pd.DataFrame:
+        return pd.DataFrame(
+            [{k: v for k, v in q.items() if not k.startswith("_")} for q in points],
+            columns=MDE_POINT_COLUMNS,
+        )
+
+    if method == "normal":
+        return result(normal, math.nan, "normal", frame(pts))
     lo, hi = 0.0, math.nan
     e = normal
     evals = 0
@@ -351,32 +474,24 @@ def minimum_detectable_effect(
             hi = mid
         else:
             lo = mid
-    table = (
-        pd.DataFrame(pts, columns=MDE_POINT_COLUMNS).sort_values("effect").reset_index(drop=True)
-    )
+    table = frame(pts).sort_values("effect").reset_index(drop=True)
     if not np.isfinite(hi):
-        return MDEResult(
+        return result(
             math.nan,
             math.nan,
-            float(power),
-            a,
-            spec.name,
             "simulation",
-            normal,
             table,
-            note=f"power stayed below {power} up to effect {lo:.4g}.",
+            f"power stayed below {power} up to effect {lo:.4g}.",
         )
     x = table["effect"].to_numpy(dtype=float)
     y = np.maximum.accumulate(table["power"].to_numpy(dtype=float))
     xu, idx = np.unique(x, return_index=True)
     yu = y[idx]
-    note = ""
+    fell = ""
     if np.any(np.diff(table["power"].to_numpy()) < -3 * table["power_mcse"].to_numpy()[1:]):
-        note = "simulated power fell with the effect somewhere by more than 3 MCSE."
+        fell = "simulated power fell with the effect somewhere by more than 3 MCSE."
     if len(xu) < 2 or yu[-1] <= yu[0]:
-        return MDEResult(
-            hi, math.nan, float(power), a, spec.name, "simulation", normal, table, note
-        )
+        return result(hi, math.nan, "simulation", table, fell)
     f = interpolate.PchipInterpolator(xu, yu)
     if f(lo) >= power:
         sol = lo
@@ -390,7 +505,7 @@ def minimum_detectable_effect(
     # own slope is unstable because simulated power is a step function of the effect.
     slope = float(stats.norm.pdf(stats.norm.ppf(power)) / sd0)
     mcse = math.sqrt(power * (1 - power) / n_sims) / slope
-    return MDEResult(sol, mcse, float(power), a, spec.name, "simulation", normal, table, note)
+    return result(sol, mcse, "simulation", table, fell)
 
 
 def n_sims_for(mcse: float, *, p: float | None = None, sd: float | None = None) -> int:

@@ -3,6 +3,8 @@
 from hubsim.regional.design import (
     CELL_COLUMNS,
     ESTIMAND_COLUMNS,
+    GROUP_CELL_COLUMNS,
+    GROUP_PANEL_COLUMNS,
     INDIVIDUAL_COLUMNS,
     PANEL_COLUMNS,
     TABLE2_POPULATIONS,
@@ -16,6 +18,8 @@ from hubsim.regional.effects import DynamicEffect, ExternalEffect, Heterogeneous
 __all__ = [
     "CELL_COLUMNS",
     "ESTIMAND_COLUMNS",
+    "GROUP_CELL_COLUMNS",
+    "GROUP_PANEL_COLUMNS",
     "INDIVIDUAL_COLUMNS",
     "PANEL_COLUMNS",
     "TABLE2_POPULATIONS",

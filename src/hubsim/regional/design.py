@@ -74,6 +74,11 @@ class PanelColumns:
         The effect in the cell (what the estimand averages).
     outcome : str
         The measured outcome (the cell mean, or the individual's value).
+    cluster : str, optional
+        The cluster column when units nest in larger clusters (region x staff-group
+        units in regions); None when the unit is the cluster.
+    group : str, optional
+        The staff-group column of a staff-group design (None otherwise).
     """
 
     unit: str = "region"
@@ -85,6 +90,8 @@ class PanelColumns:
     size: str = "n"
     true_effect: str = "true_effect"
     outcome: str = "y"
+    cluster: str | None = None
+    group: str | None = None
 
 
 #: The columns :class:`RegionalDesign` simulates.
@@ -101,6 +108,11 @@ CELL_COLUMNS = [
     PANEL_COLUMNS.outcome,
 ]
 INDIVIDUAL_COLUMNS = ["id", *CELL_COLUMNS]
+#: The columns of a staff-group design's panel: one row per region, staff group and
+#: period; ``unit`` numbers the region x staff-group pairs.
+GROUP_PANEL_COLUMNS = PanelColumns(unit="unit", cluster="region", group="staff_group")
+GROUP_CELL_COLUMNS = ["region", "staff_group", "unit", *CELL_COLUMNS[1:]]
+GROUP_INDIVIDUAL_COLUMNS = ["id", *GROUP_CELL_COLUMNS]
 ESTIMAND_COLUMNS = ["estimand", "event_time", "value", "n_cells"]
 
 _DEFAULT_N = {"staff_survey": 200}
@@ -136,16 +148,48 @@ class Estimand:
     att_n_weighted : float
         Mean effect over exposed individuals (cells weighted by their n).
     dynamic : pandas.DataFrame
-        ``event_time``, ``value`` (mean effect over exposed cells at that event time) and
-        ``n_cells``.
+        ``event_time``, ``value`` (mean effect over exposed cells at that event time),
+        ``n_cells``, ``value_n_weighted`` (the mean over exposed individuals) and
+        ``n_exposed`` (their number).
     scale : str
         ``"outcome"`` (continuous) or ``"probability"`` (binary: risk difference).
+    by_group : pandas.DataFrame or None
+        For a staff-group design: ``staff_group``, ``value`` (mean effect over the group's
+        exposed cells), ``value_n_weighted`` and ``n_cells``.
     """
 
     att: float
     att_n_weighted: float
     dynamic: pd.DataFrame
     scale: str
+    by_group: pd.DataFrame | None = None
+
+    def event_window_mean(self, first: int = 0, last: int = 4) -> float:
+        """Mean over event times ``first..last`` of the n-weighted effect at each event time.
+
+        The last event time pools every later one (as an event study's binned endpoint
+        does), weighting them by their exposed individuals. This is what an event study's
+        post-period average (coefficients 0..lags) targets.
+
+        Examples
+        --------
+        >>> from hubsim.regional import DynamicEffect
+        >>> d = RegionalDesign(n_regions=4, n_periods=8, n_treated=2, schedule=(3,),
+        ...                    effect=DynamicEffect(profile=(0.0, 1.0, 2.0)))
+        >>> d.estimand().event_window_mean(0, 2)
+        1.0
+        """
+        dyn = self.dynamic
+        e = dyn["event_time"].to_numpy()
+        v = dyn["value_n_weighted"].to_numpy(dtype=float)
+        w = dyn["n_exposed"].to_numpy(dtype=float)
+        vals = []
+        for k in range(int(first), int(last) + 1):
+            sel = (e >= k) if k == last else (e == k)
+            if not sel.any():
+                raise ValueError(f"the design has no exposed region-period at event time {k}.")
+            vals.append(float((v[sel] * w[sel]).sum() / w[sel].sum()))
+        return float(np.mean(vals))
 
     def tidy(self) -> pd.DataFrame:
         """One row per estimand (``ESTIMAND_COLUMNS``)."""
@@ -159,7 +203,20 @@ class Estimand:
             }
         )
         dyn = self.dynamic.assign(estimand=[f"e{int(k):+d}" for k in self.dynamic["event_time"]])
-        return pd.concat([head, dyn[ESTIMAND_COLUMNS]], ignore_index=True)
+        parts = [head, dyn[ESTIMAND_COLUMNS]]
+        if self.by_group is not None:
+            g = self.by_group
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "estimand": [f"att_group={x}" for x in g["staff_group"]],
+                        "event_time": np.nan,
+                        "value": g["value"].to_numpy(),
+                        "n_cells": g["n_cells"].to_numpy(),
+                    }
+                )
+            )
+        return pd.concat(parts, ignore_index=True)
 
     def summary(self) -> str:
         """A short human-readable summary."""
@@ -218,6 +275,23 @@ class RegionalDesign(BaseModel):
         The hub effect on exposed region-periods.
     level : {"cell", "individual"}
         ``simulate`` returns region-period cell means or individual rows.
+    staff_groups : tuple of str, optional
+        Staff groups measured separately in each region (e.g. the paper's critical care,
+        other NHS, social care and non-NHS emergency services). With them the panel has
+        one row per region, staff group and period (:data:`GROUP_CELL_COLUMNS`), and a
+        region's hub can open to its groups at different times (``group_phasing``).
+    group_shares : tuple of float, optional
+        Each group's share of the region's sample (default equal); cell sizes are the
+        region's size times the share (at least 1).
+    group_phasing : tuple of tuple of (int or None), optional
+        Opening patterns: per pattern, each group's delay in periods after the region's
+        hub opens (None: the group is never in scope). Patterns are recycled over the
+        treated regions like ``schedule``; default every group at opening.
+    group_effects : tuple of float, optional
+        The effect's multiplier in each group (effects by staff group; default 1).
+    group_sd : float
+        SD of region x staff-group effects (persistent differences between a region's
+        groups).
 
     Examples
     --------
@@ -258,11 +332,22 @@ class RegionalDesign(BaseModel):
     ar_sd: float = 0.0
     effect: Effect = 0.0
     level: Literal["cell", "individual"] = "cell"
+    staff_groups: tuple[str, ...] | None = None
+    group_shares: tuple[float, ...] | None = None
+    group_phasing: tuple[tuple[int | None, ...], ...] | None = None
+    group_effects: tuple[float, ...] | None = None
+    group_sd: float = 0.0
 
     @property
     def columns(self) -> PanelColumns:
-        """The roles of the simulated panel's columns (:data:`PANEL_COLUMNS`)."""
-        return PANEL_COLUMNS
+        """The roles of the simulated panel's columns (:data:`PANEL_COLUMNS`, or
+        :data:`GROUP_PANEL_COLUMNS` for a staff-group design)."""
+        return GROUP_PANEL_COLUMNS if self.staff_groups else PANEL_COLUMNS
+
+    @property
+    def n_groups(self) -> int:
+        """Staff groups per region (1 without staff groups)."""
+        return len(self.staff_groups) if self.staff_groups else 1
 
     # ---- validation ------------------------------------------------------------------
 
@@ -287,7 +372,7 @@ class RegionalDesign(BaseModel):
             raise ValueError(f"sd must be positive, got {v}.")
         return v
 
-    @field_validator("period_sd", "ar_sd")
+    @field_validator("period_sd", "ar_sd", "group_sd")
     @classmethod
     def _nonneg(cls, v: float, info: Any) -> float:
         if not v >= 0:
@@ -397,7 +482,54 @@ class RegionalDesign(BaseModel):
                 )
         if isinstance(self.effect, ExternalEffect):
             self.effect.grid(R, T, adopt)  # shape and finiteness checked now, not mid-simulation
+        self._check_groups()
         return self
+
+    def _check_groups(self) -> None:
+        extras = {
+            "group_shares": self.group_shares,
+            "group_phasing": self.group_phasing,
+            "group_effects": self.group_effects,
+        }
+        if not self.staff_groups:
+            given = [k for k, v in extras.items() if v is not None]
+            if given or self.group_sd:
+                raise ValueError(
+                    f"{(given or ['group_sd'])[0]} needs staff_groups (the staff groups measured "
+                    "in each region)."
+                )
+            return
+        k = len(self.staff_groups)
+        if len(set(self.staff_groups)) != k:
+            raise ValueError("staff_groups must be distinct names.")
+        for name in ("group_shares", "group_effects"):
+            v = extras[name]
+            if v is not None and len(v) != k:
+                raise ValueError(f"{name} has {len(v)} values but there are {k} staff groups.")
+        if self.group_shares is not None:
+            if not all(x > 0 for x in self.group_shares):
+                raise ValueError("group_shares must all be positive.")
+            if abs(sum(self.group_shares) - 1.0) > 1e-6:
+                raise ValueError(
+                    f"group_shares must add up to 1, got {sum(self.group_shares):.6g}."
+                )
+        if self.group_effects is not None and not all(math.isfinite(x) for x in self.group_effects):
+            raise ValueError("group_effects must be finite numbers.")
+        if self.group_phasing is not None:
+            if len(self.group_phasing) == 0:
+                raise ValueError("group_phasing must list at least one opening pattern.")
+            for i, pat in enumerate(self.group_phasing):
+                if len(pat) != k:
+                    raise ValueError(
+                        f"group_phasing pattern {i} has {len(pat)} delays but there are {k} "
+                        "staff groups."
+                    )
+                if all(d is None for d in pat):
+                    raise ValueError(
+                        f"group_phasing pattern {i} opens to no staff group; give at least one delay."
+                    )
+                if any(d is not None and d < 0 for d in pat):
+                    raise ValueError(f"group_phasing pattern {i} has a negative delay.")
 
     # ---- derived layout ----------------------------------------------------------------
 
@@ -416,9 +548,23 @@ class RegionalDesign(BaseModel):
         out[:n_tr] = sched[np.arange(n_tr) % len(sched)]
         return out
 
+    def _unit_offsets(self, adopt: np.ndarray) -> np.ndarray:
+        """Delay of each region's staff groups after its opening (R x groups; NaN never)."""
+        R, k = self.n_regions, self.n_groups
+        off = np.zeros((R, k))
+        if not self.staff_groups or self.group_phasing is None:
+            return off
+        pats = np.array(
+            [[np.nan if d is None else float(d) for d in p] for p in self.group_phasing]
+        )
+        treated = np.flatnonzero(~np.isnan(adopt))
+        off[treated] = pats[np.arange(len(treated)) % len(pats)]
+        return off
+
     @cached_property
     def _layout(self) -> dict[str, np.ndarray]:
-        R, T = self.n_regions, self.n_periods
+        """Unit x period arrays (units: regions, or region x staff-group pairs)."""
+        R, T, k = self.n_regions, self.n_periods, self.n_groups
         adopt = self._adoption_array()
         close = np.full(R, np.inf)
         if self.closures is not None:
@@ -429,22 +575,30 @@ class RegionalDesign(BaseModel):
             else np.asarray(TABLE2_POPULATIONS, dtype=float)[np.arange(R) % 4]
         )
         period = np.arange(1, T + 1, dtype=float)
-        event = period[None, :] - adopt[:, None]  # NaN for never treated
-        exposed = (event >= 0) & (period[None, :] < close[:, None])
+        region = np.repeat(np.arange(R), k)
+        group = np.tile(np.arange(k), R)
+        unit_adopt = adopt[region] + self._unit_offsets(adopt).ravel()
+        # a group opening after the panel ends is never treated within it
+        unit_adopt = np.where(unit_adopt > T, np.nan, unit_adopt)
+        event = period[None, :] - unit_adopt[:, None]  # NaN for never treated
+        exposed = (event >= 0) & (period[None, :] < close[region][:, None])
         n = self._n_matrix(pops)
-        tau = np.where(exposed, self._effect_grid(adopt, event), 0.0)
+        tau = np.where(exposed, self._effect_grid(adopt, unit_adopt, event, region, group), 0.0)
         return {
             "adopt": adopt,
+            "unit_adopt": unit_adopt,
             "close": close,
             "pops": pops,
             "event": event,
             "exposed": exposed,
             "n": n,
             "tau": tau,
+            "region": region,
+            "group": group,
         }
 
     def _n_matrix(self, pops: np.ndarray) -> np.ndarray:
-        R, T = self.n_regions, self.n_periods
+        R, T, k = self.n_regions, self.n_periods, self.n_groups
         if isinstance(self.n_per_cell, int):
             per_region = np.full(R, self.n_per_cell)
         elif self.n_per_cell is not None:
@@ -454,18 +608,45 @@ class RegionalDesign(BaseModel):
         else:
             ppy = self.periods_per_year or (12.0 if self.period_unit == "month" else 1.0)
             per_region = np.maximum(1, np.round(pops * self.uptake_per_year / ppy)).astype(int)
-        return np.repeat(per_region.astype(np.int64)[:, None], T, axis=1)
+        if self.staff_groups:
+            share = (
+                np.asarray(self.group_shares, dtype=float)
+                if self.group_shares is not None
+                else np.full(k, 1.0 / k)
+            )
+            per_unit = np.maximum(1, np.round(np.outer(per_region, share))).astype(np.int64).ravel()
+        else:
+            per_unit = per_region.astype(np.int64)
+        return np.repeat(per_unit[:, None], T, axis=1)
 
-    def _effect_grid(self, adopt: np.ndarray, event: np.ndarray) -> np.ndarray:
+    def _effect_grid(
+        self,
+        adopt: np.ndarray,
+        unit_adopt: np.ndarray,
+        event: np.ndarray,
+        region: np.ndarray,
+        group: np.ndarray,
+    ) -> np.ndarray:
         R, T = self.n_regions, self.n_periods
         e = self.effect
         if isinstance(e, HeterogeneousEffect):
-            return np.repeat(e.region_values(R)[:, None], T, axis=1)
-        if isinstance(e, DynamicEffect):
-            return e.at(np.nan_to_num(event, nan=0.0))
-        if isinstance(e, ExternalEffect):
-            return e.grid(R, T, adopt)
-        return np.full((R, T), float(e))
+            out = np.repeat(e.region_values(R)[region][:, None], T, axis=1)
+        elif isinstance(e, DynamicEffect):
+            out = e.at(np.nan_to_num(event, nan=0.0))
+        elif isinstance(e, ExternalEffect):
+            if self.staff_groups and e.fn is not None:
+                # event time relative to each staff group's own opening
+                reg = np.repeat(region, T)
+                per = np.tile(np.arange(1, T + 1), len(region))
+                ev = per - np.nan_to_num(unit_adopt, nan=0.0)[np.repeat(np.arange(len(region)), T)]
+                out = np.asarray(e.fn(reg, per, ev), dtype=float).reshape(len(region), T)
+            else:
+                out = e.grid(R, T, adopt)[region]
+        else:
+            out = np.full((len(region), T), float(e))
+        if self.staff_groups and self.group_effects is not None:
+            out = out * np.asarray(self.group_effects, dtype=float)[group][:, None]
+        return out
 
     @cached_property
     def _variance(self) -> dict[str, float]:
@@ -510,19 +691,21 @@ class RegionalDesign(BaseModel):
         return type(self)(**{**fields, **changes})
 
     def cells(self) -> pd.DataFrame:
-        """The region-period layout without outcomes (``CELL_COLUMNS`` minus ``y``)."""
+        """The layout without outcomes (``CELL_COLUMNS`` minus ``y``; for a staff-group
+        design ``GROUP_CELL_COLUMNS`` minus ``y``, one row per region, group and period)."""
         return self._cells_frame.copy()
 
     @cached_property
     def _cells_frame(self) -> pd.DataFrame:
         L = self._layout
-        R, T = self.n_regions, self.n_periods
-        adopt = L["adopt"]
-        return pd.DataFrame(
+        T = self.n_periods
+        U = len(L["region"])
+        adopt = L["unit_adopt"]
+        frame = pd.DataFrame(
             {
-                "region": np.repeat(np.arange(R), T),
-                "period": np.tile(np.arange(1, T + 1), R),
-                "population": np.repeat(L["pops"], T),
+                "region": np.repeat(L["region"], T),
+                "period": np.tile(np.arange(1, T + 1), U),
+                "population": np.repeat(L["pops"][L["region"]], T),
                 "treated": L["exposed"].ravel().astype(np.int64),
                 "cohort": np.repeat(np.nan_to_num(adopt, nan=0.0).astype(np.int64), T),
                 "event_time": L["event"].ravel(),
@@ -530,9 +713,14 @@ class RegionalDesign(BaseModel):
                 "true_effect": L["tau"].ravel(),
             }
         )
+        if self.staff_groups:
+            names = np.asarray(self.staff_groups, dtype=object)
+            frame.insert(1, "staff_group", np.repeat(names[L["group"]], T))
+            frame.insert(2, "unit", np.repeat(np.arange(U), T))
+        return frame
 
     def _latent(self, rng: np.random.Generator, n_sims: int) -> np.ndarray:
-        """Cell-level latent means (R x T x S) before sampling noise."""
+        """Cell-level latent means (units x T x S) before sampling noise."""
         R, T = self.n_regions, self.n_periods
         V = self._variance
         u = rng.standard_normal((R, 1, n_sims)) * V["region_sd"]
@@ -544,7 +732,11 @@ class RegionalDesign(BaseModel):
             s_in = self.ar_sd * math.sqrt(1 - self.ar_rho**2)
             for t in range(1, T):
                 a[:, t] = self.ar_rho * a[:, t - 1] + s_in * innov[:, t]
-        return V["intercept"] + u + v + a + self._layout["tau"][:, :, None]
+        region = self._layout["region"]
+        out = V["intercept"] + (u + v + a)[region] + self._layout["tau"][:, :, None]
+        if self.staff_groups and self.group_sd > 0:
+            out = out + rng.standard_normal((len(region), 1, n_sims)) * self.group_sd
+        return out
 
     def simulate_many(
         self, rng: np.random.Generator | int, n_sims: int
@@ -573,7 +765,7 @@ class RegionalDesign(BaseModel):
         else:
             p = self._invlink(latent)
             y = rng.binomial(np.broadcast_to(n, p.shape), p) / n
-        return self.cells(), y.reshape(self.n_regions * self.n_periods, int(n_sims))
+        return self.cells(), y.reshape(latent.shape[0] * self.n_periods, int(n_sims))
 
     def simulate(self, rng: np.random.Generator | int) -> pd.DataFrame:
         """One simulated data set (cells or individual rows, per ``level``).
@@ -604,10 +796,11 @@ class RegionalDesign(BaseModel):
         out = cells.iloc[idx].reset_index(drop=True)
         out.insert(0, "id", np.arange(len(idx)))
         out["y"] = y
-        return out[INDIVIDUAL_COLUMNS]
+        return out[GROUP_INDIVIDUAL_COLUMNS if self.staff_groups else INDIVIDUAL_COLUMNS]
 
     def estimand(self) -> Estimand:
-        """The true ATT over exposed region-periods and the dynamic effects by event time."""
+        """The true ATT over exposed region-periods, the dynamic effects by event time and,
+        for a staff-group design, the ATT of each staff group."""
         L = self._layout
         exposed, tau, n, event = L["exposed"], L["tau"], L["n"], L["event"]
         if self.outcome == "binary":
@@ -629,21 +822,80 @@ class RegionalDesign(BaseModel):
                 "event_time": keys,
                 "value": [_exact_mean(eff[ev == k]) for k in keys],
                 "n_cells": [int((ev == k).sum()) for k in keys],
+                "value_n_weighted": [_exact_mean(eff[ev == k], w[ev == k]) for k in keys],
+                "n_exposed": [float(w[ev == k].sum()) for k in keys],
             }
         )
+        by_group = None
+        if self.staff_groups:
+            grp = np.repeat(L["group"][:, None], self.n_periods, axis=1)[exposed]
+            rows = []
+            for gi, name in enumerate(self.staff_groups):
+                sel = grp == gi
+                rows.append(
+                    (
+                        name,
+                        _exact_mean(eff[sel]) if sel.any() else math.nan,
+                        _exact_mean(eff[sel], w[sel]) if sel.any() else math.nan,
+                        int(sel.sum()),
+                    )
+                )
+            by_group = pd.DataFrame(
+                rows, columns=["staff_group", "value", "value_n_weighted", "n_cells"]
+            )
         return Estimand(
             att=_exact_mean(eff),
             att_n_weighted=_exact_mean(eff, w),
             dynamic=dyn,
             scale=scale,
+            by_group=by_group,
         )
+
+    def facts(self) -> dict[str, Any]:
+        """Counts a report states: regions with and without a hub, openings, closures,
+        units never treated, people measured per cell.
+
+        Examples
+        --------
+        >>> RegionalDesign(n_regions=10, n_treated=8, n_periods=12).facts()["n_without"]
+        2
+        """
+        L = self._layout
+        adopt = L["adopt"][~np.isnan(L["adopt"])]
+        n = L["n"]
+        return {
+            "n_regions": self.n_regions,
+            "n_with": len(adopt),
+            "n_without": int(self.n_regions - len(adopt)),
+            "first_opening": int(adopt.min()) if len(adopt) else None,
+            "last_opening": int(adopt.max()) if len(adopt) else None,
+            "n_closing": int(np.isfinite(L["close"]).sum()),
+            "n_units_never": int(np.isnan(L["unit_adopt"]).sum()),
+            "n_min": int(n.min()),
+            "n_max": int(n.max()),
+            "n_median": float(np.median(n)),
+            # people measured in a region in a period (all its staff groups)
+            "n_region_median": float(
+                np.median(np.bincount(L["region"], n[:, 0], minlength=self.n_regions))
+            ),
+        }
 
     def describe(self) -> str:
         """One line on the design's shape."""
         L = self._layout
         n_tr = int((~np.isnan(L["adopt"])).sum())
+        groups = ""
+        if self.staff_groups:
+            pats = self.group_phasing or ((0,) * self.n_groups,)
+            shown = "; ".join(
+                "/".join("-" if d is None else str(d) for d in p) for p in pats
+            )
+            groups = (
+                f"; {self.n_groups} staff groups ({', '.join(self.staff_groups)}) opening "
+                f"with delays {shown} periods"
+            )
         return (
             f"{self.n_regions} regions ({n_tr} with a hub) x {self.n_periods} {self.period_unit}s; "
             f"{self.population_kind}, {self.outcome} outcome, ICC {self.icc}; "
-            f"n per cell {int(L['n'].min())}-{int(L['n'].max())}"
+            f"n per cell {int(L['n'].min())}-{int(L['n'].max())}{groups}"
         )
