@@ -110,6 +110,34 @@ def test_layers_do_not_reach_up(package):
     assert not bad, f"{package}/ must not import {sorted(FORBIDDEN[package])}:\n" + "\n".join(bad)
 
 
+def test_nothing_imports_the_app():
+    # the app (hubsim.app) is a thin front end over the public API: it may import anything,
+    # and nothing in hubsim imports it (the CLI only builds its server command)
+    bad = [
+        f"{module}:{line}: imports {target}"
+        for module, line, target, name in _all_imports()
+        if _package(target) == "app"
+        and _package(module) != "app"
+        and not (module == "hubsim.cli" and target == "hubsim.app" and name in APP_ENTRY)
+    ]
+    assert not bad, "\n".join(bad)
+
+
+APP_ENTRY = {"app_environment", "free_port", "open_when_up", "port_is_free", "streamlit_command"}
+
+
+def test_the_app_holds_no_model():
+    # the app reaches the model only through the public API: no private names, no DES
+    # internals (the kernel, booking, staff), no estimator internals
+    bad = [
+        f"{module}:{line}: imports {target}"
+        for module, line, target, _ in _all_imports()
+        if _package(module) == "app"
+        and target.startswith(("hubsim.des.", "hubsim.estimators.", "hubsim.regional."))
+    ]
+    assert not bad, "\n".join(bad)
+
+
 def test_shared_numerics_and_checks_are_at_the_bottom():
     bad = [
         f"{module}:{line}: imports {target}"

@@ -15,7 +15,16 @@ COMMANDS = sorted(GROUP.commands)
 
 def test_the_commands():
     assert COMMANDS == [
-        "compare", "experiment", "list", "power", "report", "run", "sites", "validate", "warmup"
+        "app",
+        "compare",
+        "experiment",
+        "list",
+        "power",
+        "report",
+        "run",
+        "sites",
+        "validate",
+        "warmup",
     ]
 
 

@@ -27,6 +27,9 @@ DEV_ONLY = {
     "nbclient": "notebooks",
     "ipykernel": "notebooks",
     "build": "slow",
+    # the app extra is installed with dev (make test); the runtime-only legs deselect these
+    "streamlit": "app",
+    "selenium": "browser",
 }
 
 

@@ -774,6 +774,56 @@ def power(
     typer.echo(res.summary())
 
 
+@app.command("app")
+def app_command(
+    port: Annotated[
+        int | None,
+        typer.Option(
+            "--port",
+            min=1,
+            max=65535,
+            help="Port to listen on [default: 8501 when free, else a free port].",
+            show_default=False,
+        ),
+    ] = None,
+    browser: Annotated[
+        bool,
+        typer.Option(
+            "--browser/--no-browser", help="Open the page in your web browser once it is up."
+        ),
+    ] = True,
+) -> None:
+    """Start the planner app (Streamlit) on localhost and print its address."""
+    import importlib.util
+    import os
+
+    from hubsim.app import (
+        app_environment,
+        free_port,
+        open_when_up,
+        port_is_free,
+        streamlit_command,
+    )
+
+    if importlib.util.find_spec("streamlit") is None:
+        _fail(
+            "hubsim app: Streamlit is not installed; expected the app extra "
+            "(pip install 'hubsim[app]', or make app)."
+        )
+    if port is not None and not port_is_free(port):
+        _fail(f"--port: {port} is in use on 127.0.0.1; expected a free port (or leave it out).")
+    chosen = port if port is not None else free_port()
+    cmd = streamlit_command(chosen)
+    env = app_environment()
+    url = f"http://127.0.0.1:{chosen}"
+    typer.echo(f"hubsim app: {url}  (Ctrl+C stops it)")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    if browser:
+        open_when_up(url)
+    os.execve(cmd[0], cmd, env)  # the server replaces this process (one PID to stop)
+
+
 def run() -> None:  # pragma: no cover - console entry for `python -m hubsim`
     try:
         app()

@@ -9,7 +9,12 @@ from hubsim.config.distributions import (
     Lognormal,
     Uniform,
 )
-from hubsim.config.loader import load_config, load_config_data, validate_data
+from hubsim.config.loader import (
+    load_config,
+    load_config_data,
+    load_config_text,
+    validate_data,
+)
 from hubsim.config.schema import (
     INSTRUMENTS,
     LATENT_DOMAINS,
@@ -17,7 +22,7 @@ from hubsim.config.schema import (
     STEP_LADDER,
     ServiceConfig,
 )
-from hubsim.config.variants import vary
+from hubsim.config.variants import config_delta, config_yaml, vary
 
 __all__ = [
     "INSTRUMENTS",
@@ -32,8 +37,11 @@ __all__ = [
     "Lognormal",
     "ServiceConfig",
     "Uniform",
+    "config_delta",
+    "config_yaml",
     "load_config",
     "load_config_data",
+    "load_config_text",
     "validate_data",
     "vary",
 ]

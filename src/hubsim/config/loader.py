@@ -35,9 +35,97 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     """Safe loader that refuses duplicate keys instead of silently keeping the last."""
 
 
+#: Largest YAML file read (bytes). The shipped configurations are under 20 KB; the bound
+#: keeps an untrusted upload (the app, ``hubsim validate``) from costing minutes to parse.
+MAX_YAML_BYTES = 1_048_576
+#: Most YAML nodes a document may hold once its aliases are expanded. A shipped
+#: configuration with its ``extends:`` chain has a few thousand; a "billion laughs" file of
+#: nested anchors and aliases (300 bytes expanding to 9^9 items) is refused before any of
+#: it is built.
+MAX_YAML_NODES = 100_000
+#: Deepest nesting of mappings and lists accepted (the composer and the builder recurse).
+MAX_YAML_DEPTH = 60
+
+
+def expanded_size(node: yaml.Node, limit: int | None = None) -> int:
+    r"""Nodes a composed YAML document holds once every alias is expanded.
+
+    Aliases share the node they point at, so the count is taken over the shared graph
+    with memoisation: linear in the distinct nodes however large the expansion is.
+    With ``limit``, counting stops as soon as the total exceeds it (``limit + 1`` is
+    returned then). A recursive alias (a node that contains itself) raises ValueError.
+
+    Examples
+    --------
+    >>> import yaml
+    >>> text = "a: &a [x, x, x]\nb: &b [*a, *a, *a]\nc: [*b, *b, *b]\n"
+    >>> expanded_size(yaml.compose(text))  # 1 + (1 + 4) + (1 + 1 + 3 * 4) + (1 + 1 + 3 * 13)
+    61
+    """
+    memo: dict[int, int] = {}
+    on_path: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(node, False)]
+    cap = None if limit is None else int(limit) + 1
+
+    def children(n: yaml.Node) -> list[yaml.Node]:
+        if isinstance(n, yaml.MappingNode):
+            return [x for pair in n.value for x in pair]
+        if isinstance(n, yaml.SequenceNode):
+            return list(n.value)
+        return []
+
+    while stack:  # iterative post-order: deep documents do not exhaust the Python stack
+        n, done = stack.pop()
+        key = id(n)
+        if done:
+            on_path.discard(key)
+            total = 1 + sum(memo[id(c)] for c in children(n))
+            memo[key] = total if cap is None else min(total, cap)
+            if cap is not None and memo[key] >= cap:
+                return cap
+            continue
+        if key in memo:
+            continue
+        if key in on_path:
+            raise ValueError("a recursive alias (a node that contains itself)")
+        on_path.add(key)
+        stack.append((n, True))
+        for c in children(n):
+            if id(c) not in memo:
+                if id(c) in on_path:
+                    raise ValueError("a recursive alias (a node that contains itself)")
+                stack.append((c, False))
+    return memo[id(node)]
+
+
+def _depth_ok(text: str) -> bool:
+    """Whether flow and block nesting stay within :data:`MAX_YAML_DEPTH` (a cheap pre-check:
+    the composer recurses once per level and would exhaust the stack on a deep document)."""
+    depth = 0
+    for ch in text:
+        if ch in "[{":
+            depth += 1
+            if depth > MAX_YAML_DEPTH:
+                return False
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    indents = {len(line) - len(line.lstrip(" -")) for line in text.splitlines() if line.strip()}
+    return len(indents) <= MAX_YAML_DEPTH
+
+
 def _compose(path: Path, text: str) -> yaml.Node | None:
+    if not _depth_ok(text):
+        raise ConfigError(
+            f"{path}: nested more than {MAX_YAML_DEPTH} levels deep; expected a configuration "
+            "file (a few levels of mappings and lists)."
+        )
     try:
-        return yaml.compose(text, Loader=_UniqueKeyLoader)
+        node = yaml.compose(text, Loader=_UniqueKeyLoader)
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: nested too deeply to read; expected a configuration file (a few levels "
+            "of mappings and lists)."
+        ) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark is not None else 0
@@ -47,6 +135,19 @@ def _compose(path: Path, text: str) -> yaml.Node | None:
         ) from None
     except yaml.YAMLError as exc:  # pragma: no cover - non-marked errors are rare
         raise ConfigError(f"{path}: YAML error: {exc}; expected valid YAML.") from None
+    if node is None:
+        return None
+    try:
+        size = expanded_size(node, MAX_YAML_NODES)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}; expected a document that ends.") from None
+    if size > MAX_YAML_NODES:
+        raise ConfigError(
+            f"{path}: more than {MAX_YAML_NODES:,} YAML nodes once its aliases (*name) are "
+            "expanded (nested anchors and aliases can expand a few hundred bytes into "
+            f"billions of items); expected a configuration of at most {MAX_YAML_NODES:,} nodes."
+        )
+    return node
 
 
 def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -> Any:
@@ -76,21 +177,53 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
     """Plain data from a YAML file and the (file, line) of every location in it.
 
     Raises :class:`~hubsim.errors.ConfigError` (file, line, what was expected) on an
-    unreadable file, a YAML syntax error or a duplicate key.
+    unreadable file, one larger than :data:`MAX_YAML_BYTES`, a YAML syntax error, a
+    duplicate key, or aliases expanding past :data:`MAX_YAML_NODES` nodes.
     """
+    too_big = (
+        f"{path}: more than {MAX_YAML_BYTES:,} bytes; expected a YAML file of at most "
+        f"{MAX_YAML_BYTES:,} bytes (a configuration is a few kilobytes)."
+    )
     try:
-        text = path.read_text(encoding="utf-8")
+        if path.stat().st_size > MAX_YAML_BYTES:
+            raise ConfigError(too_big)  # refused before reading a byte
+        with path.open("rb") as fh:  # and never more than the bound, even if the file grows
+            raw = fh.read(MAX_YAML_BYTES + 1)
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found; expected an existing YAML file.") from None
     except IsADirectoryError:
         raise ConfigError(f"{path}: is a directory; expected a YAML file.") from None
-    except UnicodeDecodeError:
-        raise ConfigError(f"{path}: not UTF-8 text; expected a YAML file.") from None
+    except PermissionError:
+        raise ConfigError(f"{path}: permission denied; expected a readable YAML file.") from None
+    if len(raw) > MAX_YAML_BYTES:
+        raise ConfigError(too_big)
+    return read_yaml_text(raw, str(path))
+
+
+def read_yaml_text(text: str | bytes, source: str) -> tuple[Any, dict[Loc, Where]]:
+    r""":func:`read_yaml` for text already in memory (an upload); ``source`` names it in errors.
+
+    Examples
+    --------
+    >>> data, where = read_yaml_text("name: x\nregion:\n  name: r\n", "upload.yaml")
+    >>> data["region"], where[("region", "name")]
+    ({'name': 'r'}, ('upload.yaml', 3))
+    """
+    if len(text) > MAX_YAML_BYTES:
+        raise ConfigError(
+            f"{source}: more than {MAX_YAML_BYTES:,} bytes; expected a YAML file of at most "
+            f"{MAX_YAML_BYTES:,} bytes (a configuration is a few kilobytes)."
+        )
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ConfigError(f"{source}: not UTF-8 text; expected a YAML file.") from None
     where: dict[Loc, Where] = {}
-    node = _compose(path, text)
+    node = _compose(Path(source), text)
     if node is None:
-        return {}, {(): (str(path), 1)}
-    data = _construct(node, path, (), where)
+        return {}, {(): (source, 1)}
+    data = _construct(node, Path(source), (), where)
     return data, where
 
 
@@ -356,6 +489,23 @@ def _problems(exc: ValidationError, data: Any, where: dict[Loc, Where], path: st
     return out
 
 
+def validation_sentences(exc: ValidationError, data: Any, source: str) -> list[str]:
+    """The sentences of :func:`validate_data` for data with no file behind it (no lines):
+    ``SOURCE: field.path: what was expected.``"""
+    out: list[str] = []
+    for err in exc.errors(include_url=False):
+        cause = (err.get("ctx") or {}).get("error")
+        base = data_location(tuple(err["loc"]), data)
+        if isinstance(cause, CrossFieldError):
+            out.extend(
+                end_sentence(f"{source}: {dotted_path((*base, *sub))}: {msg}")
+                for sub, msg in cause.problems
+            )
+        else:
+            out.append(end_sentence(f"{source}: {dotted_path(base)}: {error_sentence(err, base)}"))
+    return out
+
+
 def validate_data(data: dict[str, Any], where: dict[Loc, Where], path: str) -> ServiceConfig:
     """Validate merged YAML data into a :class:`ServiceConfig` or raise ConfigError."""
     try:
@@ -390,6 +540,56 @@ def load_config(path: str | os.PathLike[str]) -> ServiceConfig:
     data, where = load_config_data(resolved)
     _resolve_paths(data, where)
     return validate_data(data, where, str(resolved))
+
+
+def load_config_text(text: str | bytes, source: str = "upload.yaml") -> ServiceConfig:
+    r"""Load a configuration from untrusted text (an upload), reading no other file of the user's.
+
+    The same checks and sentences as :func:`load_config`, with ``source`` as the file name,
+    and two more, because the text is not trusted: ``extends:`` may name only a shipped
+    configuration (``extends: site_d``; no path, so an upload cannot make hubsim read a
+    file of the machine's), and the result may not name a CSV file
+    (``simulation.initial_waiting_list.csv``).
+
+    Examples
+    --------
+    >>> cfg = load_config_text("extends: site_d\nname: my_site_d\n", "mine.yaml")
+    >>> cfg.name, cfg.region.in_scope_staff
+    ('my_site_d', 180000)
+    >>> load_config_text("extends: /etc/passwd\n", "mine.yaml")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hubsim.errors.ConfigError: mine.yaml, line 1: extends: expected the name of a shipped ... an uploaded file may not name other files.
+    """
+    data, where = read_yaml_text(text, source)
+    if not isinstance(data, dict):
+        raise ConfigError(
+            f"{source}, line 1: the document is a {type(data).__name__}; expected a mapping of "
+            "fields."
+        )
+    parent = data.pop("extends", None)
+    if parent is not None:
+        line = where.get(("extends",), (source, 1))[1]
+        names = config_names()
+        if not (isinstance(parent, str) and is_bare_word(parent) and parent in names):
+            raise ConfigError(
+                f"{source}, line {line}: extends: expected the name of a shipped configuration "
+                f"({', '.join(names)}), got {_shown(parent)}; an uploaded file may not name "
+                "other files."
+            )
+        base, base_where = _load_chain(config_path(parent), ())
+        where = {k: v for k, v in where.items() if k != ("extends",)}
+        data, where = _deep_merge(base, data), _merge_where(base_where, where, data)
+    loc = ("simulation", "initial_waiting_list", "csv")
+    sim = data.get("simulation")
+    node = sim.get("initial_waiting_list") if isinstance(sim, dict) else None
+    if isinstance(node, dict) and node.get("csv") is not None:
+        f, line = line_for(loc, where, source)
+        raise ConfigError(
+            f"{f}, line {line}: {dotted_path(loc)}: an uploaded configuration may not name a "
+            "file; expected counts with waited_days instead."
+        )
+    return validate_data(data, where, source)
 
 
 def _resolve_paths(data: dict[str, Any], where: dict[Loc, Where]) -> None:

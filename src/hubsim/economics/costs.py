@@ -79,3 +79,46 @@ def cost_per_outcome(total_cost: float, n_outcomes: float) -> float:
             f"{total_cost!r} and {n_outcomes!r}."
         )
     return float(total_cost) / n_outcomes if n_outcomes > 0 else math.nan
+
+
+#: Working hours of one WTE a year behind the hourly costs (docs/calibration.md, section 5:
+#: each band's hourly cost is its employer cost at the midpoint over 1,600 working hours).
+WORKING_HOURS_PER_YEAR = 1600.0
+STAFFING_COLUMNS = ["role", "label", "band_range", "wte", "hourly_cost_gbp", "annual_cost_gbp"]
+
+
+def role_annual_cost(role: Role, economics: Economics, wte: float | None = None) -> float:
+    """Employer cost a year of ``role`` at its WTE (or at ``wte``): the hourly cost times
+    :data:`WORKING_HOURS_PER_YEAR` per WTE (docs/calibration.md §5, overheads excluded).
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> cfg = hubsim.load_config("site_d")
+    >>> round(role_annual_cost(cfg.service.workforce.role("therapists"), cfg.simulation.economics))
+    336312
+    """
+    w = role.wte if wte is None else float(wte)
+    if not (math.isfinite(w) and w >= 0):
+        raise ValueError(f"wte must be a non-negative number, got {wte!r}.")
+    return role_hourly_cost(role, economics) * WORKING_HOURS_PER_YEAR * w
+
+
+def staffing_costs(config: ServiceConfig):
+    """A row a role: WTE, hourly and annual employer cost (:data:`STAFFING_COLUMNS`).
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> t = staffing_costs(hubsim.load_config("site_d"))
+    >>> round(t["annual_cost_gbp"].sum() / 1e3)
+    751
+    """
+    import pandas as pd
+
+    econ = config.simulation.economics
+    rows = [
+        (r.id, r.label, r.band_range, r.wte, role_hourly_cost(r, econ), role_annual_cost(r, econ))
+        for r in config.service.workforce.roles
+    ]
+    return pd.DataFrame(rows, columns=STAFFING_COLUMNS)

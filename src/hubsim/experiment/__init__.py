@@ -6,7 +6,10 @@
 - :mod:`~hubsim.experiment.outdir`: output folders that never lose anyone's files;
 - :mod:`~hubsim.experiment.executor`: local processes or Dask;
 - :mod:`~hubsim.experiment.compare`: paired differences in memory (:func:`compare_scenarios`);
-- :mod:`~hubsim.experiment.run`: ``hubsim run`` (summary and the in-memory writer).
+- :mod:`~hubsim.experiment.run`: ``hubsim run`` (summary and the in-memory writer);
+- :mod:`~hubsim.experiment.steps`: in-memory runs with progress and a cancel, for the app
+  (:func:`simulate_in_steps`; :func:`simulate_to_precision`, the replications algorithm of
+  :func:`replications_needed` on one configuration).
 
 ``vary`` (scenario variants) lives in :mod:`hubsim.config.variants`; it is re-exported here.
 """
@@ -28,19 +31,38 @@ from hubsim.experiment.runner import (
     replications_needed,
     run_experiment,
 )
-from hubsim.experiment.spec import ExperimentPlan, ExperimentSpec, detect_kind, read_experiment
+from hubsim.experiment.spec import (
+    ExperimentPlan,
+    ExperimentSpec,
+    ReplicationTarget,
+    detect_kind,
+    read_experiment,
+)
+from hubsim.experiment.steps import (
+    Cancelled,
+    Precision,
+    concat_results,
+    describe_target,
+    simulate_in_steps,
+    simulate_to_precision,
+)
 from hubsim.experiment.store import ResultsStore
 
 __all__ = [
+    "Cancelled",
     "ExecutorError",
     "ExperimentPlan",
     "ExperimentResult",
     "ExperimentSpec",
     "Interrupted",
     "OutputError",
+    "Precision",
+    "ReplicationTarget",
     "ResultsStore",
     "ScenarioComparison",
     "compare_scenarios",
+    "concat_results",
+    "describe_target",
     "detect_kind",
     "format_summary",
     "load_experiment_result",
@@ -52,6 +74,8 @@ __all__ = [
     "replications_needed",
     "run_cli",
     "run_experiment",
+    "simulate_in_steps",
+    "simulate_to_precision",
     "vary",
     "write_result",
 ]
