@@ -221,22 +221,34 @@ def _run_chunk(kwargs: list[dict]) -> list[dict[str, pd.DataFrame]]:
 def chunks(items: list, workers: int, chunksize: int | None = None) -> list[list]:
     """Contiguous chunks of ``items`` for ``workers`` processes.
 
-    The default size gives each worker about four chunks: few enough that task overhead
-    stays small, enough that a slow replication does not leave the other worker idle at
-    the end. Results never depend on it (each replication has its own keyed streams).
+    By default about four chunks per worker, their sizes differing by at most one: few
+    enough that task overhead stays small, enough that a slow replication does not leave
+    the other worker idle at the end, and even, so that no worker is handed a whole extra
+    chunk (20 replications in chunks of 3 would give one worker 11 and the other 9).
+    Results never depend on the chunking (each replication has its own keyed streams).
 
     Examples
     --------
     >>> chunks(list(range(10)), 2)
-    [[0, 1], [2, 3], [4, 5], [6, 7], [8, 9]]
+    [[0, 1], [2, 3], [4], [5], [6], [7], [8], [9]]
     >>> chunks(list(range(5)), 2, chunksize=5)
     [[0, 1, 2, 3, 4]]
     """
-    size = chunksize if chunksize is not None else max(1, -(-len(items) // (4 * workers)))
-    if int(size) < 1:
-        raise ValueError(f"chunksize must be at least 1, got {chunksize}.")
-    size = int(size)
-    return [items[i : i + size] for i in range(0, len(items), size)]
+    if chunksize is not None:
+        if int(chunksize) < 1:
+            raise ValueError(f"chunksize must be at least 1, got {chunksize}.")
+        size = int(chunksize)
+        return [items[i : i + size] for i in range(0, len(items), size)]
+    n = min(len(items), 4 * max(1, int(workers)))
+    if n == 0:
+        return []
+    base, extra = divmod(len(items), n)
+    out, i = [], 0
+    for k in range(n):
+        step = base + (1 if k < extra else 0)
+        out.append(items[i : i + step])
+        i += step
+    return out
 
 
 def simulate(
