@@ -100,12 +100,20 @@ def test_yaml_horizon_and_warmup_as_dates(tmp_path, site_d):
         ),
         ("  warmup: -3\n", "simulation.warmup: expected a date or a non-negative number"),
         ("  horizonn: 30\n", "horizonn"),
+        (
+            "  horizon: soon\n",
+            "line 4: simulation.horizon: expected a date \\(YYYY-MM-DD\\) or a number of days, "
+            "got 'soon'",
+        ),
+        ("  warmup: true\n", "simulation.warmup: expected a date .* or a number of days, got True"),
     ],
 )
 def test_yaml_window_errors_name_file_line_and_field(tmp_path, body, message):
     with pytest.raises(hubsim.ConfigError, match=message) as err:
         hubsim.load_config(_yaml(tmp_path, body))
     assert "d.yaml" in str(err.value)
+    # one sentence, not one per type the field accepts
+    assert len(str(err.value).strip().splitlines()) == 1
 
 
 def test_cli_window_by_dates_and_its_errors(tmp_path):

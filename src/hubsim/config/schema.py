@@ -20,7 +20,7 @@ import hashlib
 import json
 import math
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -658,6 +658,21 @@ class Simulation(Strict):
     attendance: Attendance
     outcomes: Outcomes
     external_services: tuple[ExternalService, ...] = ()
+
+    @field_validator("horizon", "warmup", mode="before")
+    @classmethod
+    def _date_or_days(cls, v: Any) -> Any:
+        # one sentence for a bad value (the union would report each type it tried)
+        if v is None or isinstance(v, dt.date) or (
+            isinstance(v, int | float) and not isinstance(v, bool)
+        ):
+            return v
+        if isinstance(v, str):
+            try:
+                return dt.date.fromisoformat(v)
+            except ValueError:
+                pass
+        raise ValueError(f"expected a date (YYYY-MM-DD) or a number of days, got {v!r}")
     economics: Economics
 
 
