@@ -236,6 +236,12 @@ class Funding(Strict):
 
 
 class ServiceInventory(Strict):
+    # the paper's "model summary" field; pydantic before 2.10 warns about names starting
+    # with "model_" unless the protected namespace is narrowed to its own methods
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", populate_by_name=True, protected_namespaces=("model_dump",)
+    )
+
     goals: tuple[str, ...]
     model_summary: str
     target_population: TargetPopulation

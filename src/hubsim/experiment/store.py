@@ -201,12 +201,18 @@ class ResultsStore:
 
     # --------------------------------------------------------------- scenarios
     def put_scenarios(self, frame: pd.DataFrame) -> None:
-        """Write the scenarios table (the same on every resume: it is in the fingerprint)."""
+        """Write the scenarios table (the same on every resume: it is in the fingerprint).
+
+        A resume finds its rows already there and adds none (no delete-and-insert of the same
+        keys in one transaction, which DuckDB before 1.3 refuses as a duplicate key).
+        """
         self.con.execute("BEGIN TRANSACTION")
         try:
-            self.con.execute("DELETE FROM scenarios")
             self.con.register("_hubsim_frame", frame)
-            self.con.execute("INSERT INTO scenarios BY NAME SELECT * FROM _hubsim_frame")
+            self.con.execute(
+                "INSERT INTO scenarios BY NAME SELECT f.* FROM _hubsim_frame f "
+                "WHERE f.scenario NOT IN (SELECT scenario FROM scenarios)"
+            )
             self.con.unregister("_hubsim_frame")
             self.con.execute("COMMIT")
         except BaseException:
