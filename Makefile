@@ -12,7 +12,7 @@ RUNTIME := $(VENV)/.installed-runtime
 DEV     := $(VENV)/.installed-dev
 APP     := $(VENV)/.installed-app
 
-.PHONY: install install-runtime run app site test test-slow test-all lint sites bench clean
+.PHONY: install install-runtime run app site test test-slow test-grid test-all lint sites bench clean
 
 $(RUNTIME): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -49,7 +49,10 @@ test: $(DEV)
 	$(BIN)/python -m pytest -m "not slow" -n 2 -p no:cacheprovider
 
 test-slow: $(DEV)
-	$(BIN)/python -m pytest -m "slow" -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -m "slow and not grid" -n 2 -p no:cacheprovider
+
+test-grid: $(DEV)
+	$(BIN)/python -m pytest -m "grid" -n 2 -p no:cacheprovider
 
 test-all: $(DEV)
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider

@@ -98,6 +98,7 @@ def test_defaults_hold_their_size_on_a_subset_of_the_grid(G, treated, adoption):
 
 @pytest.mark.statistical
 @pytest.mark.slow
+@pytest.mark.grid
 @pytest.mark.parametrize(("G", "treated", "adoption"), [d for d in _grid() if d not in SUBSET])
 def test_defaults_hold_their_size_on_the_whole_grid(G, treated, adoption):
     _check(G, treated, adoption, n=300)
