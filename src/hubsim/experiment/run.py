@@ -103,9 +103,11 @@ def format_summary(result: SimulationResult) -> str:
     return "\n".join(lines)
 
 
-def _versions() -> dict[str, str]:
+def package_versions(packages=PACKAGES) -> dict[str, str]:
+    """Python's and each package's installed version (``"not installed"`` if absent), for
+    the manifests of ``hubsim run`` and ``hubsim experiment``."""
     out = {"python": platform.python_version()}
-    for p in PACKAGES:
+    for p in packages:
         try:
             out[p] = metadata.version(p)
         except metadata.PackageNotFoundError:
@@ -185,7 +187,7 @@ def write_result(
             "config_name": config.name,
             "config_hash": config.content_hash,
             "config": config.to_dict(),
-            "versions": _versions(),
+            "versions": package_versions(),
             "platform": platform.platform(),
             "files": files,
         }

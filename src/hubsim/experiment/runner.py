@@ -29,7 +29,6 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +42,7 @@ from hubsim.errors import HubsimError
 from hubsim.experiment.compare import paired_differences
 from hubsim.experiment.executor import make_executor
 from hubsim.experiment.outdir import ResultsFolder, fingerprint_hash, open_results_folder
+from hubsim.experiment.run import package_versions
 from hubsim.experiment.spec import (
     ExperimentPlan,
     ExperimentSpec,
@@ -265,16 +265,6 @@ def _levels(long: pd.DataFrame, scenarios: Sequence[str], kpis: Sequence[str], l
     return pd.DataFrame(rows, columns=LEVEL_COLUMNS)
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for p in PACKAGES:
-        try:
-            out[p] = metadata.version(p)
-        except metadata.PackageNotFoundError:
-            out[p] = "not installed"
-    return out
-
-
 def _scenario_frame(plan: ExperimentPlan) -> pd.DataFrame:
     rows = []
     for i, s in enumerate(plan.scenarios.values()):
@@ -328,7 +318,7 @@ def _manifest(plan, store: ResultsStore, folder: ResultsFolder, extra: dict) -> 
             }
             for s in plan.scenarios.values()
         },
-        "versions": _versions(),
+        "versions": package_versions(PACKAGES),
         "platform": platform.platform(),
         "runs": json.loads(runs.to_json(orient="records", date_format="iso")),
         **extra,
