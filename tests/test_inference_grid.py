@@ -5,8 +5,11 @@ regional designs of the table's grid (G in {6, 10, 20, 42}, treated in {1, 2, 3,
 G-4, G-2, G-1}, simultaneous and staggered adoption) with no effect: the default
 (``inference="auto"``) of TWFE, of the event study (post-period average and pre-trend
 test) and of Callaway-Sant'Anna (simple ATT and pre-trend test) must reject at most
-``alpha + 3 MCSE`` of the time (MCSE at the nominal level). The full grid is the slow
-tier (CI runs it); a representative subset runs in the default tier. Where auto finds no
+``alpha + 3 MCSE`` of the time (MCSE at the nominal level) on a representative subset of
+four designs (the default tier: 20 checks). The whole grid is the slow tier (CI runs it):
+its other 54 designs x 5 rates are 270 checks, and at 3 MCSE each a perfectly sized default
+would fail one of them about a third of the time, so there the band is the one-sided
+Bonferroni bound for 270 checks at a family-wise 1% (z = 3.96: ``alpha + 3.96 MCSE``). Where auto finds no
 level-alpha test it rejects nothing, which holds the size trivially.
 
 A second check re-measures power where the hubs are (40 and 3 of 42 regions with a hub):
@@ -16,10 +19,13 @@ difference.
 
 from __future__ import annotations
 
+import json
 import math
+import os
 
 import numpy as np
 import pytest
+from scipy.stats import norm
 
 from hubsim.estimators import callaway_santanna, event_study, twfe
 from hubsim.estimators.inference import TABLE_METHODS, inference_table
@@ -56,9 +62,11 @@ SUBSET = [
     (42, 40, "staggered"),
 ]
 
+WHOLE = [d for d in _grid() if d not in SUBSET]
 
-def _band(n: int) -> float:
-    return ALPHA + 3 * math.sqrt(ALPHA * (1 - ALPHA) / n)
+
+def _band(n: int, k: float = 3.0) -> float:
+    return ALPHA + k * math.sqrt(ALPHA * (1 - ALPHA) / n)
 
 
 def _sizes(G: int, treated: int, adoption: str, n: int) -> dict[str, float]:
@@ -82,11 +90,16 @@ def _sizes(G: int, treated: int, adoption: str, n: int) -> dict[str, float]:
     return out
 
 
-def _check(G, treated, adoption, n):
+def _check(G, treated, adoption, n, k=3.0):
     sizes = _sizes(G, treated, adoption, n)
-    bad = {k: v for k, v in sizes.items() if v > _band(n)}
+    record = os.environ.get("HUBSIM_GRID_RECORD")
+    if record:  # one JSON line per design, for pooling the grid's rates in a report
+        with open(record, "a", encoding="utf-8") as fh:
+            row = {"G": G, "treated": treated, "adoption": adoption, "n": n, **sizes}
+            fh.write(json.dumps(row) + "\n")
+    bad = {m: v for m, v in sizes.items() if v > _band(n, k)}
     assert not bad, (
-        f"G={G} treated={treated} {adoption}: over alpha + 3 MCSE ({_band(n):.3f}): {bad}"
+        f"G={G} treated={treated} {adoption}: over alpha + {k:g} MCSE ({_band(n, k):.3f}): {bad}"
     )
 
 
@@ -99,9 +112,11 @@ def test_defaults_hold_their_size_on_a_subset_of_the_grid(G, treated, adoption):
 @pytest.mark.statistical
 @pytest.mark.slow
 @pytest.mark.grid
-@pytest.mark.parametrize(("G", "treated", "adoption"), [d for d in _grid() if d not in SUBSET])
+@pytest.mark.parametrize(("G", "treated", "adoption"), WHOLE)
 def test_defaults_hold_their_size_on_the_whole_grid(G, treated, adoption):
-    _check(G, treated, adoption, n=300)
+    # the Bonferroni bound for the whole grid's checks at a family-wise 1% (module docstring)
+    z = float(norm.isf(0.01 / (len(WHOLE) * 5)))
+    _check(G, treated, adoption, n=300, k=z)
 
 
 @pytest.mark.statistical
@@ -117,7 +132,10 @@ def test_default_power_is_at_least_every_well_sized_alternatives(treated):
         & (t["treated"] == treated)
         & np.isclose(t["alpha"], ALPHA)
     ]
-    ok = rows[rows["size"] <= ALPHA + 3 * np.sqrt(ALPHA * (1 - ALPHA) / rows["n_null"])]
+    # well sized as auto's rule defines it (choose_inference, step 2): within 2 MCSE of
+    # alpha, 3 for randomization inference
+    k = np.where(rows["method"] == "ri", 3.0, 2.0)
+    ok = rows[rows["size"] <= ALPHA + k * np.sqrt(ALPHA * (1 - ALPHA) / rows["n_null"])]
     specs = ["twfe"]
     for m in ok["method"]:
         run, weights = TABLE_METHODS["twfe"][m]

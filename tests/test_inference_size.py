@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from hubsim.estimators import twfe
+from hubsim.estimators.inference import choose_inference
 from hubsim.regional import RegionalDesign
 
 ALPHA = 0.05
@@ -163,7 +164,9 @@ def test_conley_taber_holds_size_with_three_treated_of_fifty():
 
 @pytest.mark.statistical
 @pytest.mark.slow
-def test_eight_regions_half_treated_auto_wild_holds_size():
+def test_eight_regions_half_treated_auto_holds_size():
+    # 8 regions, 4 treated is read at the table's (G=6, 3 treated) row, where CR1 measured
+    # 0.070: within alpha + 3 MCSE, so auto once took it, and it rejected above 5% here
     n = 1000
     design = RegionalDesign(
         n_regions=8,
@@ -176,6 +179,8 @@ def test_eight_regions_half_treated_auto_wild_holds_size():
         ar_sd=0.05,
         effect=0.0,
     )
+    chosen = choose_inference(8, 4, 4, staggered=True).method
+    assert chosen != "cr1"
     rate, _, info = _run(design, ["auto"], n, seed=108)
-    assert {m for m, _ in info["auto"]} == {"wild"}
-    _assert_in_band(rate["auto"], ALPHA, n, "auto (wild)")
+    assert {m for m, _ in info["auto"]} == {chosen}
+    _assert_in_band(rate["auto"], _nominal(info["auto"]), n, f"auto ({chosen})")
