@@ -53,6 +53,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left, bisect_right
+from heapq import heappush
 
 EPS = 1e-9
 INF = math.inf
@@ -62,6 +63,19 @@ K_PROC, K_DUTY, K_SHORT, K_DEEP, K_SESSION, K_GROUP, K_TEAM = range(7)
 CH_CLIN, CH_DUTY, CH_TEAM, CH_ADMIN = range(4)
 # roster activity code (hubsim.des.staff.ACTIVITIES) of each channel
 CHANNEL_ACTIVITY = (0, 1, 2, 4)
+
+
+class _Call:
+    """A scheduled call: the two attributes SimPy's ``step`` reads (``callbacks``, shared by
+    every call of a model since ``step`` only reads it, and ``_ok``), plus the call."""
+
+    __slots__ = ("args", "callbacks", "fn")
+    _ok = True
+
+    def __init__(self, callbacks, fn, args):
+        self.callbacks = callbacks
+        self.fn = fn
+        self.args = args
 
 
 class Diary:
@@ -230,19 +244,45 @@ class BookingMixin:
         else:
             r = -1
         ap.append([kind, sid, ch, x, y, c, course, stage, ix, 0, r])
-        self.dia[sid][ch].take(x, d)
+        # Diary.take(x, d), inlined (one call a booking)
+        diary = self.dia[sid][ch]
+        diary.v += 1
+        s, e = diary.s, diary.e
+        i = bisect_right(s, x + EPS) - 1
+        lo, hi = s[i], e[i]
+        left, right = x - lo > EPS, hi - y > EPS
+        if left and right:
+            e[i] = x
+            s.insert(i + 1, y)
+            e.insert(i + 1, hi)
+        elif left:
+            e[i] = x
+        elif right:
+            s[i] = y
+        else:
+            del s[i]
+            del e[i]
         self.staff_appts[sid].add(a)
+        now = self.now
         if kind == K_GROUP:
             reason = self.reason
             ev = self.ev
-            now = self.now
             for m in course.members:
                 if reason[m] < 0:
                     ev.extend((m, now, stage, _E_BOOKED, sid, a))
         elif kind != K_TEAM and kind != K_PROC:
-            self.ev.extend((c, self.now, stage, _E_BOOKED, sid, a))
+            self.ev.extend((c, now, stage, _E_BOOKED, sid, a))
         if x < self.H:
-            self._at(y, self._appt_end, a)
+            # self._at(y, self._appt_end, a), inlined
+            heappush(
+                self._queue,
+                (
+                    now + (y - now if y > now else 0.0),
+                    1,
+                    next(self._eid),
+                    _Call(self._fire_cb, self._appt_end, (a,)),
+                ),
+            )
         return a
 
     def _unindex(self, row, a):
@@ -468,7 +508,17 @@ class BookingMixin:
             if r < INF:
                 left = r - self.waited[c]
                 if left < self.H - now:
-                    self._at(now + max(left, 0.0), self._renege, c, tok)
+                    # self._at(now + max(left, 0.0), self._renege, c, tok), inlined
+                    t = now + max(left, 0.0)
+                    heappush(
+                        self._queue,
+                        (
+                            now + (t - now if t > now else 0.0),
+                            1,
+                            next(self._eid),
+                            _Call(self._fire_cb, self._renege, (c, tok)),
+                        ),
+                    )
 
     def _wait_ends(self, c, t):
         """The work the client waited for starts at ``t`` (logged, clocks updated)."""
@@ -712,13 +762,38 @@ class BookingMixin:
         d = fixed if fixed is not None else self._session_len(c, step, self.n_appt[c])
         t = due if due > t0 else t0
         # one search to infinity: a slot found in the window is the windowed search's answer,
-        # and one beyond it is when the session becomes bookable
-        x = self.dia[course.sid][CH_CLIN].find(t, d, INF)
+        # and one beyond it is when the session becomes bookable (Diary.find inlined: most
+        # retries fail, so this path runs several times a booked session)
+        sid = course.sid
+        diary = self.dia[sid][CH_CLIN]
+        s, e = diary.s, diary.e
+        i = bisect_left(e, t + d - EPS)
+        x = None
+        for i in range(i, len(s)):
+            a = s[i]
+            y = a if a > t else t
+            if y + d <= e[i] + EPS:
+                x = y
+                break
         if x is not None and x <= until:
             self._book_session(course, x, d)
             return True
         rank = self._r_new if not course.started else self._r_sessions
-        y, sid = self._bump((course.sid,), t, d, until, rank)
+        # _bump's candidate search for this one member first: usually there is none, and
+        # then _bump would change nothing
+        ap = self.ap
+        mine = self.bx[sid]
+        for r in range(rank + 1, len(mine)):
+            starts, ids = mine[r]
+            j = bisect_left(starts, t)
+            n = len(starts)
+            while j < n and ap[ids[j]][9] != 0:
+                j += 1
+            if j < n and starts[j] <= until:
+                break
+        else:
+            return x
+        y, sid = self._bump((sid,), t, d, until, rank)
         if y is None:
             return x if sid == -1 else False
         self._book_session(course, y, d)
@@ -731,21 +806,38 @@ class BookingMixin:
             return
         deferred = []
         dia = self.dia
+        n_appt = self.n_appt
+        is_group = self.is_group
+        try_session = self._try_session
+        pop = heapq.heappop
         while heap and heap[0][0] <= until:
-            _ready, _seq, course, due = heapq.heappop(heap)
-            if not self._needs_more(course):
+            _ready, _seq, course, due = pop(heap)
+            # self._needs_more(course), inlined
+            if not course.open:
                 continue
-            x = self._try_session(course, due)
+            if is_group[course.step]:
+                if course.done + course.booked >= course.planned:
+                    continue
+            elif course.attended[course.members[0]] + course.booked >= course.planned:
+                continue
+            x = try_session(course, due)
             if x is not True:
                 c = course.members[0]
-                key = (dia[course.sid][CH_CLIN].v, c, self.n_appt[c])
-                deferred.append((course, due, x, key))
-        for course, due, x, key in deferred:
+                deferred.append((course, due, x, dia[course.sid][CH_CLIN].v, c, n_appt[c]))
+        h = self.booking.horizon_days
+        seq = self._seq
+        for course, due, x, v, c, k in deferred:
             # the failed search's answer stands while the clinician's diary (and the
             # session looked for) is unchanged
-            c = course.members[0]
-            if x is not False and key == (dia[course.sid][CH_CLIN].v, c, self.n_appt[c]):
-                self._defer(course, due, x)
+            if (
+                x is not False
+                and v == dia[course.sid][CH_CLIN].v
+                and c == course.members[0]
+                and k == n_appt[c]
+            ):
+                # self._defer(course, due, x), inlined
+                ready = due if h is None or x is None else max(due, x - h)
+                heapq.heappush(heap, (ready, next(seq), course, due))
             else:
                 self._defer(course, due)
 

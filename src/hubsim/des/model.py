@@ -24,7 +24,7 @@ import gc
 import itertools
 import math
 from collections import deque
-from heapq import heappush
+from heapq import heappop, heappush
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ import simpy
 
 from hubsim.config.schema import STEP_IDS, STEP_LADDER, ServiceConfig
 from hubsim.des import staff as staff_mod
-from hubsim.des.booking import INF, BookingMixin, Diary
+from hubsim.des.booking import INF, BookingMixin, Diary, _Call
 from hubsim.des.demand import arrivals as draw_arrivals
 from hubsim.des.pathway import LADDER_IDX, PathwayMixin
 from hubsim.des.record import EVENT_FIELDS, STEP_STAGE, RunRecord, S
@@ -226,6 +226,10 @@ class HubModel(BookingMixin, PathwayMixin):
             if len(part)
         ]
         self._keys, self._key_order = keys, order
+        # client c is row inv[c] of the draws in key order
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        self._inv = inv
         mean = np.array(
             [
                 cfg.simulation.clients.means[d]
@@ -240,18 +244,17 @@ class HubModel(BookingMixin, PathwayMixin):
             correlation=np.asarray(cfg.simulation.clients.correlation, dtype=float),
             means=mean,
             instruments=self.instruments,
+            order=inv,  # every attribute comes back in client order
         )
-        inv = np.empty(n, dtype=np.int64)
-        inv[self._key_order] = np.arange(n)
-        self.latent0 = att["latent"][inv] if n else np.empty((0, 5))
-        self.z0 = att["z0"][inv] if n else np.empty((0, 5))
-        self.u = att["u"][inv] if n else np.empty((0, len(U)))
-        dur_u = att["durations"][inv] if n else np.empty((0, len(DURATIONS)))
-        ses_u = att["sessions"][inv] if n else np.empty((0, 7))
-        self.appt_u = att["appointments"].take(inv) if n else None
-        self.course_u = att["courses"][inv] if n else np.empty((0, 1, 2))
-        self._external(att["external"][inv] if n else np.empty((0, 3)))
-        self.pre = att["pre"].iloc[inv].reset_index(drop=True) if n else pd.DataFrame()
+        self.latent0 = att["latent"] if n else np.empty((0, 5))
+        self.z0 = att["z0"] if n else np.empty((0, 5))
+        self.u = att["u"] if n else np.empty((0, len(U)))
+        dur_u = att["durations"] if n else np.empty((0, len(DURATIONS)))
+        ses_u = att["sessions"] if n else np.empty((0, 7))
+        self.appt_u = att["appointments"] if n else None
+        self.course_u = att["courses"] if n else np.empty((0, 1, 2))
+        self._external(att["external"] if n else np.empty((0, 3)))
+        self.pre = att["pre"] if n else pd.DataFrame()
         groups_arr = np.empty(n, dtype=np.int64)
         ref_at = np.empty(n)
         if n0:
@@ -400,6 +403,27 @@ class HubModel(BookingMixin, PathwayMixin):
         self.now = self.env._now
         ev.fn(*ev.args)
 
+    def _loop(self):
+        """``env.run(until=self.H)`` for the kernel's own events, without SimPy's per-event
+        ``step`` machinery.
+
+        Every entry on the queue is a :class:`_Call` pushed by :meth:`_at`, so processing one
+        is popping it, setting the clock and making the call: the same events in the same
+        order (time, priority, insertion id) as ``Environment.run``, which stops before the
+        first event at ``until`` (its stop event is URGENT) and leaves the clock there.
+        """
+        env = self.env
+        if not self.H > env._now:
+            raise ValueError(f"until(={self.H}) must be > the current simulation time.")
+        queue = self._queue
+        H = self.H
+        pop = heappop
+        while queue and queue[0][0] < H:
+            t, _prio, _eid, ev = pop(queue)
+            self.now = t
+            ev.fn(*ev.args)
+        env._now = H
+
     # ------------------------------------------------------------------------- run
     def run(self) -> RunRecord:
         """Run to the horizon and return the record of what happened."""
@@ -481,7 +505,7 @@ class HubModel(BookingMixin, PathwayMixin):
         arrive = self._arrive
         for k, t in enumerate(self.ref_at[self.n0 :].tolist()):
             at(t, arrive, self.n0 + k)
-        self.env.run(until=self.H)
+        self._loop()
         self.now = self.H
         self._finalise()
         return self._record()
@@ -545,22 +569,20 @@ class HubModel(BookingMixin, PathwayMixin):
         for m in self.staff:
             absences.extend((m.sid, a, b, 3) for a, b in sick[m.sid] if a < self.H)
         absences = np.asarray(absences, dtype=float).reshape(-1, 4)
+        latent_end = np.asarray(self.latent, dtype=float).reshape(-1, 5)
         post = (
             outcome_scores(
                 self._keys,
-                np.asarray(self.latent, dtype=float).reshape(-1, 5)[self._key_order],
+                latent_end,
                 seed=self.seed,
                 scenario=self.scenario,
                 replication=self.rep,
                 instruments=self.instruments,
+                order=self._inv,  # in client order, as latent_end
             )
             if n
             else pd.DataFrame()
         )
-        if n:
-            inv = np.empty(n, dtype=np.int64)
-            inv[self._key_order] = np.arange(n)
-            post = post.iloc[inv].reset_index(drop=True)
         names = np.array(self._key_names, dtype=object).reshape(-1, 2)
         clients = {
             "referred_at": self.ref_at.copy(),
@@ -572,7 +594,7 @@ class HubModel(BookingMixin, PathwayMixin):
             "needed_step": np.asarray(self.need, dtype=np.int64),
             "start_step": np.asarray(self.start, dtype=np.int64),
             "latent0": self.latent0.copy(),
-            "latent_end": np.asarray(self.latent, dtype=float).reshape(-1, 5),
+            "latent_end": latent_end,
             "z0": self.z0.copy(),
             "pre": self.pre,
             "post": post,
@@ -603,19 +625,6 @@ class HubModel(BookingMixin, PathwayMixin):
             queue_area=dict(self.q_area),
             meta=meta,
         )
-
-
-class _Call:
-    """A scheduled call: the two attributes SimPy's ``step`` reads (``callbacks``, shared by
-    every call of a model since ``step`` only reads it, and ``_ok``), plus the call."""
-
-    __slots__ = ("args", "callbacks", "fn")
-    _ok = True
-
-    def __init__(self, callbacks, fn, args):
-        self.callbacks = callbacks
-        self.fn = fn
-        self.args = args
 
 
 def _rostered(sid, act, blocks, spells, H):
