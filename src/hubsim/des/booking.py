@@ -767,9 +767,8 @@ class BookingMixin:
         sid = course.sid
         diary = self.dia[sid][CH_CLIN]
         s, e = diary.s, diary.e
-        i = bisect_left(e, t + d - EPS)
         x = None
-        for i in range(i, len(s)):
+        for i in range(bisect_left(e, t + d - EPS), len(s)):
             a = s[i]
             y = a if a > t else t
             if y + d <= e[i] + EPS:
