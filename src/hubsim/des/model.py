@@ -418,6 +418,29 @@ class HubModel(BookingMixin, PathwayMixin):
         queue = self._queue
         H = self.H
         pop = heappop
+        # while arrivals remain, each step takes the earlier of the heap's top and the next
+        # arrival (see _run)
+        arrive = self._arrive
+        a_time, a_eid, a_client = self._arrivals
+        i, m = 0, len(a_time)
+        while i < m:
+            ta = a_time[i]
+            if queue:
+                top = queue[0]
+                th = top[0]
+                if th < ta or (th == ta and top[2] < a_eid[i]):
+                    if th >= H:
+                        break
+                    pop(queue)
+                    self.now = th
+                    ev = top[3]
+                    ev.fn(*ev.args)
+                    continue
+            if ta >= H:
+                break
+            self.now = ta
+            arrive(a_client[i])
+            i += 1
         while queue and queue[0][0] < H:
             t, _prio, _eid, ev = pop(queue)
             self.now = t
@@ -501,10 +524,17 @@ class HubModel(BookingMixin, PathwayMixin):
                     self._at(a, self._sick, sid, a, b)
         for c in range(self.n0):
             self._initial(c, self.initial_stage[c])
-        at = self._at
-        arrive = self._arrive
-        for k, t in enumerate(self.ref_at[self.n0 :].tolist()):
-            at(t, arrive, self.n0 + k)
+        # the arrivals are not pushed onto the heap (thousands of entries every pop would
+        # sift through): _loop merges them in from this list, in the order the heap would
+        # give them, by (time, insertion id), arrival k having id first + k and every later
+        # event a higher one, as if they had been pushed here one by one
+        times = np.asarray(self.ref_at[self.n0 :], dtype=float)
+        now = self.now
+        times = now + np.where(times > now, times - now, 0.0)  # _at's event time
+        order = np.argsort(times, kind="stable")
+        first = next(self._eid)
+        self._eid = itertools.count(first + len(times))
+        self._arrivals = (times[order].tolist(), (first + order).tolist(), (self.n0 + order).tolist())
         self._loop()
         self.now = self.H
         self._finalise()
