@@ -501,7 +501,7 @@ class BookingMixin:
         tok = self.q_token[c] + 1
         self.q_token[c] = tok
         self.booked[c] = -1
-        self.ev.extend((c, now, stage, _E_WAIT_BEGINS, -1, -1))
+        self.ev.extend((c, now, stage, _E_WAIT_BEGINS, -1.0, -1.0))
         self.lists[stage].append(c)
         if renege:
             r = self.renege_at[c]
@@ -528,7 +528,7 @@ class BookingMixin:
         w = t - self.q_enter[c]
         self.waited[c] += w if stage in self.renege_lists else 0.0
         self.q_area[stage] += w
-        self.ev.extend((c, t, stage, _E_WAIT_ENDS, -1, -1))
+        self.ev.extend((c, t, stage, _E_WAIT_ENDS, -1.0, -1.0))
         self.q_stage[c] = -1
         self.q_token[c] += 1
         self.booked[c] = -1
@@ -546,7 +546,7 @@ class BookingMixin:
         if course is not None:
             self._leave_course(course, c)
         self._wait_ends_renege(c)
-        self.ev.extend((c, self.now, stage, _E_RENEGED, -1, -1))
+        self.ev.extend((c, self.now, stage, _E_RENEGED, -1.0, -1.0))
         self.pending[c].clear()
         self._terminal(c, _R_DROPPED_WAITING)
 
@@ -555,7 +555,7 @@ class BookingMixin:
         w = self.now - self.q_enter[c]
         self.waited[c] += w
         self.q_area[stage] += w
-        self.ev.extend((c, self.now, stage, _E_WAIT_ENDS, -1, -1))
+        self.ev.extend((c, self.now, stage, _E_WAIT_ENDS, -1.0, -1.0))
         self.q_stage[c] = -1
         self.q_token[c] += 1
         self.booked[c] = -1
@@ -681,7 +681,7 @@ class BookingMixin:
         course = Course(code, sid, int(self.planned[c][code]), [c], {c: self.n_course[c]})
         self.n_course[c] += 1
         self.waiting_course[c] = course
-        self.ev.extend((c, now, _STEP_STAGE[code], _E_ALLOCATED, sid, -1))
+        self.ev.extend((c, now, _STEP_STAGE[code], _E_ALLOCATED, sid, -1.0))
         self._book_session(course, x, d)
         return True
 
@@ -896,12 +896,13 @@ from hubsim.des.record import E as _E  # noqa: E402
 from hubsim.des.record import R as _R  # noqa: E402
 from hubsim.des.record import S as _S  # noqa: E402
 
-_E_BOOKED = _E["booked"]
-_E_CANCELLED = _E["cancelled"]
-_E_WAIT_BEGINS = _E["wait_begins"]
-_E_WAIT_ENDS = _E["wait_ends"]
-_E_RENEGED = _E["reneged"]
-_E_ALLOCATED = _E["allocated"]
+# logged as floats (see hubsim.des.pathway._EF)
+_E_BOOKED = float(_E["booked"])
+_E_CANCELLED = float(_E["cancelled"])
+_E_WAIT_BEGINS = float(_E["wait_begins"])
+_E_WAIT_ENDS = float(_E["wait_ends"])
+_E_RENEGED = float(_E["reneged"])
+_E_ALLOCATED = float(_E["allocated"])
 _S_DUTY = _S["duty"]
 _S_DEEP = _S["in_depth_assessment"]
 _R_DROPPED_WAITING = _R["dropped_out_waiting"]

@@ -714,5 +714,5 @@ def _subtract(s, e, spells):
 
 from hubsim.des.record import E as _E  # noqa: E402
 
-_E_BEGINS = _E["begins"]
-_E_DNA = _E["dna"]
+_E_BEGINS = float(_E["begins"])
+_E_DNA = float(_E["dna"])
