@@ -579,7 +579,18 @@ class BookingMixin:
             booking_pass()
         nxt = day + 1
         if nxt < self.H:
-            self._at(float(nxt), self._daily, nxt)
+            # self._at(float(nxt), self._daily, nxt), inlined
+            now = self.now
+            t = float(nxt)
+            heappush(
+                self._queue,
+                (
+                    now + (t - now if t > now else 0.0),
+                    1,
+                    next(self._eid),
+                    _Call(self._fire_cb, self._daily, (nxt,)),
+                ),
+            )
 
     def _book_risk_list(self):
         while True:

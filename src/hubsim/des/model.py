@@ -347,8 +347,9 @@ class HubModel(BookingMixin, PathwayMixin):
             above = [i for i in off_idx if i >= k]
             return min(above) if above else max(off_idx)
 
-        table = {k: to_offered(k) for k in range(-1, len(STEP_LADDER))}
-        need = np.array([table[k] for k in need], dtype=np.int64)
+        # look-up tables indexed by k + 1 (k = -1 is "none")
+        table = np.array([to_offered(k) for k in range(-1, len(STEP_LADDER))], dtype=np.int64)
+        need = table[need + 1]
         li = LADDER_IDX["low_intensity"]
 
         def start_of(k):
@@ -358,10 +359,8 @@ class HubModel(BookingMixin, PathwayMixin):
             cand = [i for i in off_idx if lo <= i <= k]
             return min(cand) if cand else k
 
-        stable = {k: start_of(k) for k in range(-1, len(STEP_LADDER))}
-        start = (
-            need.copy() if self.reversed else np.array([stable[k] for k in need], dtype=np.int64)
-        )
+        stable = np.array([start_of(k) for k in range(-1, len(STEP_LADDER))], dtype=np.int64)
+        start = need.copy() if self.reversed else stable[need + 1]
         u = self.u
         for j, s in enumerate(("group", "pharmacological", "pastoral")):
             st = iv.steps.get(s)

@@ -81,10 +81,10 @@ class PathwayMixin:
         now = self.now
         ev = self.ev
         ev.extend((c, now, _S_REFERRAL, _E_ARRIVAL, -1.0, -1.0))
-        sc = self.iv.screening
         if self._after_acceptance:
             self._to_processing(c)
             return
+        sc = self.iv.screening
         u = self.u_rows[c]
         if u[_U_COMPLETE] >= sc.p_complete:
             ev.extend((c, now, _S_SCREENING, _EF["screening_not_completed"], -1.0, -1.0))
@@ -293,7 +293,16 @@ class PathwayMixin:
             return
         if self.reason[c] >= 0:
             return
-        self._wait_ends(c, start)
+        # self._wait_ends(c, start), inlined (once a client's assessment or call)
+        st = self.q_stage[c]
+        if st >= 0:
+            w = start - self.q_enter[c]
+            self.waited[c] += w if st in self.renege_lists else 0.0
+            self.q_area[st] += w
+            ev.extend((c, start, st, _E_WAIT_ENDS, -1.0, -1.0))
+            self.q_stage[c] = -1
+            self.q_token[c] += 1
+            self.booked[c] = -1
         ev.extend((c, start, stage, _E_BEGINS, sid, a))
         ev.extend((c, end, stage, _E_COMPLETES, sid, a))
         if kind == K_PROC:
