@@ -97,8 +97,9 @@ class Diary:
     __slots__ = ("e", "s", "v")
 
     def __init__(self, intervals=()):
-        self.s = [float(a) for a, _b in intervals]
-        self.e = [float(b) for _a, b in intervals]
+        starts, ends = zip(*intervals, strict=True) if len(intervals) else ((), ())
+        self.s = list(map(float, starts))
+        self.e = list(map(float, ends))
         self.v = 0
 
     def find(self, t: float, d: float, until: float):

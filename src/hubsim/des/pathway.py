@@ -250,10 +250,11 @@ class PathwayMixin:
 
     def _appt_draw(self, c, ix):
         if ix < N_APPOINTMENTS:
-            rows = self._appt_rows.get(c)
-            if rows is None:
-                rows = self._appt_rows[c] = self.appt_u.rows(c)
-            return rows[ix]
+            flat = self._appt_rows.get(c)
+            if flat is None:
+                flat = self._appt_rows[c] = self.appt_u.flat(c)
+            k = 3 * ix
+            return flat[k : k + 3]
         g = self._overflow(c)
         return g.random(3)
 
