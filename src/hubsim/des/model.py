@@ -264,6 +264,10 @@ class HubModel(BookingMixin, PathwayMixin):
         ref_at[n0:] = arr.time
         self.groups = groups_arr
         self.ref_at = ref_at
+        # the kernel's copy as Python floats: numpy scalars would make every wait computed
+        # from them (and the latent states they update) numpy scalars, several times slower
+        # to compute with, for the same IEEE values
+        self.ref_l = ref_at.tolist()
         self.initial_stage = list(initial["stage"]) if n0 else []
         # the in-depth list is used only by the two-stage model (or an initial list on it)
         both = self.two_stage or "in_depth_assessment" in self.initial_stage
@@ -598,7 +602,10 @@ class HubModel(BookingMixin, PathwayMixin):
         for m in self.staff:
             absences.extend((m.sid, a, b, 3) for a, b in sick[m.sid] if a < self.H)
         absences = np.asarray(absences, dtype=float).reshape(-1, 4)
-        latent_end = np.asarray(self.latent, dtype=float).reshape(-1, 5)
+        # one pass over the numbers (np.asarray would first inspect every client's list)
+        latent_end = np.fromiter(
+            itertools.chain.from_iterable(self.latent), dtype=float, count=5 * n
+        ).reshape(-1, 5)
         post = (
             outcome_scores(
                 self._keys,

@@ -200,7 +200,7 @@ class PathwayMixin:
         self.ext_wait[c] = wait
         self.ext_treated[c] = treated
         now = self.now
-        pre_wait = now - self.ref_at[c]
+        pre_wait = now - self.ref_l[c]
         self.pre_treat_done[c] = True
         if self.q_stage[c] >= 0:
             self._wait_ends_renege(c)
@@ -260,7 +260,7 @@ class PathwayMixin:
 
     def _course_draw(self, c, k):
         if k < N_COURSES:
-            return self.course_u[c, k]
+            return self.course_u[c, k].tolist()  # Python floats (see HubModel.ref_l)
         g = self._overflow(c)
         return np.array([g.standard_normal(), g.random()])
 
@@ -357,7 +357,7 @@ class PathwayMixin:
     def _first_treatment(self, c, t):
         if not self.pre_treat_done[c]:
             self.pre_treat_done[c] = True
-            self._wait_effects(c, t - self.ref_at[c])
+            self._wait_effects(c, t - self.ref_l[c])
 
     def _leave_course(self, course, c):
         """A client leaves an open course early (renege before starting, dropout, DNAs)."""
@@ -544,7 +544,7 @@ class PathwayMixin:
             self._wait_ends_renege(c)  # leaves a list without the work starting
         if not self.pre_treat_done[c]:
             self.pre_treat_done[c] = True
-            self._wait_effects(c, self.now - self.ref_at[c])
+            self._wait_effects(c, self.now - self.ref_l[c])
         self.reason[c] = reason
         self.ev.extend((c, self.now, stage, _E_DISCHARGED, -1.0, -1.0))
 
