@@ -66,14 +66,12 @@ CHANNEL_ACTIVITY = (0, 1, 2, 4)
 
 
 class _Call:
-    """A scheduled call: the two attributes SimPy's ``step`` reads (``callbacks``, shared by
-    every call of a model since ``step`` only reads it, and ``_ok``), plus the call."""
+    """A scheduled call ``fn(*args)``: the event object of the kernel's heap entries
+    (``HubModel._at``; processed by ``HubModel._loop``, not by SimPy's ``step``)."""
 
-    __slots__ = ("args", "callbacks", "fn")
-    _ok = True
+    __slots__ = ("args", "fn")
 
-    def __init__(self, callbacks, fn, args):
-        self.callbacks = callbacks
+    def __init__(self, fn, args):
         self.fn = fn
         self.args = args
 
@@ -281,7 +279,7 @@ class BookingMixin:
                     now + (y - now if y > now else 0.0),
                     1,
                     next(self._eid),
-                    _Call(self._fire_cb, self._appt_end, (a,)),
+                    _Call(self._appt_end, (a,)),
                 ),
             )
         return a
@@ -517,7 +515,7 @@ class BookingMixin:
                             now + (t - now if t > now else 0.0),
                             1,
                             next(self._eid),
-                            _Call(self._fire_cb, self._renege, (c, tok)),
+                            _Call(self._renege, (c, tok)),
                         ),
                     )
 
@@ -589,7 +587,7 @@ class BookingMixin:
                     now + (t - now if t > now else 0.0),
                     1,
                     next(self._eid),
-                    _Call(self._fire_cb, self._daily, (nxt,)),
+                    _Call(self._daily, (nxt,)),
                 ),
             )
 

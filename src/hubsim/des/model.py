@@ -6,8 +6,11 @@ the staff and their diaries (:mod:`hubsim.des.staff`), the arrivals
 runs the client process (:mod:`hubsim.des.pathway`) with its bookings
 (:mod:`hubsim.des.booking`) on SimPy's event queue, and returns a
 :class:`hubsim.des.record.RunRecord`. The kernel is callback-driven: every event is a
-SimPy timeout whose callback calls a method (no generator process per client), and every
-record is appended to one flat list.
+scheduled call of a method (no generator process per client) on the heap of a
+``simpy.Environment``, processed in SimPy's order (time, priority, insertion id) by the
+kernel's own loop (:meth:`HubModel._loop`: no per-event ``step`` machinery, and the
+arrivals merged in from a sorted list rather than pushed), and every record is appended
+to one flat list.
 
 Examples
 --------
@@ -385,35 +388,31 @@ class HubModel(BookingMixin, PathwayMixin):
 
     # ------------------------------------------------------------------- events
     def _at(self, t, fn, *args):
-        """Call ``fn(*args)`` at time ``t``: a minimal event object with one callback on
-        SimPy's event queue.
+        """Call ``fn(*args)`` at time ``t`` (a :class:`~hubsim.des.booking._Call` on the heap).
 
         This is ``Environment.schedule(event, NORMAL, delay)`` written out (it runs once
         per event of the run): the same heap entry ``(now + delay, NORMAL=1, next(eid),
-        event)``, so the order of events, and the event log, are those of ``schedule``.
-        It relies on SimPy's private ``Environment._queue`` heap and ``_eid`` counter,
+        call)``, so the order of events, and the event log, are those of ``schedule``.
+        The heap and the first ids are SimPy's private ``Environment._queue`` and ``_eid``,
         unchanged throughout SimPy 4 (pyproject pins ``simpy>=4.1,<5``; ``_run`` checks
-        they exist). ``self.now`` equals ``env._now`` whenever this runs: every event on
-        the queue is a ``_Call`` whose callback sets it first.
+        they exist). :meth:`_loop` sets ``self.now`` before each call. The hottest callers
+        (bookings, renege times, the daily pass) push the same entry inline.
         """
         now = self.now
         heappush(
             self._queue,
-            (now + (t - now if t > now else 0.0), 1, next(self._eid), _Call(self._fire_cb, fn, args)),
+            (now + (t - now if t > now else 0.0), 1, next(self._eid), _Call(fn, args)),
         )
-
-    def _fire(self, ev):
-        self.now = self.env._now
-        ev.fn(*ev.args)
 
     def _loop(self):
         """``env.run(until=self.H)`` for the kernel's own events, without SimPy's per-event
         ``step`` machinery.
 
-        Every entry on the queue is a :class:`_Call` pushed by :meth:`_at`, so processing one
-        is popping it, setting the clock and making the call: the same events in the same
-        order (time, priority, insertion id) as ``Environment.run``, which stops before the
-        first event at ``until`` (its stop event is URGENT) and leaves the clock there.
+        Every entry on the queue is a :class:`~hubsim.des.booking._Call` pushed as
+        :meth:`_at` does, so processing one is popping it, setting the clock and making the
+        call: the same events in the same order (time, priority, insertion id) as
+        ``Environment.run``, which stops before the first event at ``until`` (its stop
+        event is URGENT) and leaves the clock there.
         """
         env = self.env
         if not self.H > env._now:
@@ -466,7 +465,6 @@ class HubModel(BookingMixin, PathwayMixin):
     def _run(self) -> RunRecord:
         n = self.n
         self.env = simpy.Environment()
-        self._fire_cb = [self._fire]
         try:  # see _at: the kernel pushes onto SimPy's own event heap
             self._queue, self._eid = self.env._queue, self.env._eid
         except AttributeError as exc:  # pragma: no cover - only a SimPy outside 4.x
