@@ -53,6 +53,7 @@ from __future__ import annotations
 import heapq
 import math
 from bisect import bisect_left, bisect_right
+from heapq import heappush
 
 EPS = 1e-9
 INF = math.inf
@@ -62,6 +63,17 @@ K_PROC, K_DUTY, K_SHORT, K_DEEP, K_SESSION, K_GROUP, K_TEAM = range(7)
 CH_CLIN, CH_DUTY, CH_TEAM, CH_ADMIN = range(4)
 # roster activity code (hubsim.des.staff.ACTIVITIES) of each channel
 CHANNEL_ACTIVITY = (0, 1, 2, 4)
+
+
+class _Call:
+    """A scheduled call ``fn(*args)``: the event object of the kernel's heap entries
+    (``HubModel._at``; processed by ``HubModel._loop``, not by SimPy's ``step``)."""
+
+    __slots__ = ("args", "fn")
+
+    def __init__(self, fn, args):
+        self.fn = fn
+        self.args = args
 
 
 class Diary:
@@ -83,8 +95,9 @@ class Diary:
     __slots__ = ("e", "s", "v")
 
     def __init__(self, intervals=()):
-        self.s = [float(a) for a, _b in intervals]
-        self.e = [float(b) for _a, b in intervals]
+        starts, ends = zip(*intervals, strict=True) if len(intervals) else ((), ())
+        self.s = list(map(float, starts))
+        self.e = list(map(float, ends))
         self.v = 0
 
     def find(self, t: float, d: float, until: float):
@@ -230,19 +243,45 @@ class BookingMixin:
         else:
             r = -1
         ap.append([kind, sid, ch, x, y, c, course, stage, ix, 0, r])
-        self.dia[sid][ch].take(x, d)
+        # Diary.take(x, d), inlined (one call a booking)
+        diary = self.dia[sid][ch]
+        diary.v += 1
+        s, e = diary.s, diary.e
+        i = bisect_right(s, x + EPS) - 1
+        lo, hi = s[i], e[i]
+        left, right = x - lo > EPS, hi - y > EPS
+        if left and right:
+            e[i] = x
+            s.insert(i + 1, y)
+            e.insert(i + 1, hi)
+        elif left:
+            e[i] = x
+        elif right:
+            s[i] = y
+        else:
+            del s[i]
+            del e[i]
         self.staff_appts[sid].add(a)
+        now = self.now
         if kind == K_GROUP:
             reason = self.reason
             ev = self.ev
-            now = self.now
             for m in course.members:
                 if reason[m] < 0:
                     ev.extend((m, now, stage, _E_BOOKED, sid, a))
         elif kind != K_TEAM and kind != K_PROC:
-            self.ev.extend((c, self.now, stage, _E_BOOKED, sid, a))
+            self.ev.extend((c, now, stage, _E_BOOKED, sid, a))
         if x < self.H:
-            self._at(y, self._appt_end, a)
+            # self._at(y, self._appt_end, a), inlined
+            heappush(
+                self._queue,
+                (
+                    now + (y - now if y > now else 0.0),
+                    1,
+                    next(self._eid),
+                    _Call(self._appt_end, (a,)),
+                ),
+            )
         return a
 
     def _unindex(self, row, a):
@@ -461,14 +500,24 @@ class BookingMixin:
         tok = self.q_token[c] + 1
         self.q_token[c] = tok
         self.booked[c] = -1
-        self.ev.extend((c, now, stage, _E_WAIT_BEGINS, -1, -1))
+        self.ev.extend((c, now, stage, _E_WAIT_BEGINS, -1.0, -1.0))
         self.lists[stage].append(c)
         if renege:
             r = self.renege_at[c]
             if r < INF:
                 left = r - self.waited[c]
                 if left < self.H - now:
-                    self._at(now + max(left, 0.0), self._renege, c, tok)
+                    # self._at(now + max(left, 0.0), self._renege, c, tok), inlined
+                    t = now + max(left, 0.0)
+                    heappush(
+                        self._queue,
+                        (
+                            now + (t - now if t > now else 0.0),
+                            1,
+                            next(self._eid),
+                            _Call(self._renege, (c, tok)),
+                        ),
+                    )
 
     def _wait_ends(self, c, t):
         """The work the client waited for starts at ``t`` (logged, clocks updated)."""
@@ -478,7 +527,7 @@ class BookingMixin:
         w = t - self.q_enter[c]
         self.waited[c] += w if stage in self.renege_lists else 0.0
         self.q_area[stage] += w
-        self.ev.extend((c, t, stage, _E_WAIT_ENDS, -1, -1))
+        self.ev.extend((c, t, stage, _E_WAIT_ENDS, -1.0, -1.0))
         self.q_stage[c] = -1
         self.q_token[c] += 1
         self.booked[c] = -1
@@ -496,7 +545,7 @@ class BookingMixin:
         if course is not None:
             self._leave_course(course, c)
         self._wait_ends_renege(c)
-        self.ev.extend((c, self.now, stage, _E_RENEGED, -1, -1))
+        self.ev.extend((c, self.now, stage, _E_RENEGED, -1.0, -1.0))
         self.pending[c].clear()
         self._terminal(c, _R_DROPPED_WAITING)
 
@@ -505,7 +554,7 @@ class BookingMixin:
         w = self.now - self.q_enter[c]
         self.waited[c] += w
         self.q_area[stage] += w
-        self.ev.extend((c, self.now, stage, _E_WAIT_ENDS, -1, -1))
+        self.ev.extend((c, self.now, stage, _E_WAIT_ENDS, -1.0, -1.0))
         self.q_stage[c] = -1
         self.q_token[c] += 1
         self.booked[c] = -1
@@ -529,7 +578,18 @@ class BookingMixin:
             booking_pass()
         nxt = day + 1
         if nxt < self.H:
-            self._at(float(nxt), self._daily, nxt)
+            # self._at(float(nxt), self._daily, nxt), inlined
+            now = self.now
+            t = float(nxt)
+            heappush(
+                self._queue,
+                (
+                    now + (t - now if t > now else 0.0),
+                    1,
+                    next(self._eid),
+                    _Call(self._daily, (nxt,)),
+                ),
+            )
 
     def _book_risk_list(self):
         while True:
@@ -631,7 +691,7 @@ class BookingMixin:
         course = Course(code, sid, int(self.planned[c][code]), [c], {c: self.n_course[c]})
         self.n_course[c] += 1
         self.waiting_course[c] = course
-        self.ev.extend((c, now, _STEP_STAGE[code], _E_ALLOCATED, sid, -1))
+        self.ev.extend((c, now, _STEP_STAGE[code], _E_ALLOCATED, sid, -1.0))
         self._book_session(course, x, d)
         return True
 
@@ -712,13 +772,37 @@ class BookingMixin:
         d = fixed if fixed is not None else self._session_len(c, step, self.n_appt[c])
         t = due if due > t0 else t0
         # one search to infinity: a slot found in the window is the windowed search's answer,
-        # and one beyond it is when the session becomes bookable
-        x = self.dia[course.sid][CH_CLIN].find(t, d, INF)
+        # and one beyond it is when the session becomes bookable (Diary.find inlined: most
+        # retries fail, so this path runs several times a booked session)
+        sid = course.sid
+        diary = self.dia[sid][CH_CLIN]
+        s, e = diary.s, diary.e
+        x = None
+        for i in range(bisect_left(e, t + d - EPS), len(s)):
+            a = s[i]
+            y = a if a > t else t
+            if y + d <= e[i] + EPS:
+                x = y
+                break
         if x is not None and x <= until:
             self._book_session(course, x, d)
             return True
         rank = self._r_new if not course.started else self._r_sessions
-        y, sid = self._bump((course.sid,), t, d, until, rank)
+        # _bump's candidate search for this one member first: usually there is none, and
+        # then _bump would change nothing
+        ap = self.ap
+        mine = self.bx[sid]
+        for r in range(rank + 1, len(mine)):
+            starts, ids = mine[r]
+            j = bisect_left(starts, t)
+            n = len(starts)
+            while j < n and ap[ids[j]][9] != 0:
+                j += 1
+            if j < n and starts[j] <= until:
+                break
+        else:
+            return x
+        y, sid = self._bump((sid,), t, d, until, rank)
         if y is None:
             return x if sid == -1 else False
         self._book_session(course, y, d)
@@ -731,21 +815,38 @@ class BookingMixin:
             return
         deferred = []
         dia = self.dia
+        n_appt = self.n_appt
+        is_group = self.is_group
+        try_session = self._try_session
+        pop = heapq.heappop
         while heap and heap[0][0] <= until:
-            _ready, _seq, course, due = heapq.heappop(heap)
-            if not self._needs_more(course):
+            _ready, _seq, course, due = pop(heap)
+            # self._needs_more(course), inlined
+            if not course.open:
                 continue
-            x = self._try_session(course, due)
+            if is_group[course.step]:
+                if course.done + course.booked >= course.planned:
+                    continue
+            elif course.attended[course.members[0]] + course.booked >= course.planned:
+                continue
+            x = try_session(course, due)
             if x is not True:
                 c = course.members[0]
-                key = (dia[course.sid][CH_CLIN].v, c, self.n_appt[c])
-                deferred.append((course, due, x, key))
-        for course, due, x, key in deferred:
+                deferred.append((course, due, x, dia[course.sid][CH_CLIN].v, c, n_appt[c]))
+        h = self.booking.horizon_days
+        seq = self._seq
+        for course, due, x, v, c, k in deferred:
             # the failed search's answer stands while the clinician's diary (and the
             # session looked for) is unchanged
-            c = course.members[0]
-            if x is not False and key == (dia[course.sid][CH_CLIN].v, c, self.n_appt[c]):
-                self._defer(course, due, x)
+            if (
+                x is not False
+                and v == dia[course.sid][CH_CLIN].v
+                and c == course.members[0]
+                and k == n_appt[c]
+            ):
+                # self._defer(course, due, x), inlined
+                ready = due if h is None or x is None else max(due, x - h)
+                heapq.heappush(heap, (ready, next(seq), course, due))
             else:
                 self._defer(course, due)
 
@@ -805,12 +906,13 @@ from hubsim.des.record import E as _E  # noqa: E402
 from hubsim.des.record import R as _R  # noqa: E402
 from hubsim.des.record import S as _S  # noqa: E402
 
-_E_BOOKED = _E["booked"]
-_E_CANCELLED = _E["cancelled"]
-_E_WAIT_BEGINS = _E["wait_begins"]
-_E_WAIT_ENDS = _E["wait_ends"]
-_E_RENEGED = _E["reneged"]
-_E_ALLOCATED = _E["allocated"]
+# logged as floats (see hubsim.des.pathway._EF)
+_E_BOOKED = float(_E["booked"])
+_E_CANCELLED = float(_E["cancelled"])
+_E_WAIT_BEGINS = float(_E["wait_begins"])
+_E_WAIT_ENDS = float(_E["wait_ends"])
+_E_RENEGED = float(_E["reneged"])
+_E_ALLOCATED = float(_E["allocated"])
 _S_DUTY = _S["duty"]
 _S_DEEP = _S["in_depth_assessment"]
 _R_DROPPED_WAITING = _R["dropped_out_waiting"]

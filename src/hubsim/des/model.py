@@ -6,8 +6,11 @@ the staff and their diaries (:mod:`hubsim.des.staff`), the arrivals
 runs the client process (:mod:`hubsim.des.pathway`) with its bookings
 (:mod:`hubsim.des.booking`) on SimPy's event queue, and returns a
 :class:`hubsim.des.record.RunRecord`. The kernel is callback-driven: every event is a
-SimPy timeout whose callback calls a method (no generator process per client), and every
-record is appended to one flat list.
+scheduled call of a method (no generator process per client) on the heap of a
+``simpy.Environment``, processed in SimPy's order (time, priority, insertion id) by the
+kernel's own loop (:meth:`HubModel._loop`: no per-event ``step`` machinery, and the
+arrivals merged in from a sorted list rather than pushed), and every record is appended
+to one flat list.
 
 Examples
 --------
@@ -24,7 +27,7 @@ import gc
 import itertools
 import math
 from collections import deque
-from heapq import heappush
+from heapq import heappop, heappush
 
 import numpy as np
 import pandas as pd
@@ -32,7 +35,7 @@ import simpy
 
 from hubsim.config.schema import STEP_IDS, STEP_LADDER, ServiceConfig
 from hubsim.des import staff as staff_mod
-from hubsim.des.booking import INF, BookingMixin, Diary
+from hubsim.des.booking import INF, BookingMixin, Diary, _Call
 from hubsim.des.demand import arrivals as draw_arrivals
 from hubsim.des.pathway import LADDER_IDX, PathwayMixin
 from hubsim.des.record import EVENT_FIELDS, STEP_STAGE, RunRecord, S
@@ -226,6 +229,10 @@ class HubModel(BookingMixin, PathwayMixin):
             if len(part)
         ]
         self._keys, self._key_order = keys, order
+        # client c is row inv[c] of the draws in key order
+        inv = np.empty(n, dtype=np.int64)
+        inv[order] = np.arange(n)
+        self._inv = inv
         mean = np.array(
             [
                 cfg.simulation.clients.means[d]
@@ -240,18 +247,17 @@ class HubModel(BookingMixin, PathwayMixin):
             correlation=np.asarray(cfg.simulation.clients.correlation, dtype=float),
             means=mean,
             instruments=self.instruments,
+            order=inv,  # every attribute comes back in client order
         )
-        inv = np.empty(n, dtype=np.int64)
-        inv[self._key_order] = np.arange(n)
-        self.latent0 = att["latent"][inv] if n else np.empty((0, 5))
-        self.z0 = att["z0"][inv] if n else np.empty((0, 5))
-        self.u = att["u"][inv] if n else np.empty((0, len(U)))
-        dur_u = att["durations"][inv] if n else np.empty((0, len(DURATIONS)))
-        ses_u = att["sessions"][inv] if n else np.empty((0, 7))
-        self.appt_u = att["appointments"].take(inv) if n else None
-        self.course_u = att["courses"][inv] if n else np.empty((0, 1, 2))
-        self._external(att["external"][inv] if n else np.empty((0, 3)))
-        self.pre = att["pre"].iloc[inv].reset_index(drop=True) if n else pd.DataFrame()
+        self.latent0 = att["latent"] if n else np.empty((0, 5))
+        self.z0 = att["z0"] if n else np.empty((0, 5))
+        self.u = att["u"] if n else np.empty((0, len(U)))
+        dur_u = att["durations"] if n else np.empty((0, len(DURATIONS)))
+        ses_u = att["sessions"] if n else np.empty((0, 7))
+        self.appt_u = att["appointments"] if n else None
+        self.course_u = att["courses"] if n else np.empty((0, 1, 2))
+        self._external(att["external"] if n else np.empty((0, 3)))
+        self.pre = att["pre"] if n else pd.DataFrame()
         groups_arr = np.empty(n, dtype=np.int64)
         ref_at = np.empty(n)
         if n0:
@@ -261,6 +267,10 @@ class HubModel(BookingMixin, PathwayMixin):
         ref_at[n0:] = arr.time
         self.groups = groups_arr
         self.ref_at = ref_at
+        # the kernel's copy as Python floats: numpy scalars would make every wait computed
+        # from them (and the latent states they update) numpy scalars, several times slower
+        # to compute with, for the same IEEE values
+        self.ref_l = ref_at.tolist()
         self.initial_stage = list(initial["stage"]) if n0 else []
         # the in-depth list is used only by the two-stage model (or an initial list on it)
         both = self.two_stage or "in_depth_assessment" in self.initial_stage
@@ -344,8 +354,9 @@ class HubModel(BookingMixin, PathwayMixin):
             above = [i for i in off_idx if i >= k]
             return min(above) if above else max(off_idx)
 
-        table = {k: to_offered(k) for k in range(-1, len(STEP_LADDER))}
-        need = np.array([table[k] for k in need], dtype=np.int64)
+        # look-up tables indexed by k + 1 (k = -1 is "none")
+        table = np.array([to_offered(k) for k in range(-1, len(STEP_LADDER))], dtype=np.int64)
+        need = table[need + 1]
         li = LADDER_IDX["low_intensity"]
 
         def start_of(k):
@@ -355,10 +366,8 @@ class HubModel(BookingMixin, PathwayMixin):
             cand = [i for i in off_idx if lo <= i <= k]
             return min(cand) if cand else k
 
-        stable = {k: start_of(k) for k in range(-1, len(STEP_LADDER))}
-        start = (
-            need.copy() if self.reversed else np.array([stable[k] for k in need], dtype=np.int64)
-        )
+        stable = np.array([start_of(k) for k in range(-1, len(STEP_LADDER))], dtype=np.int64)
+        start = need.copy() if self.reversed else stable[need + 1]
         u = self.u
         for j, s in enumerate(("group", "pharmacological", "pastoral")):
             st = iv.steps.get(s)
@@ -379,26 +388,66 @@ class HubModel(BookingMixin, PathwayMixin):
 
     # ------------------------------------------------------------------- events
     def _at(self, t, fn, *args):
-        """Call ``fn(*args)`` at time ``t``: a minimal event object with one callback on
-        SimPy's event queue.
+        """Call ``fn(*args)`` at time ``t`` (a :class:`~hubsim.des.booking._Call` on the heap).
 
         This is ``Environment.schedule(event, NORMAL, delay)`` written out (it runs once
         per event of the run): the same heap entry ``(now + delay, NORMAL=1, next(eid),
-        event)``, so the order of events, and the event log, are those of ``schedule``.
-        It relies on SimPy's private ``Environment._queue`` heap and ``_eid`` counter,
+        call)``, so the order of events, and the event log, are those of ``schedule``.
+        The heap and the first ids are SimPy's private ``Environment._queue`` and ``_eid``,
         unchanged throughout SimPy 4 (pyproject pins ``simpy>=4.1,<5``; ``_run`` checks
-        they exist). ``self.now`` equals ``env._now`` whenever this runs: every event on
-        the queue is a ``_Call`` whose callback sets it first.
+        they exist). :meth:`_loop` sets ``self.now`` before each call. The hottest callers
+        (bookings, renege times, the daily pass) push the same entry inline.
         """
         now = self.now
         heappush(
             self._queue,
-            (now + (t - now if t > now else 0.0), 1, next(self._eid), _Call(self._fire_cb, fn, args)),
+            (now + (t - now if t > now else 0.0), 1, next(self._eid), _Call(fn, args)),
         )
 
-    def _fire(self, ev):
-        self.now = self.env._now
-        ev.fn(*ev.args)
+    def _loop(self):
+        """``env.run(until=self.H)`` for the kernel's own events, without SimPy's per-event
+        ``step`` machinery.
+
+        Every entry on the queue is a :class:`~hubsim.des.booking._Call` pushed as
+        :meth:`_at` does, so processing one is popping it, setting the clock and making the
+        call: the same events in the same order (time, priority, insertion id) as
+        ``Environment.run``, which stops before the first event at ``until`` (its stop
+        event is URGENT) and leaves the clock there.
+        """
+        env = self.env
+        if not self.H > env._now:
+            raise ValueError(f"until(={self.H}) must be > the current simulation time.")
+        queue = self._queue
+        H = self.H
+        pop = heappop
+        # while arrivals remain, each step takes the earlier of the heap's top and the next
+        # arrival (see _run)
+        arrive = self._arrive
+        a_time, a_eid, a_client = self._arrivals
+        i, m = 0, len(a_time)
+        while i < m:
+            ta = a_time[i]
+            if queue:
+                top = queue[0]
+                th = top[0]
+                if th < ta or (th == ta and top[2] < a_eid[i]):
+                    if th >= H:
+                        break
+                    pop(queue)
+                    self.now = th
+                    ev = top[3]
+                    ev.fn(*ev.args)
+                    continue
+            if ta >= H:
+                break
+            self.now = ta
+            arrive(a_client[i])
+            i += 1
+        while queue and queue[0][0] < H:
+            t, _prio, _eid, ev = pop(queue)
+            self.now = t
+            ev.fn(*ev.args)
+        env._now = H
 
     # ------------------------------------------------------------------------- run
     def run(self) -> RunRecord:
@@ -416,7 +465,6 @@ class HubModel(BookingMixin, PathwayMixin):
     def _run(self) -> RunRecord:
         n = self.n
         self.env = simpy.Environment()
-        self._fire_cb = [self._fire]
         try:  # see _at: the kernel pushes onto SimPy's own event heap
             self._queue, self._eid = self.env._queue, self.env._eid
         except AttributeError as exc:  # pragma: no cover - only a SimPy outside 4.x
@@ -477,11 +525,18 @@ class HubModel(BookingMixin, PathwayMixin):
                     self._at(a, self._sick, sid, a, b)
         for c in range(self.n0):
             self._initial(c, self.initial_stage[c])
-        at = self._at
-        arrive = self._arrive
-        for k, t in enumerate(self.ref_at[self.n0 :].tolist()):
-            at(t, arrive, self.n0 + k)
-        self.env.run(until=self.H)
+        # the arrivals are not pushed onto the heap (thousands of entries every pop would
+        # sift through): _loop merges them in from this list, in the order the heap would
+        # give them, by (time, insertion id), arrival k having id first + k and every later
+        # event a higher one, as if they had been pushed here one by one
+        times = np.asarray(self.ref_at[self.n0 :], dtype=float)
+        now = self.now
+        times = now + np.where(times > now, times - now, 0.0)  # _at's event time
+        order = np.argsort(times, kind="stable")
+        first = next(self._eid)
+        self._eid = itertools.count(first + len(times))
+        self._arrivals = (times[order].tolist(), (first + order).tolist(), (self.n0 + order).tolist())
+        self._loop()
         self.now = self.H
         self._finalise()
         return self._record()
@@ -545,22 +600,23 @@ class HubModel(BookingMixin, PathwayMixin):
         for m in self.staff:
             absences.extend((m.sid, a, b, 3) for a, b in sick[m.sid] if a < self.H)
         absences = np.asarray(absences, dtype=float).reshape(-1, 4)
+        # one pass over the numbers (np.asarray would first inspect every client's list)
+        latent_end = np.fromiter(
+            itertools.chain.from_iterable(self.latent), dtype=float, count=5 * n
+        ).reshape(-1, 5)
         post = (
             outcome_scores(
                 self._keys,
-                np.asarray(self.latent, dtype=float).reshape(-1, 5)[self._key_order],
+                latent_end,
                 seed=self.seed,
                 scenario=self.scenario,
                 replication=self.rep,
                 instruments=self.instruments,
+                order=self._inv,  # in client order, as latent_end
             )
             if n
             else pd.DataFrame()
         )
-        if n:
-            inv = np.empty(n, dtype=np.int64)
-            inv[self._key_order] = np.arange(n)
-            post = post.iloc[inv].reset_index(drop=True)
         names = np.array(self._key_names, dtype=object).reshape(-1, 2)
         clients = {
             "referred_at": self.ref_at.copy(),
@@ -572,7 +628,7 @@ class HubModel(BookingMixin, PathwayMixin):
             "needed_step": np.asarray(self.need, dtype=np.int64),
             "start_step": np.asarray(self.start, dtype=np.int64),
             "latent0": self.latent0.copy(),
-            "latent_end": np.asarray(self.latent, dtype=float).reshape(-1, 5),
+            "latent_end": latent_end,
             "z0": self.z0.copy(),
             "pre": self.pre,
             "post": post,
@@ -603,19 +659,6 @@ class HubModel(BookingMixin, PathwayMixin):
             queue_area=dict(self.q_area),
             meta=meta,
         )
-
-
-class _Call:
-    """A scheduled call: the two attributes SimPy's ``step`` reads (``callbacks``, shared by
-    every call of a model since ``step`` only reads it, and ``_ok``), plus the call."""
-
-    __slots__ = ("args", "callbacks", "fn")
-    _ok = True
-
-    def __init__(self, callbacks, fn, args):
-        self.callbacks = callbacks
-        self.fn = fn
-        self.args = args
 
 
 def _rostered(sid, act, blocks, spells, H):
@@ -675,5 +718,5 @@ def _subtract(s, e, spells):
 
 from hubsim.des.record import E as _E  # noqa: E402
 
-_E_BEGINS = _E["begins"]
-_E_DNA = _E["dna"]
+_E_BEGINS = float(_E["begins"])
+_E_DNA = float(_E["dna"])

@@ -51,11 +51,16 @@ def wait_effects(latent, z0, u_remit: float, wait_days: float, oc) -> None:
     months = wait_days / DAYS_PER_MONTH
     remit = u_remit < 1.0 - math.exp(-oc.natural_remission_per_month * months)
     pen = oc.wait_penalty_per_month * months
+    # element by element in place (the kernel calls this once a client: a loop is cheaper
+    # than building a new list)
     if remit:
         # remission: no worse than the general staff population the client came from
-        latent[:] = [(z if z < v else v) + pen for v, z in zip(latent, z0, strict=True)]
+        for i, z in enumerate(z0):
+            v = latent[i]
+            latent[i] = (z if z < v else v) + pen
     else:
-        latent[:] = [v + pen for v in latent]
+        for i, v in enumerate(latent):
+            latent[i] = v + pen
 
 
 def still_a_case(latent: np.ndarray) -> bool:

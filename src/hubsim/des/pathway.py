@@ -40,23 +40,26 @@ STEP_CODE = {s: i for i, s in enumerate(STEP_IDS)}
 LADDER_IDX = {s: i for i, s in enumerate(STEP_LADDER)}
 _U_COMPLETE, _U_REFER, _U_ACCEPT = U["complete"], U["refer"], U["accept"]
 _U_IN_DEPTH, _U_ONWARD, _U_DEST, _U_REMIT = U["in_depth"], U["onward"], U["destination"], U["remit"]
+# event codes, and the "none" staff/appointment -1, are logged as floats: the record's
+# float array is built from the log fastest when fewer of its numbers are ints
+_EF = {k: float(v) for k, v in E.items()}
 _E_ARRIVAL, _E_SCREENED, _E_BEGINS, _E_COMPLETES = (
-    E["arrival"],
-    E["screened"],
-    E["begins"],
-    E["completes"],
+    float(E["arrival"]),
+    float(E["screened"]),
+    float(E["begins"]),
+    float(E["completes"]),
 )
 _E_DNA, _E_DROPOUT, _E_STEP_UP, _E_COURSE_ENDS = (
-    E["dna"],
-    E["dropout"],
-    E["step_up"],
-    E["course_ends"],
+    float(E["dna"]),
+    float(E["dropout"]),
+    float(E["step_up"]),
+    float(E["course_ends"]),
 )
 _E_DISCHARGED, _E_ONWARD, _E_RISK, _E_WAIT_ENDS = (
-    E["discharged"],
-    E["onward_referred"],
-    E["risk_flagged"],
-    E["wait_ends"],
+    float(E["discharged"]),
+    float(E["onward_referred"]),
+    float(E["risk_flagged"]),
+    float(E["wait_ends"]),
 )
 _S_SCREENING, _S_PROC, _S_DUTY = S["screening"], S["processing"], S["duty"]
 _S_ASSESS, _S_DEEP, _S_TEAM, _S_DISCHARGE = (
@@ -77,25 +80,25 @@ class PathwayMixin:
     def _arrive(self, c):
         now = self.now
         ev = self.ev
-        ev.extend((c, now, _S_REFERRAL, _E_ARRIVAL, -1, -1))
-        sc = self.iv.screening
+        ev.extend((c, now, _S_REFERRAL, _E_ARRIVAL, -1.0, -1.0))
         if self._after_acceptance:
             self._to_processing(c)
             return
+        sc = self.iv.screening
         u = self.u_rows[c]
         if u[_U_COMPLETE] >= sc.p_complete:
-            ev.extend((c, now, _S_SCREENING, E["screening_not_completed"], -1, -1))
+            ev.extend((c, now, _S_SCREENING, _EF["screening_not_completed"], -1.0, -1.0))
             self._terminal(c, R["screening_not_completed"], _S_SCREENING)
             return
         if self._self_assessment and u[_U_REFER] >= sc.p_refer_after_self_assessment:
-            ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1, -1))
-            ev.extend((c, now, _S_SCREENING, E["not_referred"], -1, -1))
+            ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1.0, -1.0))
+            ev.extend((c, now, _S_SCREENING, _EF["not_referred"], -1.0, -1.0))
             self._terminal(c, R["not_referred"], _S_SCREENING)
             return
         # screened (see _screened), then on to referral processing
-        ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1, -1))
+        ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1.0, -1.0))
         if self.risk[c] and self.pool_duty:
-            ev.extend((c, now, _S_DUTY, _E_RISK, -1, -1))
+            ev.extend((c, now, _S_DUTY, _E_RISK, -1.0, -1.0))
             self.duty_cont[c] = self._to_processing
             self._enqueue(c, _S_DUTY, renege=False)
             if self.risk_first:
@@ -108,7 +111,7 @@ class PathwayMixin:
 
     def _initial(self, c, stage):
         """A client of the initial waiting list joins ``stage``'s list at time 0."""
-        self.ev.extend((c, 0.0, _S_REFERRAL, _E_ARRIVAL, -1, -1))
+        self.ev.extend((c, 0.0, _S_REFERRAL, _E_ARRIVAL, -1.0, -1.0))
         if stage in ("assessment", "in_depth_assessment"):
             st = _S_ASSESS if stage == "assessment" else _S_DEEP
             self._enqueue(c, st)
@@ -122,9 +125,9 @@ class PathwayMixin:
 
     def _screened(self, c, cont):
         now = self.now
-        self.ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1, -1))
+        self.ev.extend((c, now, _S_SCREENING, _E_SCREENED, -1.0, -1.0))
         if self.risk[c] and self.pool_duty:
-            self.ev.extend((c, now, _S_DUTY, _E_RISK, -1, -1))
+            self.ev.extend((c, now, _S_DUTY, _E_RISK, -1.0, -1.0))
             self.duty_cont[c] = cont
             self._enqueue(c, _S_DUTY, renege=False)
             if self.risk_first:
@@ -150,12 +153,12 @@ class PathwayMixin:
         sc = self.iv.screening
         u = self.u_rows[c]
         if u[_U_ACCEPT] >= sc.p_accepted:
-            self.ev.extend((c, self.now, _S_PROC, E["not_accepted"], -1, -1))
+            self.ev.extend((c, self.now, _S_PROC, _EF["not_accepted"], -1.0, -1.0))
             self._terminal(c, R["not_accepted"], _S_PROC)
             return
         if self._after_acceptance:
             if u[_U_COMPLETE] >= sc.p_complete:
-                self.ev.extend((c, self.now, _S_SCREENING, E["screening_not_completed"], -1, -1))
+                self.ev.extend((c, self.now, _S_SCREENING, _EF["screening_not_completed"], -1.0, -1.0))
                 self._terminal(c, R["screening_not_completed"], _S_SCREENING)
                 return
             self._screened(c, self._to_assessment)
@@ -197,7 +200,7 @@ class PathwayMixin:
         self.ext_wait[c] = wait
         self.ext_treated[c] = treated
         now = self.now
-        pre_wait = now - self.ref_at[c]
+        pre_wait = now - self.ref_l[c]
         self.pre_treat_done[c] = True
         if self.q_stage[c] >= 0:
             self._wait_ends_renege(c)
@@ -207,7 +210,7 @@ class PathwayMixin:
             lat[:] = [v - effect for v in lat]
         else:
             wait_effects(lat, self.z0_l[c], self.u_remit[c], pre_wait, self.outcomes)
-        self.ev.extend((c, now, _S_ONWARD, _E_ONWARD, -1, -1))
+        self.ev.extend((c, now, _S_ONWARD, _E_ONWARD, -1.0, -1.0))
         self.reason[c] = _R_ONWARD
 
     def _plan_in_house(self, c):
@@ -247,16 +250,17 @@ class PathwayMixin:
 
     def _appt_draw(self, c, ix):
         if ix < N_APPOINTMENTS:
-            rows = self._appt_rows.get(c)
-            if rows is None:
-                rows = self._appt_rows[c] = self.appt_u.rows(c)
-            return rows[ix]
+            flat = self._appt_rows.get(c)
+            if flat is None:
+                flat = self._appt_rows[c] = self.appt_u.flat(c)
+            k = 3 * ix
+            return flat[k : k + 3]
         g = self._overflow(c)
         return g.random(3)
 
     def _course_draw(self, c, k):
         if k < N_COURSES:
-            return self.course_u[c, k]
+            return self.course_u[c, k].tolist()  # Python floats (see HubModel.ref_l)
         g = self._overflow(c)
         return np.array([g.standard_normal(), g.random()])
 
@@ -290,7 +294,16 @@ class PathwayMixin:
             return
         if self.reason[c] >= 0:
             return
-        self._wait_ends(c, start)
+        # self._wait_ends(c, start), inlined (once a client's assessment or call)
+        st = self.q_stage[c]
+        if st >= 0:
+            w = start - self.q_enter[c]
+            self.waited[c] += w if st in self.renege_lists else 0.0
+            self.q_area[st] += w
+            ev.extend((c, start, st, _E_WAIT_ENDS, -1.0, -1.0))
+            self.q_stage[c] = -1
+            self.q_token[c] += 1
+            self.booked[c] = -1
         ev.extend((c, start, stage, _E_BEGINS, sid, a))
         ev.extend((c, end, stage, _E_COMPLETES, sid, a))
         if kind == K_PROC:
@@ -336,7 +349,7 @@ class PathwayMixin:
             self._end_course(course, c, -1)
             return
         if u_drop < att.p_dropout_per_session:
-            self.ev.extend((c, end, stage, _E_DROPOUT, sid, -1))
+            self.ev.extend((c, end, stage, _E_DROPOUT, sid, -1.0))
             self._end_course(course, c, R["dropped_out_treatment"])
             return
         self._next_due(course)
@@ -344,7 +357,7 @@ class PathwayMixin:
     def _first_treatment(self, c, t):
         if not self.pre_treat_done[c]:
             self.pre_treat_done[c] = True
-            self._wait_effects(c, t - self.ref_at[c])
+            self._wait_effects(c, t - self.ref_l[c])
 
     def _leave_course(self, course, c):
         """A client leaves an open course early (renege before starting, dropout, DNAs)."""
@@ -354,7 +367,7 @@ class PathwayMixin:
             course.appts.clear()
             course.booked = 0
             course.open = False
-            self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_COURSE_ENDS, course.sid, -1))
+            self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_COURSE_ENDS, course.sid, -1.0))
             self._release(course.sid)
         else:
             course.members = [m for m in course.members if m != c]
@@ -374,7 +387,7 @@ class PathwayMixin:
             course.open = False
             for x in list(course.appts):
                 self._cancel(x)
-            self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_COURSE_ENDS, course.sid, -1))
+            self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_COURSE_ENDS, course.sid, -1.0))
             self._release(course.sid)
         self.completed_course[c] = True
         sid = STEP_IDS[course.step]
@@ -390,7 +403,7 @@ class PathwayMixin:
                 if STEP_CODE[s] in self.step_pool
             ]
             if nxt:
-                self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_STEP_UP, -1, -1))
+                self.ev.extend((c, self.now, STEP_STAGE[course.step], _E_STEP_UP, -1.0, -1.0))
                 self.assessor[c] = course.sid
                 self.pending[c].appendleft(nxt[0])
         if self.pending[c]:
@@ -424,7 +437,7 @@ class PathwayMixin:
             for m in members:
                 self.n_course[m] += 1
                 self.waiting_course[m] = course
-                self.ev.extend((m, self.now, stage, E["allocated"], sid, -1))
+                self.ev.extend((m, self.now, stage, _EF["allocated"], sid, -1.0))
             self._book_session(course, x, d)
         nxt = self.now + step.group_cadence_days
         if nxt < self.H:
@@ -464,7 +477,7 @@ class PathwayMixin:
             course.consec[m] = 0
             course.attended[m] += 1
             if course.done < course.planned and u_drop < att.p_dropout_per_session:
-                self.ev.extend((m, end, stage, _E_DROPOUT, sid, -1))
+                self.ev.extend((m, end, stage, _E_DROPOUT, sid, -1.0))
                 self._end_course(course, m, R["dropped_out_treatment"])
         live = [m for m in course.members if self.reason[m] < 0]
         if course.done >= course.planned or not live:
@@ -472,7 +485,7 @@ class PathwayMixin:
             for x in list(course.appts):
                 self._cancel(x)
             for m in live:
-                self.ev.extend((m, self.now, stage, _E_COURSE_ENDS, sid, -1))
+                self.ev.extend((m, self.now, stage, _E_COURSE_ENDS, sid, -1.0))
             self._release(sid)
             for m in live:
                 self._end_group_member(course, m)
@@ -531,9 +544,9 @@ class PathwayMixin:
             self._wait_ends_renege(c)  # leaves a list without the work starting
         if not self.pre_treat_done[c]:
             self.pre_treat_done[c] = True
-            self._wait_effects(c, self.now - self.ref_at[c])
+            self._wait_effects(c, self.now - self.ref_l[c])
         self.reason[c] = reason
-        self.ev.extend((c, self.now, stage, _E_DISCHARGED, -1, -1))
+        self.ev.extend((c, self.now, stage, _E_DISCHARGED, -1.0, -1.0))
 
     def _wait_effects(self, c, wait_days):
         wait_effects(self.latent[c], self.z0_l[c], self.u_remit[c], wait_days, self.outcomes)

@@ -71,14 +71,21 @@ def _block(seed, scenario, rep, group_key, layer_key, b, attribute):
     gen = getattr(_LOCAL, "gen", None)
     if gen is None:
         gen = _LOCAL.gen = np.random.Generator(np.random.Philox(key=key))
-    gen.bit_generator.state = {
-        "bit_generator": "Philox",
-        "state": {"counter": np.array([0, 0, int(b), 0], dtype=np.uint64), "key": key},
-        "buffer": _EMPTY_BUFFER,
-        "buffer_pos": 4,
-        "has_uint32": 0,
-        "uinteger": 0,
-    }
+        # the state handed to the setter, reused (it copies the values): only the counter
+        # and key change from block to block
+        _LOCAL.counter = np.zeros(4, dtype=np.uint64)
+        _LOCAL.inner = {"counter": _LOCAL.counter, "key": key}
+        _LOCAL.state = {
+            "bit_generator": "Philox",
+            "state": _LOCAL.inner,
+            "buffer": _EMPTY_BUFFER,
+            "buffer_pos": 4,
+            "has_uint32": 0,
+            "uinteger": 0,
+        }
+    _LOCAL.counter[2] = int(b)
+    _LOCAL.inner["key"] = key
+    gen.bit_generator.state = _LOCAL.state
     return gen
 
 
@@ -92,18 +99,42 @@ _N_UNIFORMS = _U_APP.stop
 _N_TREATMENT = 2 * N_COURSES + 3
 
 
+_NOISE_LAYOUT: dict = {}
+
+
+def _noise_layout(instruments):
+    """(name, offset, width) of each instrument drawn for ``instruments`` (see :func:`_noise`),
+    and the total width."""
+    out = _NOISE_LAYOUT.get(instruments)
+    if out is None:
+        from hubsim.config.schema import INSTRUMENTS
+        from hubsim.measures.simulate import noise_width
+
+        names = INSTRUMENTS
+        if instruments is not None:
+            last = max((INSTRUMENTS.index(i) for i in instruments), default=-1)
+            names = INSTRUMENTS[: last + 1]
+        parts, at = [], 0
+        for name in names:
+            w = noise_width(name)
+            parts.append((name, at, w))
+            at += w
+        out = _NOISE_LAYOUT[instruments] = (tuple(parts), at)
+    return out
+
+
 def _noise(rng, n, instruments=None):
     """Item noise of the six instruments in a fixed order, so each client's answers depend
     only on their own stream whatever the site screens with. Only the instruments up to the
-    last of ``instruments`` in that order are drawn (later ones would not change them)."""
-    from hubsim.config.schema import INSTRUMENTS
-    from hubsim.measures.simulate import noise_width
+    last of ``instruments`` in that order are drawn (later ones would not change them).
 
-    names = INSTRUMENTS
-    if instruments is not None:
-        last = max((INSTRUMENTS.index(i) for i in instruments), default=-1)
-        names = INSTRUMENTS[: last + 1]
-    return {name: rng.standard_normal((n, noise_width(name))) for name in names}
+    The draws are one after another, instrument by instrument, ``(n, width)`` each; they
+    are made as one call (a generator's normals do not depend on how a run of them is split
+    into calls) and cut into those blocks.
+    """
+    parts, total = _noise_layout(None if instruments is None else tuple(instruments))
+    z = rng.standard_normal(n * total)
+    return {name: z[n * at : n * (at + w)].reshape(n, w) for name, at, w in parts}
 
 
 def draw(
@@ -115,14 +146,15 @@ def draw(
     correlation: np.ndarray,
     means: np.ndarray,
     instruments: tuple[str, ...],
+    order: np.ndarray | None = None,
 ) -> dict:
     """Attributes of the clients named by ``keys``: a list of (group key, layer key, indices).
 
     Indices within each key must be ascending (arrival order within the layer). Returns a
-    dict of arrays in the order of the concatenated ``keys``, ``pre``, the screening
-    answers, as a DataFrame in that order, and ``appointments``, an
-    :class:`AppointmentDraws` (each client's per-appointment uniforms, read on demand:
-    most clients use few of them).
+    dict of arrays in the order of the concatenated ``keys`` (or, given ``order``, a
+    permutation, row ``i`` is the keys' row ``order[i]``), ``pre``, the screening answers,
+    as a DataFrame in that order, and ``appointments``, an :class:`AppointmentDraws` (each
+    client's per-appointment uniforms, read on demand: most clients use few of them).
     """
     from hubsim.measures.simulate import scores_from_noise
 
@@ -135,8 +167,10 @@ def draw(
             continue
         blocks = idx // BLOCK
         rows = idx % BLOCK
-        for b in np.unique(blocks).tolist():
-            r = rows[blocks == b]
+        # ascending indices: each block's clients are one run of them
+        bs, lo = np.unique(blocks, return_index=True)
+        for b, i, j in zip(bs.tolist(), lo.tolist(), [*lo[1:].tolist(), len(idx)], strict=True):
+            r = rows[i:j]
             normals.append(
                 _block(seed, scenario, replication, gkey, lkey, b, "normals").standard_normal(
                     (BLOCK, 10)
@@ -167,6 +201,13 @@ def draw(
     tre = np.concatenate(treat)
     from scipy.special import ndtr
 
+    block_of, row_of = np.concatenate(block_of), np.concatenate(row_of)
+    noise = {k: np.concatenate(v) for k, v in noise.items()}
+    if order is not None:
+        # every draw is row-wise, so reordering the rows first is reordering the results
+        nor, uni, tre = nor[order], uni[order], tre[order]
+        block_of, row_of = block_of[order], row_of[order]
+        noise = {k: v[order] for k, v in noise.items()}
     latent = np.asarray(means, dtype=float) + nor[:, :5] @ chol.T
     courses = np.stack(
         [tre[:, :N_COURSES], ndtr(tre[:, N_COURSES : 2 * N_COURSES])], axis=2
@@ -178,12 +219,10 @@ def draw(
         "u": uni[:, _U_DEC],
         "durations": uni[:, _U_DUR],
         "sessions": uni[:, _U_SES],
-        "appointments": AppointmentDraws(
-            blocks_u, np.concatenate(block_of), np.concatenate(row_of)
-        ),
+        "appointments": AppointmentDraws(blocks_u, block_of, row_of),
         "courses": courses,
         "external": ext,
-        "pre": scores_from_noise(latent, {k: np.concatenate(v) for k, v in noise.items()}),
+        "pre": scores_from_noise(latent, noise),
     }
 
 
@@ -192,7 +231,7 @@ class AppointmentDraws:
     drop-out, length), kept in the blocks they were drawn in and read per client on demand.
 
     ``rows(c)`` is client ``c``'s list of [u_dna, u_drop, u_len] lists (clients in the order
-    of ``take``'s permutation, or of the keys).
+    of ``take``'s permutation, or of the keys); ``flat(c)`` the same numbers in one list.
     """
 
     __slots__ = ("_block", "_blocks", "_row")
@@ -210,6 +249,11 @@ class AppointmentDraws:
         ub = self._blocks[self._block[c]]
         return ub[self._row[c], _U_APP].reshape(N_APPOINTMENTS, 3).tolist()
 
+    def flat(self, c: int) -> list:
+        """Client ``c``'s draws as one flat list: appointment ``k``'s are items ``3k`` to
+        ``3k + 2`` (cheaper to build than :meth:`rows` when a client uses few of them)."""
+        return self._blocks[self._block[c]][self._row[c], _U_APP].tolist()
+
 
 def outcome_scores(
     keys: list[tuple[str, str, np.ndarray]],
@@ -219,8 +263,10 @@ def outcome_scores(
     scenario: str,
     replication: int,
     instruments: tuple[str, ...],
+    order: np.ndarray | None = None,
 ):
-    """Scores at discharge from ``latent`` (rows in the order of ``keys``), block-keyed noise."""
+    """Scores at discharge from ``latent`` (rows in the order of ``keys``, or given ``order``,
+    a permutation, row ``i`` is the keys' row ``order[i]``), block-keyed noise."""
     from hubsim.measures.simulate import scores_from_noise
 
     noise = {name: [] for name in instruments}
@@ -228,8 +274,9 @@ def outcome_scores(
         idx = np.asarray(idx, dtype=np.int64)
         blocks = idx // BLOCK
         rows = idx % BLOCK
-        for b in np.unique(blocks).tolist():
-            r = rows[blocks == b]
+        bs, lo = np.unique(blocks, return_index=True)
+        for b, i, j in zip(bs.tolist(), lo.tolist(), [*lo[1:].tolist(), len(idx)], strict=True):
+            r = rows[i:j]
             z = _noise(
                 _block(seed, scenario, replication, gkey, lkey, b, "outcome_scores"),
                 BLOCK,
@@ -237,7 +284,10 @@ def outcome_scores(
             )
             for name in instruments:
                 noise[name].append(z[name][r])
-    return scores_from_noise(latent, {k: np.concatenate(v) for k, v in noise.items()})
+    noise = {k: np.concatenate(v) for k, v in noise.items()}
+    if order is not None:
+        noise = {k: v[order] for k, v in noise.items()}
+    return scores_from_noise(latent, noise)
 
 
 def overflow(seed, scenario, replication, gkey, lkey, index):
