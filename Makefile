@@ -49,7 +49,7 @@ test: $(DEV)
 	$(BIN)/python -m pytest -m "not slow" -n 2 -p no:cacheprovider
 
 test-slow: $(DEV)
-	$(BIN)/python -m pytest -m "slow and not grid" -n 2 -p no:cacheprovider
+	$(BIN)/python -m pytest -m "slow" -n 2 -p no:cacheprovider
 
 test-grid: $(DEV)
 	$(BIN)/python -m pytest -m "grid" -n 2 -p no:cacheprovider
