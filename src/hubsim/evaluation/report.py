@@ -367,11 +367,11 @@ def key_findings(result: StudyResult) -> list[str]:
             untr = _curve_of(curves, s, best, "n_treated")
             if len(untr):
                 pts = "; ".join(
-                    f"{int(x.x_value)} with a hub ({d.n_regions - int(x.x_value)} without): "
+                    f"{int(x.x_value)} hub regions ({d.n_regions - int(x.x_value)} without): "
                     f"{x.power:.2f} (MCSE {x.power_mcse:.2f})"
                     for x in untr.sort_values("x_value").itertuples()
                 )
-                L.append(f"- Untreated regions: power {pts}.")
+                L.append(f"- Untreated regions: power with {pts}.")
             m = mde[(mde["scenario"] == s) & (mde["estimator"] == best)] if len(mde) else mde
             if len(m) and np.isfinite(m["mde"].iloc[0]):
                 mr = m.iloc[0]
