@@ -117,11 +117,14 @@ class Diary:
 
     def take(self, x: float, d: float) -> None:
         """Mark ``[x, x + d)`` booked (it must be free)."""
+        self.take_until(x, x + d)
+
+    def take_until(self, x: float, y: float) -> None:
+        """Mark ``[x, y)`` booked (it must be free)."""
         self.v += 1
         s, e = self.s, self.e
         i = bisect_right(s, x + EPS) - 1
         a, b = s[i], e[i]
-        y = x + d
         left, right = x - a > EPS, b - y > EPS
         if left and right:
             e[i] = x
@@ -243,24 +246,7 @@ class BookingMixin:
         else:
             r = -1
         ap.append([kind, sid, ch, x, y, c, course, stage, ix, 0, r])
-        # Diary.take(x, d), inlined (one call a booking)
-        diary = self.dia[sid][ch]
-        diary.v += 1
-        s, e = diary.s, diary.e
-        i = bisect_right(s, x + EPS) - 1
-        lo, hi = s[i], e[i]
-        left, right = x - lo > EPS, hi - y > EPS
-        if left and right:
-            e[i] = x
-            s.insert(i + 1, y)
-            e.insert(i + 1, hi)
-        elif left:
-            e[i] = x
-        elif right:
-            s[i] = y
-        else:
-            del s[i]
-            del e[i]
+        self.dia[sid][ch].take_until(x, y)
         self.staff_appts[sid].add(a)
         now = self.now
         if kind == K_GROUP:
@@ -701,9 +687,13 @@ class BookingMixin:
         ix = self.n_appt[c]
         if not group:
             self.n_appt[c] = ix + 1
-            a = self._book(K_SESSION, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix)
+            a = self._book(
+                K_SESSION, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix
+            )
         else:
-            a = self._book(K_GROUP, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix)
+            a = self._book(
+                K_GROUP, course.sid, CH_CLIN, x, d, c, course, _STEP_STAGE[course.step], ix
+            )
         course.appts.add(a)
         course.booked += 1
         course.last = x
