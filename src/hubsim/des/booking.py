@@ -258,7 +258,8 @@ class BookingMixin:
         elif kind != K_TEAM and kind != K_PROC:
             self.ev.extend((c, now, stage, _E_BOOKED, sid, a))
         if x < self.H:
-            # self._at(y, self._appt_end, a), inlined
+            # self._at(y, self._appt_end, a) written out: it runs once an appointment, and
+            # the call costs the M/M/c benchmark about 5% (kernel / Ciw 0.95x -> 1.01x)
             heappush(
                 self._queue,
                 (
@@ -493,17 +494,7 @@ class BookingMixin:
             if r < INF:
                 left = r - self.waited[c]
                 if left < self.H - now:
-                    # self._at(now + max(left, 0.0), self._renege, c, tok), inlined
-                    t = now + max(left, 0.0)
-                    heappush(
-                        self._queue,
-                        (
-                            now + (t - now if t > now else 0.0),
-                            1,
-                            next(self._eid),
-                            _Call(self._renege, (c, tok)),
-                        ),
-                    )
+                    self._at(now + max(left, 0.0), self._renege, c, tok)
 
     def _wait_ends(self, c, t):
         """The work the client waited for starts at ``t`` (logged, clocks updated)."""
@@ -564,18 +555,7 @@ class BookingMixin:
             booking_pass()
         nxt = day + 1
         if nxt < self.H:
-            # self._at(float(nxt), self._daily, nxt), inlined
-            now = self.now
-            t = float(nxt)
-            heappush(
-                self._queue,
-                (
-                    now + (t - now if t > now else 0.0),
-                    1,
-                    next(self._eid),
-                    _Call(self._daily, (nxt,)),
-                ),
-            )
+            self._at(float(nxt), self._daily, nxt)
 
     def _book_risk_list(self):
         while True:

@@ -395,8 +395,8 @@ class HubModel(BookingMixin, PathwayMixin):
         call)``, so the order of events, and the event log, are those of ``schedule``.
         The heap and the first ids are SimPy's private ``Environment._queue`` and ``_eid``,
         unchanged throughout SimPy 4 (pyproject pins ``simpy>=4.1,<5``; ``_run`` checks
-        they exist). :meth:`_loop` sets ``self.now`` before each call. The hottest callers
-        (bookings, renege times, the daily pass) push the same entry inline.
+        they exist). :meth:`_loop` sets ``self.now`` before each call. ``_book`` writes
+        the same push out for its appointment ends (once an appointment).
         """
         now = self.now
         heappush(
