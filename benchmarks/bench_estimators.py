@@ -14,6 +14,14 @@ baseline in the same run:
 2. ``compare_waits`` (statsmodels ``SurvfuncRight``, ``survdiff``, ``PHReg``) against
    lifelines (``KaplanMeierFitter`` x 2, ``logrank_test``, ``CoxPHFitter``) on 400 waits.
    ``compare_waits`` is not a registered diagnosis estimator, so it runs once per analysis.
+3. The estimators on one BLAS thread (as they run: every public estimator enters
+   ``hubsim.stats.one_blas_thread``) against the same calls with BLAS's default thread
+   count (the baseline: the undecorated functions). Data: one null panel of the size
+   grid's largest design (42 regions, 21 treated, staggered adoption, 10 periods); timed:
+   the event study with its default (auto) inference and Callaway-Sant'Anna with its
+   simple ATT and pre-trend test, in one process and in two at once (the test tier's two
+   workers, ``--workers 2``, a two-worker Dask cluster), where OpenBLAS's spinning threads
+   contend for the cores.
 
 Prints seconds (best of the repeats) and ratios. Run:
 ``.venv/bin/python benchmarks/bench_estimators.py [--quick]``
@@ -22,7 +30,10 @@ Prints seconds (best of the repeats) and ratios. Run:
 from __future__ import annotations
 
 import argparse
+import multiprocessing as mp
+import time
 import timeit
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -157,10 +168,61 @@ def bench_waits(repeat: int) -> None:
     )
 
 
+def _blas_panel() -> pd.DataFrame:
+    design = RegionalDesign(
+        n_regions=42, n_treated=21, schedule=(5, 6, 7), n_periods=10,
+        population_kind="help_seeker_cohort", icc=0.02, period_sd=0.05, ar_rho=0.5, ar_sd=0.05,
+    )
+    df = design.simulate(stream(771, "bench-blas", 0, "es-cs"))
+    df["g"] = df["cohort"].where(df["cohort"] > 0)
+    return df
+
+
+def _blas_job(limited: bool, n: int) -> float:
+    """Seconds for ``n`` event studies and Callaway-Sant'Anna fits, with the thread limit
+    (``limited``) or without it (the undecorated functions)."""
+    from hubsim.estimators import callaway_santanna, event_study
+
+    def pick(f):
+        return f if limited else f.__wrapped__
+
+    df = _blas_panel()
+    t0 = time.perf_counter()
+    for s in range(n):
+        pick(event_study)(df, "y", "region", "period", cohort="g", weights="n", seed=s)
+        r = pick(callaway_santanna)(
+            df, "y", "region", "period", cohort="cohort", control="not_yet_treated", seed=s
+        )
+        pick(type(r).overall)(r)
+        pick(type(r).pretrend)(r)
+    return time.perf_counter() - t0
+
+
+def bench_blas_threads(repeat: int) -> None:
+    from threadpoolctl import threadpool_info
+
+    threads = max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+    n = 5
+    for procs in (1, 2):
+        # two processes at once is how the test tier, Dask workers and --workers 2 run them
+        with ProcessPoolExecutor(procs, mp_context=mp.get_context("spawn")) as ex:
+            list(ex.map(_blas_job, [True] * procs, [1] * procs))  # imports, first calls
+            one, many = [], []
+            for _ in range(repeat):
+                one.append(max(ex.map(_blas_job, [True] * procs, [n] * procs)) / n)
+                many.append(max(ex.map(_blas_job, [False] * procs, [n] * procs)) / n)
+        print(
+            f"event study + Callaway-Sant'Anna, 42 regions, {procs} process(es) at once: "
+            f"one BLAS thread {min(one) * 1e3:.0f} ms; BLAS's default {threads} threads "
+            f"[baseline] {min(many) * 1e3:.0f} ms; ratio {min(one) / min(many):.2f}x"
+        )
+
+
 def main(quick: bool = False) -> None:
     repeat = 3 if quick else 7
     bench_its(repeat)
     bench_waits(repeat)
+    bench_blas_threads(repeat)
 
 
 if __name__ == "__main__":

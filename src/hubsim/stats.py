@@ -12,7 +12,9 @@ compute an interval the same way. Imports numpy and scipy only, so every layer m
 - :func:`bounded_t_interval`: a t interval kept inside the range the quantity can take
   (a share in [0, 1], a count or a wait at or above 0), with a flag where it was clipped;
 - :func:`cr1_factor` and :func:`cr1_se`: the CR1 cluster-robust variance, with the
-  small-sample factor ``G/(G-1) * (N-1)/(N-K)`` (pyfixest's default convention).
+  small-sample factor ``G/(G-1) * (N-1)/(N-K)`` (pyfixest's default convention);
+- :func:`one_blas_thread` and :func:`on_one_blas_thread`: BLAS limited to one thread while
+  the estimators' many small products run (a context manager and a decorator).
 
 Examples
 --------
@@ -32,6 +34,8 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 
 import numpy as np
@@ -39,8 +43,8 @@ from scipy import stats as _st
 
 __all__ = [
     "bounded_t_interval",
-    "cr1_factor", "cr1_se", "mean_mcse", "proportion_mcse",
-    "t_interval",
+    "cr1_factor", "cr1_se", "mean_mcse", "on_one_blas_thread", "one_blas_thread",
+    "proportion_mcse", "t_interval",
 ]
 
 
@@ -192,3 +196,58 @@ def cr1_se(scores, xx, factor: float):
     if scores.ndim == 1:
         return math.sqrt(factor * float(scores @ scores)) / xx
     return np.sqrt(factor * np.einsum("gs,gs->s", scores, scores)) / xx
+
+
+_CONTROLLER = None
+
+
+def one_blas_thread():
+    """A context manager that runs BLAS and LAPACK on one thread, restoring it on exit.
+
+    The estimators' design matrices are small (hundreds of rows) and each fit does many
+    products (a wild bootstrap refits every restricted model; Callaway-Sant'Anna's
+    randomization test one per draw). OpenBLAS's threads cost more than they save at that
+    size, and far more when two processes share the cores (the test tier's workers,
+    ``--workers 2``, a Dask cluster), where its spinning threads contend: an event study
+    and a Callaway-Sant'Anna fit on a 42-region panel took 0.29 times as long on one
+    thread with two processes at once, 0.80 in one process (benchmarks/bench_estimators.py
+    prints both ratios). Nesting is safe: the innermost
+    exit restores the enclosing limit. The libraries are found once, at the first call (by
+    then numpy's and scipy's BLAS are loaded); each entry then costs a few microseconds.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> with one_blas_thread():
+    ...     float(np.linalg.lstsq(np.eye(3), np.ones(3), rcond=None)[0].sum())
+    3.0
+    """
+    global _CONTROLLER
+    try:
+        if _CONTROLLER is None:
+            from threadpoolctl import ThreadpoolController
+
+            _CONTROLLER = ThreadpoolController()
+    except ImportError:  # pragma: no cover - threadpoolctl is a runtime dependency
+        return contextlib.nullcontext()
+    return _CONTROLLER.limit(limits=1, user_api="blas")
+
+
+def on_one_blas_thread(fn):
+    """Decorate ``fn`` to run inside :func:`one_blas_thread`.
+
+    Examples
+    --------
+    >>> @on_one_blas_thread
+    ... def gram(x):
+    ...     return x.T @ x
+    >>> gram(np.ones((4, 2))).tolist()
+    [[4.0, 4.0], [4.0, 4.0]]
+    """
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with one_blas_thread():
+            return fn(*args, **kwargs)
+
+    return wrapper

@@ -38,7 +38,7 @@ from statsmodels.stats.sandwich_covariance import S_hac_simple
 from hubsim.checks import check_alpha
 from hubsim.estimators._data import handle_missing, require_columns, require_numeric
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate
-from hubsim.stats import cr1_factor, t_interval
+from hubsim.stats import cr1_factor, on_one_blas_thread, t_interval
 
 __all__ = ["its", "newey_west_lags"]
 
@@ -48,6 +48,7 @@ def newey_west_lags(n_periods: int) -> int:
     return math.floor(4 * (n_periods / 100.0) ** (2.0 / 9.0))
 
 
+@on_one_blas_thread
 def its(
     df: pd.DataFrame,
     y: str,

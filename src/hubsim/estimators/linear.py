@@ -50,7 +50,7 @@ from hubsim.estimators.inference import (
     randomization_inference,
     wild_bootstrap,
 )
-from hubsim.stats import cr1_factor, t_interval
+from hubsim.stats import cr1_factor, on_one_blas_thread, t_interval
 
 EVENT_STUDY_COLUMNS = [TIDY_COLUMNS[0], "event_time", *TIDY_COLUMNS[1:]]
 
@@ -556,6 +556,7 @@ def _counts(cl: np.ndarray, treat: np.ndarray, G: int) -> tuple[int, int]:
 # ---------------------------------------------------------------------------------------
 
 
+@on_one_blas_thread
 def diff_in_means(
     df: pd.DataFrame,
     y: str,
@@ -674,6 +675,7 @@ def diff_in_means(
     return est
 
 
+@on_one_blas_thread
 def twfe(
     df: pd.DataFrame,
     y: str,
@@ -810,6 +812,7 @@ def _cached_projector(factors: list[np.ndarray], w: np.ndarray) -> FEProjector:
     return _PROJECTORS[key]
 
 
+@on_one_blas_thread
 def triple_differences(
     df: pd.DataFrame,
     y: str,
@@ -1210,6 +1213,7 @@ def _ri_shift_test(by, bx, s11, s12, s22, obs: int, alpha: float, attainable: bo
     return p, lo, hi
 
 
+@on_one_blas_thread
 def event_study(
     df: pd.DataFrame,
     y: str,

@@ -37,7 +37,7 @@ from hubsim.estimators._data import (
     require_numeric,
 )
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate, EstimateView
-from hubsim.stats import t_interval
+from hubsim.stats import on_one_blas_thread, t_interval
 
 __all__ = [
     "ATT_GT_COLUMNS",
@@ -473,6 +473,7 @@ class CallawaySantAnnaResult(EstimateView):
         return float(np.quantile(np.max(np.abs(z), axis=1), 1 - self.alpha))
 
     # -- public API ----------------------------------------------------------------------
+    @on_one_blas_thread
     def aggregate(
         self, kind: str = "simple", *, min_e: float = -math.inf, max_e: float = math.inf
     ) -> Estimate | pd.DataFrame:
@@ -540,6 +541,7 @@ class CallawaySantAnnaResult(EstimateView):
             columns=[key, *AGGREGATE_COLUMNS, "band_low", "band_high"],
         )
 
+    @on_one_blas_thread
     def overall(
         self, kind: str = "simple", *, min_e: float = -math.inf, max_e: float = math.inf
     ) -> Estimate:
@@ -595,6 +597,7 @@ class CallawaySantAnnaResult(EstimateView):
             extra=extra,
         )
 
+    @on_one_blas_thread
     def att_gt_band(self) -> tuple[pd.DataFrame, float]:
         """The ATT(g,t) with a simultaneous (sup-t) band over all estimated cells.
 
@@ -614,6 +617,7 @@ class CallawaySantAnnaResult(EstimateView):
         t["band_high"] = est + crit * se
         return t, crit
 
+    @on_one_blas_thread
     def pretrend(self, *, min_e: float = -math.inf) -> pd.DataFrame:
         """Joint test that the pre-treatment event-time effects (``e < 0``) are all zero.
 
@@ -826,6 +830,7 @@ def _cluster_patterns(codes: np.ndarray, labels: np.ndarray, where: str):
     return pats, pcode.ravel(), pos
 
 
+@on_one_blas_thread
 def callaway_santanna(
     df: pd.DataFrame,
     y: str,
@@ -1336,6 +1341,7 @@ class BaconDecomposition:
 _FORBIDDEN = ("later vs earlier treated", "treated vs already treated")
 
 
+@on_one_blas_thread
 def bacon_decomposition(
     df: pd.DataFrame,
     y: str,

@@ -30,6 +30,7 @@ from hubsim.estimators._data import (
 )
 from hubsim.estimators._estimate import Estimate, EstimateView
 from hubsim.estimators.staggered import _balanced_wide
+from hubsim.stats import on_one_blas_thread
 
 __all__ = ["SyntheticControlResult", "simplex_least_squares", "synthetic_control"]
 
@@ -204,6 +205,7 @@ class SyntheticControlResult(EstimateView):
         )
 
 
+@on_one_blas_thread
 def synthetic_control(
     df: pd.DataFrame,
     y: str,

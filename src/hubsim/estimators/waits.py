@@ -47,7 +47,7 @@ from hubsim.estimators._data import (
     require_numeric,
 )
 from hubsim.estimators._estimate import TIDY_COLUMNS, Estimate, EstimateView
-from hubsim.stats import t_interval
+from hubsim.stats import on_one_blas_thread, t_interval
 
 __all__ = [
     "ARM_COLUMNS",
@@ -422,6 +422,7 @@ class WaitsComparison(EstimateView):
 COMPARISON_COLUMNS = ["arm", *TIDY_COLUMNS]
 
 
+@on_one_blas_thread
 def compare_waits(
     df: pd.DataFrame,
     duration: str,

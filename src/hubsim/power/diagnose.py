@@ -95,7 +95,14 @@ from hubsim.estimators.staggered import callaway_santanna
 from hubsim.estimators.synth import synthetic_control
 from hubsim.regional.design import PANEL_COLUMNS, PanelColumns
 from hubsim.rng import seed_sequence, stream
-from hubsim.stats import cr1_factor, cr1_se, mean_mcse, proportion_mcse, t_interval
+from hubsim.stats import (
+    cr1_factor,
+    cr1_se,
+    mean_mcse,
+    one_blas_thread,
+    proportion_mcse,
+    t_interval,
+)
 
 __all__ = [
     "DIAGNOSANDS",
@@ -865,17 +872,6 @@ class _Job:
     columns: PanelColumns = PANEL_COLUMNS
 
 
-def _blas_single_thread():
-    """A context limiting BLAS to one thread (small products on shared cores run far
-    faster single-threaded), or a no-op when threadpoolctl is unavailable."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
-        import contextlib
-
-        return contextlib.nullcontext()
-    return threadpool_limits(1, "blas")
-
 
 def _batch_group(job: _Job, spec: EstimatorSpec, members: list[int], data, theta: float):
     """Records of one layout's simulations from the batched TWFE path (None: not batchable)."""
@@ -928,7 +924,7 @@ def _batch_group(job: _Job, spec: EstimatorSpec, members: list[int], data, theta
 
 
 def _run_chunk(job: _Job, sims: Sequence[int]) -> tuple[list[tuple], dict[int, pd.DataFrame]]:
-    with _blas_single_thread():
+    with one_blas_thread():
         return _run_chunk_inner(job, sims)
 
 
