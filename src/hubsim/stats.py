@@ -209,9 +209,9 @@ def one_blas_thread():
     randomization test one per draw). OpenBLAS's threads cost more than they save at that
     size, and far more when two processes share the cores (the test tier's workers,
     ``--workers 2``, a Dask cluster), where its spinning threads contend: an event study
-    and a Callaway-Sant'Anna fit on a 42-region panel took 0.29 times as long on one
-    thread with two processes at once, 0.80 in one process (benchmarks/bench_estimators.py
-    prints both ratios). Nesting is safe: the innermost
+    and a Callaway-Sant'Anna fit on a 42-region panel took 0.27-0.29 times as long on one
+    thread with two processes at once, and 0.80-1.04 times in one process
+    (benchmarks/bench_estimators.py prints both ratios). Nesting is safe: the innermost
     exit restores the enclosing limit. The libraries are found once, at the first call (by
     then numpy's and scipy's BLAS are loaded); each entry then costs a few microseconds.
 
