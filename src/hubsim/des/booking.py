@@ -708,8 +708,14 @@ class BookingMixin:
         self._defer(course, due)
 
     def _defer(self, course, due, x=False):
-        """Queue a session not bookable now: it is retried when the first free slot of its
-        clinician after ``due`` enters the booking window (or at ``due``'s entry).
+        """Queue a session not bookable now, keyed ``max(due, x - h)`` on the due heap.
+
+        The daily pass takes an entry once its key is within ``h`` (the booking window) of
+        today, as it does for a session keyed by its due time. A session waiting for a first
+        free slot ``x`` is therefore retried every day from ``2h`` before ``x``, not only once
+        ``x`` enters the window: those retries are what find a slot that a cancellation or a
+        moved booking frees before ``x``. Keying it ``x`` would cut the retries but miss
+        those slots; the kernel's results are back-tested on this rule.
 
         ``x`` is that first free slot if the caller has just found it (None: there is
         none), or False to look it up here.
