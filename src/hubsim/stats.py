@@ -2,7 +2,8 @@
 
 One home for the small formulas that several layers use, so that a replication summary
 of the DES, a paired scenario difference, a diagnosand and a regression coefficient all
-compute an interval the same way. Imports numpy and scipy only, so every layer may use it.
+compute an interval the same way. Imports numpy, scipy and threadpoolctl only, so every
+layer may use it.
 
 - :func:`mean_mcse`: a mean and its Monte-Carlo SE ``sd / sqrt(n)`` over the finite
   values (per column of a 2-D array with ``axis=0``);
@@ -34,12 +35,12 @@ Examples
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import math
 
 import numpy as np
 from scipy import stats as _st
+from threadpoolctl import ThreadpoolController
 
 __all__ = [
     "bounded_t_interval",
@@ -223,13 +224,8 @@ def one_blas_thread():
     3.0
     """
     global _CONTROLLER
-    try:
-        if _CONTROLLER is None:
-            from threadpoolctl import ThreadpoolController
-
-            _CONTROLLER = ThreadpoolController()
-    except ImportError:  # pragma: no cover - threadpoolctl is a runtime dependency
-        return contextlib.nullcontext()
+    if _CONTROLLER is None:
+        _CONTROLLER = ThreadpoolController()
     return _CONTROLLER.limit(limits=1, user_api="blas")
 
 

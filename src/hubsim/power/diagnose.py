@@ -872,7 +872,6 @@ class _Job:
     columns: PanelColumns = PANEL_COLUMNS
 
 
-
 def _batch_group(job: _Job, spec: EstimatorSpec, members: list[int], data, theta: float):
     """Records of one layout's simulations from the batched TWFE path (None: not batchable)."""
     c = job.columns
