@@ -52,6 +52,30 @@ def full_opening(cfg):
     return vary(cfg, changes)
 
 
+class PhasedModel(HubModel):
+    """HubModel timing its event loop and its record (the rest of a run is the build)."""
+
+    def _loop(self):
+        t0 = time.perf_counter()
+        super()._loop()
+        self.loop_seconds = time.perf_counter() - t0
+
+    def _record(self):
+        t0 = time.perf_counter()
+        rec = super()._record()
+        self.record_seconds = time.perf_counter() - t0
+        return rec
+
+
+def phases(cfg, horizon, seed):
+    """(build, event loop, record) seconds of one kernel run."""
+    t0 = time.perf_counter()
+    model = PhasedModel(cfg, horizon, seed=seed, scenario="bench", replication=0)
+    build = time.perf_counter() - t0
+    model.run()
+    return build, model.loop_seconds, model.record_seconds
+
+
 def kernel(cfg, horizon, seed, teardown=None):
     """(record, seconds) of building and running the model.
 
@@ -204,6 +228,15 @@ def main(quick=False):
     print(f"Bare SimPy replay: {n} clients, {n_appts} appointments, {servers} servers")
     print(f"  cost per client: kernel {per_k * 1e6:.0f} us, bare SimPy {per_b * 1e6:.0f} us")
     print(f"  ratio kernel / bare SimPy          {per_k / per_b:.2f}x  [target <= 1.5x]")
+    # where the kernel's time goes (a breakdown, not the target: the bare loop builds
+    # nothing, draws nothing and records nothing)
+    ph = [phases(site, 365, 0) for _ in range(repeats)]
+    build, loop, record = (statistics.median(p[i] for p in ph) for i in range(3))
+    print(
+        f"  kernel phases: build (rosters, diaries, client draws) {build * 1e3:.0f} ms, "
+        f"event loop {loop * 1e3:.0f} ms, record {record * 1e3:.0f} ms"
+    )
+    print(f"  event loop alone / bare SimPy      {loop / n / per_b:.2f}x  (breakdown only)")
 
     try:
         import ciw  # noqa: F401
