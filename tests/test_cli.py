@@ -51,6 +51,20 @@ def test_validate_unmatched_glob(tmp_path):
     assert res.exit_code == 2 and "no file matches" in res.output
 
 
+def test_validate_reports_every_argument_beside_an_unmatched_glob(tmp_path, monkeypatch):
+    # the README's example: the two shipped names are reported valid, the glob that matches
+    # nothing is an error, and the exit code says something failed
+    monkeypatch.chdir(tmp_path)
+    res = runner.invoke(app, ["validate", "site_d", "site_d_staffing", "my/**/*.yaml"])
+    assert res.exit_code == 2, res.output
+    assert res.stdout.startswith("site_d: valid (site_d, hub"), res.stdout
+    assert "site_d_staffing: valid experiment (site_d_staffing" in res.stdout
+    assert res.stderr.strip() == (
+        "my/**/*.yaml: no file matches; expected a YAML file or a glob that matches one."
+    )
+    assert "Traceback" not in res.output
+
+
 def test_run_with_an_initial_waiting_list(tmp_path):
     from .conftest import SITES
 

@@ -133,6 +133,30 @@ def test_validate_accepts_experiments_power_studies_and_configs():
     assert re.search(r"^site_d: valid \(site_d, hub", res.output, re.M)
 
 
+@pytest.mark.parametrize(
+    ("command", "ref", "kind", "key", "use"),
+    [
+        ("power", "site_d_staffing", "a scenario experiment", "base", "hubsim experiment"),
+        ("experiment", "naturalistic_evaluation", "a power study", "estimators", "hubsim power"),
+    ],
+)
+def test_a_file_given_to_the_other_command_says_what_it_is(tmp_path, command, ref, kind, key, use):
+    out = tmp_path / "out"
+    res = runner.invoke(app, [command, ref, "--out", str(out), "--quiet"])
+    assert res.exit_code == 2, res.output
+    lines = res.output.strip().splitlines()
+    # one sentence naming the file, the line and the field that gave the kind away, not a
+    # list of the other kind's fields as unknown
+    assert len(lines) == 1, res.output
+    path = experiment_path(ref)
+    assert re.match(
+        rf"{re.escape(str(path))}, line \d+: {key}: the file looks like {kind}", lines[0]
+    )
+    assert f"`{use}`" in lines[0] and lines[0].endswith(".")
+    assert "unknown field" not in res.output and "Traceback" not in res.output
+    assert not out.exists()
+
+
 def test_the_shipped_experiments():
     plan = read_experiment(experiment_path("site_d_staffing"))
     assert list(plan.scenarios) == [
@@ -159,6 +183,20 @@ def test_the_shipped_experiments():
         "site_c",
         "site_d",
     ]
+
+
+def test_read_experiment_takes_a_shipped_name_from_any_folder(tmp_path, monkeypatch):
+    # as `hubsim experiment site_d_staffing` does, and as load_config("site_d") does
+    monkeypatch.chdir(tmp_path)
+    plan = read_experiment("site_d_staffing")
+    assert plan.path == experiment_path("site_d_staffing")
+    assert plan.spec.name == "site_d_staffing" and plan.baseline == "as_mapped"
+    # an unknown name lists the shipped ones, with the closest
+    with pytest.raises(ConfigError, match="did you mean 'site_d_staffing'"):
+        read_experiment("site_d_stafing")
+    # a file of that name in the current folder wins over the shipped experiment
+    (tmp_path / "site_d_staffing").write_text(GOOD, encoding="utf-8")
+    assert read_experiment("site_d_staffing").spec.name == "tiny"
 
 
 def test_replications_algorithm_adds_until_precise_and_confirms_with_look_ahead():

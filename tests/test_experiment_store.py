@@ -244,6 +244,67 @@ def test_out_on_a_users_folder_is_refused_and_the_file_kept(tmp_path):
     assert res.exit_code == 0, res.output
     assert (mine / "thesis.docx").read_text() == "years of work"
     assert (mine / "results.duckdb").is_file() and (mine / MARKER).is_file()
+    # every name the run wrote is one the folder check looks at before the work
+    from hubsim.experiment.runner import _writes
+
+    ours = set(json.loads((mine / MARKER).read_text())["files"])
+    assert {n.split("/")[0] for n in ours} <= set(_writes(report=True))
+
+
+@pytest.mark.parametrize("theirs", ["report.md", "figures/forest.png", "results.duckdb"])
+def test_overwrite_refuses_a_users_file_hubsim_would_write_before_any_simulation(
+    tmp_path, monkeypatch, theirs
+):
+    """--overwrite adds hubsim's files beside a user's, so a user's file under one of
+    hubsim's names is refused up front, not after the simulations (and never replaced)."""
+    import hubsim.experiment.runner as runner_module
+
+    path = _file(tmp_path, reps=2)
+    monkeypatch.setattr(
+        runner_module, "_replication_task", lambda task: pytest.fail("simulated before the check")
+    )
+    mine = tmp_path / "mine"
+    (mine / theirs).parent.mkdir(parents=True, exist_ok=True)
+    (mine / theirs).write_text("mine")
+    before = sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*"))
+    res = runner.invoke(
+        app, ["experiment", str(path), "--out", str(mine), "--quiet", "--overwrite"]
+    )
+    assert res.exit_code == 2, res.output
+    top = theirs.split("/")[0]
+    assert f"holds {top}, which hubsim did not write" in res.output
+    assert "Traceback" not in res.output and len(res.output.strip().splitlines()) == 1
+    assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*")) == before
+    assert (mine / theirs).read_text() == "mine"
+
+
+def test_overwrite_keeps_a_users_report_when_no_report_is_written(tmp_path):
+    path = _file(tmp_path, reps=2)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "report.md").write_text("my notes")
+    res = runner.invoke(
+        app, ["experiment", str(path), "--out", str(mine), "--quiet", "--overwrite", "--no-report"]
+    )
+    assert res.exit_code == 0, res.output
+    assert (mine / "report.md").read_text() == "my notes"
+
+
+def test_writes_patterns_are_checked_against_the_folder(tmp_path):
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "power_regions.png").write_bytes(b"mine")
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"holds power_regions\.png, which hubsim did not"):
+        open_results_folder(
+            mine, kind="power", fingerprint={}, overwrite=True, writes=("power_*.png",)
+        )
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "power_regions.png"]
+    # a name outside the pattern is left beside hubsim's files
+    with open_results_folder(
+        mine, kind="power", fingerprint={}, overwrite=True, writes=("report.md",)
+    ) as folder:
+        assert folder.path == mine
 
 
 def test_out_on_a_file_or_under_a_file_is_refused(tmp_path):
@@ -325,10 +386,11 @@ def test_a_changed_seed_or_config_is_refused_and_the_same_command_resumes(tmp_pa
     assert again.resumed == 6 and again.n_replications == 2
     pd.testing.assert_frame_equal(a.kpis, again.kpis)
     path.write_text(SMALL.format(reps=2).replace("seed: 11", "seed: 12"), encoding="utf-8")
-    with pytest.raises(OutputError, match=r"its seed differs"):
+    with pytest.raises(OutputError, match=r"\(its seed differs\)"):
         run_experiment(path, out, quiet=True, report=False, workers=1)
     path.write_text(SMALL.format(reps=2).replace("3.4", "4.4"), encoding="utf-8")
-    with pytest.raises(OutputError, match=r"scenario configurations or windows differ"):
+    # a plural noun takes a plural verb
+    with pytest.raises(OutputError, match=r"\(its scenario configurations or windows differ\)"):
         run_experiment(path, out, quiet=True, report=False, workers=1)
     # more replications of the same run extend it
     path.write_text(SMALL.format(reps=3), encoding="utf-8")
@@ -347,6 +409,43 @@ def test_a_changed_seed_or_config_is_refused_and_the_same_command_resumes(tmp_pa
     with open_results_folder(out, kind="experiment", fingerprint=more.plan.fingerprint()) as f:
         assert f.resumed and not stale.exists()
     assert not old.exists() and (theirs / "notes.txt").read_text() == "mine"
+
+
+@pytest.mark.parametrize(
+    ("held", "asked", "why"),
+    [
+        ("run", "experiment", "it holds a run, not an experiment"),
+        ("experiment", "run", "it holds an experiment, not a run"),
+        ("power", "experiment", "it holds a power study, not an experiment"),
+        ("experiment", "power", "it holds an experiment, not a power study"),
+    ],
+)
+def test_a_folder_of_another_kind_is_refused_in_plain_words(tmp_path, held, asked, why):
+    out = tmp_path / "o"
+    with open_results_folder(out, kind=held, fingerprint={"seed": 1}):
+        pass
+    with pytest.raises(OutputError) as info:
+        open_results_folder(out, kind=asked, fingerprint={"seed": 1})
+    assert str(info.value) == (
+        f"{out}: holds hubsim results of another run ({why}); expected the same command to "
+        "resume it, a new --out folder, or --overwrite to replace hubsim's files there."
+    )
+
+
+def test_what_differs_agrees_with_its_nouns(tmp_path):
+    out = tmp_path / "o"
+    describe = {"n_sims": "simulations", "seed": "seed", "size": "size"}
+    with open_results_folder(out, kind="power", fingerprint={"n_sims": 10, "seed": 1, "size": "a"}):
+        pass
+    cases = [
+        ({"n_sims": 20, "seed": 1, "size": "a"}, "(its simulations differ)"),
+        ({"n_sims": 10, "seed": 1, "size": "b"}, "(its size differs)"),
+        ({"n_sims": 20, "seed": 2, "size": "b"}, "(its simulations, seed and size differ)"),
+    ]
+    for fingerprint, words in cases:
+        with pytest.raises(OutputError) as info:
+            open_results_folder(out, kind="power", fingerprint=fingerprint, describe=describe)
+        assert words in str(info.value)
 
 
 def test_store_tables_and_event_partitions(tmp_path):
@@ -490,3 +589,15 @@ def test_run_out_stores_and_resumes(tmp_path):
     assert again.exit_code == 0 and again.output == res.output
     store = ResultsStore  # the folder is a hubsim store
     assert store is not None and (out / "results.duckdb").is_file()
+
+
+def test_a_stored_run_lists_its_kpis_as_the_in_memory_run(tmp_path):
+    # the store keeps each replication's KPIs in the order they were computed (roles in
+    # the configuration's order), so `run --out` prints the same table as `run`
+    args = ["run", "site_d", "-r", "2", "--seed", "1", "--horizon-days", "90", "--quiet"]
+    mem = runner.invoke(app, args)
+    stored = runner.invoke(app, [*args, "--out", str(tmp_path / "r")])
+    assert mem.exit_code == 0 and stored.exit_code == 0, mem.output + stored.output
+    table = [ln for ln in mem.output.splitlines() if "Utilisation" in ln or "Waiting list" in ln]
+    assert len(table) >= 3
+    assert [ln for ln in stored.output.splitlines() if ln in table] == table

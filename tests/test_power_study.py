@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 from pathlib import Path
@@ -27,6 +28,7 @@ from hubsim.evaluation import (
     run_study,
     write_study,
 )
+from hubsim.evaluation.writer import STUDY_WRITES
 from hubsim.experiment import OutputError
 from hubsim.power.diagnose import DIAGNOSANDS, SIMULATION_COLUMNS
 
@@ -97,6 +99,8 @@ def test_tiny_study_writes_every_output_atomically(tmp_path):
         ".hubsim.lock",
     }
     assert set(res.files) == expect
+    # every name written is one the folder check looks at before the work
+    assert all(any(fnmatch.fnmatchcase(n, w) for w in STUDY_WRITES) for n in expect)
     diag = pd.read_parquet(out / "diagnosands.parquet")
     assert list(diag.columns) == STUDY_DIAGNOSAND_COLUMNS
     assert list(zip(diag["scenario"], diag["estimator"], strict=True)) == [
@@ -134,6 +138,19 @@ def test_tiny_study_writes_every_output_atomically(tmp_path):
     assert again.n_sims == 4 and again.seed == 9
     assert (pd.read_parquet(out / "diagnosands.parquet")["n_sims"] == 4).all()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "study.yaml"]
+
+
+def test_overwrite_refuses_a_users_file_under_a_study_name_before_the_work(tmp_path):
+    study = _write(tmp_path, TINY)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "power_effect.png").write_bytes(b"my figure")
+    (mine / "notes.txt").write_text("mine")
+    with pytest.raises(OutputError, match=r"holds power_effect\.png, which hubsim did not"):
+        run_study(study, out=mine, workers=1, overwrite=True)
+    # refused before the store or any simulation: the folder is as it was
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt", "power_effect.png"]
+    assert (mine / "power_effect.png").read_bytes() == b"my figure"
 
 
 def test_same_seed_same_results_and_sizes(tmp_path):

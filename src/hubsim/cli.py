@@ -82,16 +82,20 @@ def validate(
     from hubsim.experiment import detect_kind, read_experiment
     from hubsim.resources import config_names, experiment_names, is_name, resolve_experiment
 
+    # every argument is reported: a glob that matches nothing is one problem among the
+    # others, not the end of the command
     refs: list[str] = []
+    problems: list[str] = []
     for f in files:
         if any(ch in f for ch in _GLOB_CHARS):
             matches = sorted(glob.glob(f, recursive=True))
             if not matches:
-                _fail(f"{f}: no file matches; expected a YAML file or a glob that matches one.")
+                problems.append(
+                    f"{f}: no file matches; expected a YAML file or a glob that matches one."
+                )
             refs.extend(matches)
         else:
             refs.append(f)
-    problems: list[str] = []
     for ref in refs:
         try:
             if is_name(ref) and ref not in config_names() and (

@@ -5,7 +5,10 @@ time elapsed and the time left. When stderr is not a terminal (a log file, CI, `
 piped), a plain line is printed at the start, at every tenth of the work and at the end,
 e.g. ``hubsim: replications 40/100 (40%), 1m12s elapsed, about 1m48s left``. ``quiet``
 silences both. Work already finished before this run (resumed) counts as done but not in
-the rate behind the time left.
+the rate behind the time left. Every line of a stage counts the same unit against the same
+total; work whose size is known only as a bound (the replications algorithm runs *at most*
+so many) counts against the bound, and what turns out not to be needed is counted off at
+the end (:meth:`Progress.finish`), so a finished stage always ends at 100%.
 
 Examples
 --------
@@ -66,6 +69,9 @@ class Progress:
         Default ``sys.stderr``.
     unit : str
         Printed after the count in plain lines.
+    bound : bool
+        ``total`` is the most the stage may take, not what it will take: the time left is
+        then a bound ("at most about ... left").
     """
 
     def __init__(
@@ -78,6 +84,7 @@ class Progress:
         terminal: bool | None = None,
         stream: IO[str] | None = None,
         unit: str = "",
+        bound: bool = False,
     ):
         self.stream = sys.stderr if stream is None else stream
         self.stage, self.unit = stage, unit
@@ -85,6 +92,7 @@ class Progress:
         self.done = float(done)
         self.start_done = float(done)
         self.quiet = bool(quiet)
+        self.bound = bool(bound)
         isatty = getattr(self.stream, "isatty", lambda: False)
         self.terminal = bool(isatty()) if terminal is None else bool(terminal)
         self.t0 = time.monotonic()
@@ -160,10 +168,40 @@ class Progress:
             self._next_tenth = tenth + 1
             el = time.monotonic() - self.t0
             left = self.left()
+            about = "at most about" if self.bound else "about"
             tail = f"{format_seconds(el)} elapsed" + (
-                f", about {format_seconds(left)} left" if left is not None else ""
+                f", {about} {format_seconds(left)} left" if left is not None else ""
             )
             self._line(tail)
+
+    def finish(self, reason: str) -> None:
+        """End the stage done before its total: the rest was not needed (``reason`` says why).
+
+        The rest counts as done, so the last line reads 100%, the same total as every line
+        before it, followed by ``reason``.
+
+        Examples
+        --------
+        >>> import io
+        >>> buf = io.StringIO()
+        >>> p = Progress("replications", total=8, stream=buf, terminal=False, bound=True)
+        >>> p.advance(6)
+        >>> p.finish("the target was met with 6, the other 2 were not needed")
+        >>> buf.getvalue().splitlines()[-1]  # doctest: +ELLIPSIS
+        'hubsim: replications 8/8 (100%) done in ...s (the target was met with 6, the other 2 were not needed)'
+        """
+        rest = max(self.total - self.done, 0.0)
+        self.done += rest
+        if self.quiet:
+            return
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+            self._bar.stop()
+            self._bar = None
+            self.stream.write(f"hubsim: {self.stage} done ({reason})\n")
+            self.stream.flush()
+            return
+        self._line(f"done in {format_seconds(time.monotonic() - self.t0)} ({reason})")
 
     def close(self, status: str = "done") -> None:
         """End the stage (``status`` e.g. ``"done"`` or ``"interrupted"``)."""

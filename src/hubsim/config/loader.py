@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import difflib
 import os
+import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -156,7 +157,7 @@ def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -
     if isinstance(node, yaml.MappingNode):
         out: dict[str, Any] = {}
         for key_node, value_node in node.value:
-            key = _UniqueKeyLoader(" ").construct_object(key_node)
+            key = _scalar(key_node, path, (*loc, _raw(key_node)))
             if not isinstance(key, str):
                 key = str(key)
             if key in out:
@@ -169,8 +170,52 @@ def _construct(node: yaml.Node, path: Path, loc: Loc, where: dict[Loc, Where]) -
         return out
     if isinstance(node, yaml.SequenceNode):
         return [_construct(v, path, (*loc, i), where) for i, v in enumerate(node.value)]
-    loader = _UniqueKeyLoader("")
-    return loader.construct_object(node, deep=True)
+    return _scalar(node, path, loc)
+
+
+_TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
+
+
+def _raw(node: yaml.Node) -> str:
+    """A node as written (a scalar's text), for naming it in an error."""
+    return str(node.value) if isinstance(node, yaml.ScalarNode) else "?"
+
+
+def _scalar(node: yaml.Node, path: Path, loc: Loc) -> Any:
+    """The Python value of a scalar node (a key or a leaf), or ConfigError naming its line.
+
+    PyYAML's constructors raise plain ``ValueError`` for text that matches a type's pattern
+    but is no value of it (``2020-02-30`` is a timestamp by its form, yet no date), and
+    ``ConstructorError`` for a tag it does not know; either becomes one sentence with the
+    file, the line and the field path.
+    """
+    try:
+        return _UniqueKeyLoader("").construct_object(node, deep=True)
+    except (ValueError, TypeError, OverflowError, yaml.YAMLError) as exc:
+        line = node.start_mark.line + 1
+        field = dotted_path(loc)
+        raw = _raw(node)
+        if isinstance(exc, yaml.constructor.ConstructorError):
+            reason = (exc.problem or str(exc)).strip()
+            raise ConfigError(
+                f"{path}, line {line}: {field}: {raw!r} cannot be read ({reason}); expected a "
+                "plain YAML value (a number, text, a date, true or false)."
+            ) from None
+        reason = str(exc).strip() or type(exc).__name__
+        if node.tag == _TIMESTAMP_TAG:
+            timed = re.search(r"[Tt ]\d", raw) is not None
+            kind, form = (
+                ("date and time", "YYYY-MM-DD HH:MM:SS") if timed else ("date", "YYYY-MM-DD")
+            )
+            raise ConfigError(
+                f"{path}, line {line}: {field}: {raw} is not a valid {kind} ({reason}); "
+                f"expected a real calendar {kind} ({form})."
+            ) from None
+        kind = node.tag.rsplit(":", 1)[-1]
+        raise ConfigError(
+            f"{path}, line {line}: {field}: {raw!r} is not a valid {kind} ({reason}); "
+            f"expected a {kind} value."
+        ) from None
 
 
 def read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
@@ -178,7 +223,8 @@ def read_yaml(path: Path) -> tuple[Any, dict[Loc, Where]]:
 
     Raises :class:`~hubsim.errors.ConfigError` (file, line, what was expected) on an
     unreadable file, one larger than :data:`MAX_YAML_BYTES`, a YAML syntax error, a
-    duplicate key, or aliases expanding past :data:`MAX_YAML_NODES` nodes.
+    duplicate key, a value that is none of its type (an impossible date such as
+    ``2020-02-30``, an unknown tag), or aliases expanding past :data:`MAX_YAML_NODES` nodes.
     """
     too_big = (
         f"{path}: more than {MAX_YAML_BYTES:,} bytes; expected a YAML file of at most "

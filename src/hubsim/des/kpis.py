@@ -12,6 +12,17 @@ the event, is censored. So:
   ``tau`` being the KPI window (horizon minus warm-up): a mean over the observed waits
   only is biased low exactly when the service is overloaded.
 
+The estimate of ``S`` ends at the longest follow-up (the largest wait or censoring time).
+Where the curve has not reached zero there, nothing is known about ``S`` later, so it is
+never carried flat beyond it: ``tau`` is cut to the longest follow-up, and a share within
+a time beyond it is NaN (not estimable). These are the R survival package's defaults
+(``summary.survfit`` reports no survival past the data unless ``extend=TRUE``; its
+restricted mean stops at the largest time). It happens when every client still waiting
+was referred late in the window (a window that ends soon after the hub opens: the flat
+tail once made a 5-day wait a 44-day mean), or when the longest wait ends with the client
+leaving the list. When the longest wait ends in the event (the curve reaches zero), or
+follow-up spans the window, nothing changes.
+
 Each KPI's definition is in :data:`KPI_DEFINITIONS`.
 """
 
@@ -75,8 +86,38 @@ def restricted_mean(times, surv, tau) -> float:
     return float(np.sum(np.diff(t) * s))
 
 
+def share_within(times, surv, x: float, follow_up: float) -> float:
+    """``1 - S(x)``, the share with the event by ``x``; NaN if ``x`` is beyond the longest
+    follow-up while the curve is still above zero there (not estimable).
+
+    Examples
+    --------
+    >>> t, s = kaplan_meier(np.array([1.0, 2.0, 5.0]), np.array([True, True, False]))
+    >>> round(share_within(t, s, 3.0, 5.0), 4), share_within(t, s, 42.0, 5.0)
+    (0.6667, nan)
+    """
+    s_end = float(surv[-1]) if len(surv) else 1.0
+    if x > follow_up and s_end > 0.0:
+        return math.nan
+    return 1.0 - survival_at(times, surv, x)
+
+
 def wait_stats(prefix: str, days: np.ndarray, observed: np.ndarray, tau: float) -> dict:
-    """KM-based KPIs of one wait (population: rows with a non-NaN duration)."""
+    """KM-based KPIs of one wait (population: rows with a non-NaN duration).
+
+    The restricted mean is to ``tau`` or the longest follow-up, whichever is shorter, and
+    the shares within 6 and 18 weeks are NaN past the longest follow-up, unless the curve
+    has reached zero (see the module notes: the curve is never carried beyond the data).
+
+    Examples
+    --------
+    >>> st = wait_stats("w", np.array([2.0, 4.0, 6.0]), np.array([True, True, True]), 365.0)
+    >>> st["w_mean_days"], st["w_within_6w_share"]
+    (4.0, 1.0)
+    >>> st = wait_stats("w", np.array([2.0, 4.0, 6.0]), np.array([True, False, False]), 365.0)
+    >>> round(st["w_mean_days"], 4), st["w_within_6w_share"]  # known only up to day 6
+    (4.6667, nan)
+    """
     pop = ~np.isnan(days)
     d, o = days[pop], observed[pop]
     times, surv = kaplan_meier(d, o)
@@ -88,22 +129,33 @@ def wait_stats(prefix: str, days: np.ndarray, observed: np.ndarray, tau: float) 
         for k in ("mean_days", "median_days", "p90_days", "within_6w_share", "within_18w_share"):
             out[f"{prefix}_{k}"] = math.nan
         return out
-    out[f"{prefix}_mean_days"] = restricted_mean(times, surv, tau)
+    follow_up = float(d.max())
+    reached_zero = len(surv) > 0 and float(surv[-1]) == 0.0
+    out[f"{prefix}_mean_days"] = restricted_mean(
+        times, surv, tau if reached_zero else min(tau, follow_up)
+    )
     out[f"{prefix}_median_days"] = km_quantile(times, surv, 0.5)
     out[f"{prefix}_p90_days"] = km_quantile(times, surv, 0.9)
-    out[f"{prefix}_within_6w_share"] = 1.0 - survival_at(times, surv, SIX_WEEKS)
-    out[f"{prefix}_within_18w_share"] = 1.0 - survival_at(times, surv, EIGHTEEN_WEEKS)
+    out[f"{prefix}_within_6w_share"] = share_within(times, surv, SIX_WEEKS, follow_up)
+    out[f"{prefix}_within_18w_share"] = share_within(times, surv, EIGHTEEN_WEEKS, follow_up)
     return out
 
 
 def _wait_definitions() -> dict[str, str]:
     out = {}
     for w, text in WAITS.items():
-        out[f"{w}_mean_days"] = f"restricted mean (to the KPI window) of: {text}"
+        out[f"{w}_mean_days"] = (
+            "restricted mean (to the KPI window, or to the longest follow-up if the curve "
+            f"is still above zero there) of: {text}"
+        )
         out[f"{w}_median_days"] = f"Kaplan-Meier median of: {text}"
         out[f"{w}_p90_days"] = f"Kaplan-Meier 90th percentile of: {text}"
-        out[f"{w}_within_6w_share"] = f"Kaplan-Meier share within 42 days of: {text}"
-        out[f"{w}_within_18w_share"] = f"Kaplan-Meier share within 126 days of: {text}"
+        out[f"{w}_within_6w_share"] = (
+            f"Kaplan-Meier share within 42 days (NaN past the longest follow-up) of: {text}"
+        )
+        out[f"{w}_within_18w_share"] = (
+            f"Kaplan-Meier share within 126 days (NaN past the longest follow-up) of: {text}"
+        )
     for s in ("assessment", *STEP_IDS):
         out[f"list_{s}_mean_days"] = (
             f"restricted mean time on the {s} waiting list (joining to the start of the work "

@@ -28,6 +28,130 @@ from hubsim.des.window import resolve_window
 LIST_NAMES = ("assessment", "in_depth_assessment", "treatment", *STEP_IDS)
 
 
+#: Most problems of an initial waiting list reported one by one; the rest are counted.
+MAX_INITIAL_PROBLEMS = 50
+_WAITED = "expected the days the client has waited so far (a finite number, at least 0)"
+
+
+def _initial_problems(
+    df: pd.DataFrame, allowed: set[str], ids: Sequence[str]
+) -> list[tuple[int, str]]:
+    """``(row, "column: what was expected, got ...")`` for every bad cell of a waiting list.
+
+    ``waited_days`` must be a finite number at least 0, ``stage`` (if a column) one of
+    ``allowed`` and ``occupational_group`` (if a column) one of ``ids``. Rows count from 0.
+    """
+    checks: list[tuple[str, np.ndarray, str]] = []
+    w = pd.to_numeric(df["waited_days"], errors="coerce").to_numpy(dtype=float)
+    checks.append(("waited_days", ~(np.isfinite(w) & (w >= 0)), _WAITED))
+    for column, ok in (("stage", sorted(allowed)), ("occupational_group", list(ids))):
+        if column in df:
+            seen = df[column].map(str) if column == "stage" else df[column]
+            good = seen.map(lambda v, ok=set(ok): isinstance(v, str) and v in ok)
+            checks.append((column, ~good.to_numpy(dtype=bool), f"expected one of {', '.join(ok)}"))
+    out: list[tuple[int, str]] = []
+    for column, bad, expected in checks:
+        for i in np.flatnonzero(bad):
+            value = df[column].iloc[i]
+            value = value.item() if isinstance(value, np.generic) else value
+            got = "an empty cell" if isinstance(value, str) and not value else repr(value)
+            out.append((int(i), f"{column}: {expected}, got {got}"))
+    return sorted(out, key=lambda p: p[0])  # stable: a row's columns stay in order
+
+
+def _capped(problems: list[str], source: str) -> list[str]:
+    """At most :data:`MAX_INITIAL_PROBLEMS` sentences, then one counting the rest."""
+    if len(problems) <= MAX_INITIAL_PROBLEMS:
+        return problems
+    rest = len(problems) - MAX_INITIAL_PROBLEMS
+    return [*problems[:MAX_INITIAL_PROBLEMS], f"{source}: {rest} more problem(s) not shown."]
+
+
+def read_initial_csv(
+    path: str | os.PathLike[str], allowed: set[str], ids: Sequence[str]
+) -> pd.DataFrame:
+    r"""An initial waiting list CSV (header ``waited_days`` and optional ``stage`` and
+    ``occupational_group``) as a frame, or ConfigError with every problem in it.
+
+    Each problem is one sentence naming the file, the line (the header is line 1), the
+    column and what was expected (at most :data:`MAX_INITIAL_PROBLEMS`, then a count of the
+    rest). Other columns are ignored; blank lines are skipped.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "waiting.csv"
+    >>> _ = p.write_text("waited_days,stage\n5,assessment\n-3,assessment\n")
+    >>> read_initial_csv(p, {"assessment"}, ["nhs"])  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    hubsim.errors.ConfigError: ...waiting.csv, line 3: waited_days: expected the days ... got '-3'.
+    """
+    import csv
+
+    from hubsim.errors import ConfigError
+
+    path = Path(path)
+    expect = "expected a CSV file with a waited_days column"
+    rows: list[tuple[int, list[str]]] = []  # (first line of the record, its cells)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as fh:
+            reader = csv.reader(fh)
+            start = 1
+            try:
+                for row in reader:
+                    if any(cell.strip() for cell in row):
+                        rows.append((start, row))
+                    start = reader.line_num + 1
+            except csv.Error as exc:
+                raise ConfigError(
+                    f"{path}, line {reader.line_num}: not valid CSV ({exc}); {expect}."
+                ) from None
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found; {expect}.") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory; {expect}.") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text; {expect}.") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc.strerror or exc}); {expect}.") from None
+    if not rows:
+        raise ConfigError(
+            f"{path}: the file is empty; {expect} (a header line, then a line per client)."
+        )
+    header_line, header = rows[0]
+    names = [h.strip() for h in header]
+    if "waited_days" not in names:
+        found = ", ".join(repr(n) for n in names)
+        raise ConfigError(
+            f"{path}, line {header_line}: the header has no waited_days column (it has {found}); "
+            "expected the columns waited_days and optionally stage and occupational_group."
+        )
+    wanted = [n for n in ("waited_days", "stage", "occupational_group") if n in names]
+    problems: list[tuple[int, str]] = [
+        (header_line, f"column {n} appears {names.count(n)} times; expected each column once")
+        for n in wanted
+        if names.count(n) > 1
+    ]
+    lines = [line for line, _ in rows[1:]]
+    cells: dict[str, list[str]] = {n: [] for n in wanted}
+    for line, row in rows[1:]:
+        if len(row) > len(names):
+            problems.append(
+                (line, f"{len(row)} fields; expected at most {len(names)} (the header's columns)")
+            )
+        for n in wanted:
+            j = names.index(n)
+            cells[n].append(row[j].strip() if j < len(row) else "")
+    df = pd.DataFrame(cells, dtype=object)
+    problems += [(lines[i], text) for i, text in _initial_problems(df, allowed, ids)]
+    if problems:
+        problems.sort(key=lambda p: p[0])
+        raise ConfigError(_capped([f"{path}, line {n}: {t}." for n, t in problems], str(path)))
+    df["waited_days"] = pd.to_numeric(df["waited_days"]).astype(float)
+    return df
+
+
 def initial_frame(config: ServiceConfig, initial, seed: int, scenario: str) -> pd.DataFrame | None:
     """Normalise an initial waiting list to columns waited_days, stage, group (index).
 
@@ -57,12 +181,12 @@ def initial_frame(config: ServiceConfig, initial, seed: int, scenario: str) -> p
             if not parts:
                 return None
             initial = pd.concat(parts, ignore_index=True)
+    offered = set(config.offered_steps())
+    allowed = {"assessment", "in_depth_assessment", "treatment", *offered}
     if isinstance(initial, str | os.PathLike):
-        path = Path(initial)
-        if not path.is_file():
-            raise ValueError(f"initial_waiting_list: {path}: file not found; expected a CSV file.")
-        initial = pd.read_csv(path)
-    if isinstance(initial, int | np.integer):
+        # a CSV file: every problem, each named by file, line and column (ConfigError)
+        df = read_initial_csv(initial, allowed, ids)
+    elif isinstance(initial, int | np.integer):
         if initial < 0:
             raise ValueError(f"initial_waiting_list must be non-negative, got {initial}.")
         df = pd.DataFrame({"waited_days": np.zeros(int(initial))})
@@ -74,26 +198,15 @@ def initial_frame(config: ServiceConfig, initial, seed: int, scenario: str) -> p
         df = initial.copy()
     else:
         df = pd.DataFrame({"waited_days": np.asarray(initial, dtype=float)})
-    w = df["waited_days"].to_numpy(dtype=float)
-    if np.any(~np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("initial_waiting_list 'waited_days' must be finite and non-negative.")
+    if not isinstance(initial, str | os.PathLike):  # in memory: rows counted from 0
+        found = [
+            f"initial_waiting_list row {i}: {t}." for i, t in _initial_problems(df, allowed, ids)
+        ]
+        if found:
+            raise ValueError(" ".join(_capped(found, "initial_waiting_list")))
     if "stage" not in df:
         df["stage"] = "assessment"
-    offered = set(config.offered_steps())
-    allowed = {"assessment", "in_depth_assessment", "treatment", *offered}
-    bad = set(map(str, df["stage"])) - allowed
-    if bad:
-        raise ValueError(
-            f"initial_waiting_list 'stage' has {sorted(bad)}; expected one of "
-            f"{', '.join(sorted(allowed))}."
-        )
     if "occupational_group" in df:
-        unknown = set(df["occupational_group"]) - set(ids)
-        if unknown:
-            raise ValueError(
-                f"initial_waiting_list 'occupational_group' has unknown groups {sorted(unknown)}; "
-                f"expected one of {', '.join(ids)}."
-            )
         df["group"] = [ids.index(x) for x in df["occupational_group"]]
     else:
         # mix of groups as in referrals at full opening

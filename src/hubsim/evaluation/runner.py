@@ -573,7 +573,7 @@ def run_study(
     """
     import sys
 
-    from hubsim.evaluation.writer import des_hashes, study_fingerprint
+    from hubsim.evaluation.writer import STUDY_WRITES, des_hashes, study_fingerprint
     from hubsim.experiment.outdir import fingerprint_hash, open_results_folder
     from hubsim.experiment.runner import Interrupted
     from hubsim.experiment.store import ResultsStore
@@ -590,6 +590,7 @@ def run_study(
         overwrite=overwrite,
         describe={"study": "study file", "n_sims": "simulations", "seed": "seed",
                   "size": "size", "des": "DES configurations", "hubsim": "hubsim version"},
+        writes=STUDY_WRITES,
     )
     store = cells = None
     try:

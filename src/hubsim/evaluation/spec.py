@@ -117,6 +117,7 @@ from hubsim.evaluation.des_effects import (
     default_comparator,
     des_request_problems,
 )
+from hubsim.experiment.spec import wrong_kind
 from hubsim.power.diagnose import ESTIMATORS
 from hubsim.regional import RegionalDesign
 
@@ -542,6 +543,9 @@ def read_study(path: str | os.PathLike[str]) -> StudyPlan:
     data, where = read_yaml(p)
     if not isinstance(data, dict):
         raise ConfigError(f"{p}, line 1: (document): expected a mapping of study fields.")
+    mismatch = wrong_kind(data, where, str(p), "power")
+    if mismatch is not None:
+        raise ConfigError(mismatch)
     try:
         spec = StudySpec(**data)
     except ValidationError as exc:

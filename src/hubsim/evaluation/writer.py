@@ -36,7 +36,25 @@ from hubsim.evaluation.result import StudyResult
 from hubsim.evaluation.spec import StudySpec
 from hubsim.experiment.outdir import TMP_PREFIX, ResultsFolder, open_results_folder
 
-__all__ = ["default_out", "study_fingerprint", "write_study"]
+__all__ = ["STUDY_WRITES", "default_out", "study_fingerprint", "write_study"]
+
+#: the study's frames, written as Parquet (and those in CSV_STEMS also as CSV)
+STEMS = ("diagnosands", "simulations", "curves", "mde", "recommendations")
+CSV_STEMS = ("diagnosands", "curves", "mde", "recommendations")
+#: every name a power study writes at the top of its folder (checked free before any work)
+STUDY_WRITES = (
+    *(f"{s}.parquet" for s in STEMS),
+    *(f"{s}.csv" for s in CSV_STEMS),
+    "des_effects.parquet",
+    "des_effects.csv",
+    "des_effects.png",
+    "power_*.png",
+    "report.md",
+    "study.yaml",
+    "manifest.json",
+    "results.duckdb",
+    "results.duckdb.wal",
+)
 
 
 def default_out(spec: StudySpec, size: str) -> Path:
@@ -134,6 +152,7 @@ def write_study(
                 result.spec, result.size, result.n_sims, result.seed, des_hashes(result.des_plans)
             ),
             overwrite=overwrite,
+            writes=STUDY_WRITES,
         )
         if own
         else out
@@ -143,13 +162,8 @@ def write_study(
     figdir = dest / f"{TMP_PREFIX}figures-{os.getpid()}"
     try:
         files = []
-        for stem, frame, csv in (
-            ("diagnosands", result.diagnosands, True),
-            ("simulations", result.simulations, False),
-            ("curves", result.curves, True),
-            ("mde", result.mde, True),
-            ("recommendations", result.recommendations, True),
-        ):
+        for stem in STEMS:
+            frame, csv = getattr(result, stem), stem in CSV_STEMS
             folder.write(f"{stem}.parquet", _parquet(frame))
             files.append(f"{stem}.parquet")
             if csv:

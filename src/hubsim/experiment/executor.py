@@ -6,8 +6,11 @@ random streams are keyed by (seed, scenario, replication), so results never depe
 executor, on the number of workers or on which worker ran what; the caller (the single
 writer of the results store) commits results as they arrive.
 
-- ``local`` (the default): ``workers`` processes (``multiprocessing``, *forkserver*
+- ``local`` (the default): ``workers`` processes (``concurrent.futures``, *forkserver*
   start, so workers never inherit the parent's open database); one worker runs in-process.
+  Each worker imports the main script, so a script that starts workers must guard its code
+  with ``if __name__ == "__main__":``; a worker that dies while starting (or later) fails
+  the run with :class:`ExecutorError` at once, rather than being replaced.
 - ``dask``: a ``distributed.LocalCluster`` of ``workers`` single-threaded worker processes
   started for the run, or an existing cluster given by its scheduler address
   (``tcp://host:8786``; its workers need the same hubsim installed).
@@ -29,11 +32,20 @@ import multiprocessing
 import os
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from hubsim.errors import HubsimError
 
-__all__ = ["DaskExecutor", "ExecutorError", "LocalExecutor", "default_workers", "make_executor"]
+__all__ = [
+    "DaskExecutor",
+    "ExecutorError",
+    "LocalExecutor",
+    "default_workers",
+    "make_executor",
+    "refuse_in_a_starting_worker",
+]
 
 
 class ExecutorError(HubsimError):
@@ -52,31 +64,77 @@ def default_workers() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def _ignore_sigint() -> None:
-    """Workers leave Ctrl-C to the parent, which stops them (no tracebacks from workers)."""
+#: why a worker that died before it was ready most likely died: the standard
+#: multiprocessing requirement on a main script (each worker imports it)
+GUARD_SENTENCE = (
+    "a worker process exited while starting, before running any task (see its error "
+    "above); a Python script that runs hubsim with worker processes must put its code "
+    'under `if __name__ == "__main__":`, because each worker imports the script (or run '
+    "it with workers=1)."
+)
+
+
+def _worker_ready(ready: Any) -> None:
+    """Worker start-up: count this worker as started; leave Ctrl-C to the parent.
+
+    The parent stops the workers on Ctrl-C, so workers ignore SIGINT (no tracebacks from
+    them). ``ready`` counts the workers that got this far, past importing the main script.
+    """
     import signal
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    with ready.get_lock():
+        ready.value += 1
 
 
-def _indexed(args: tuple[Callable[[Any], Any], int, Any]) -> tuple[int, Any]:
-    fn, i, task = args
-    return i, fn(task)
+def refuse_in_a_starting_worker() -> None:
+    """Refuse to start a run inside a worker process that is importing the main script.
+
+    A worker of :class:`LocalExecutor` imports the main script before it runs tasks; a
+    script without the ``if __name__ == "__main__":`` guard would start the run again there.
+
+    Raises
+    ------
+    ExecutorError
+        When called while this process is such a starting worker.
+    """
+    if getattr(multiprocessing.current_process(), "_inheriting", False):
+        raise ExecutorError(
+            "this worker process is importing the main script, which starts a hubsim run "
+            "again; a Python script that runs hubsim with worker processes must put its "
+            'code under `if __name__ == "__main__":` (or run it with workers=1).'
+        )
 
 
 class LocalExecutor:
-    """Local worker processes (or this process when ``workers == 1``)."""
+    """Local worker processes (or this process when ``workers == 1``).
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes; 1 runs every task in this process.
+    """
 
     kind = "local"
 
     def __init__(self, workers: int = 1):
         self.workers = max(1, int(workers))
-        self._pool = None
+        self._pool: ProcessPoolExecutor | None = None
+        self._ready: Any = None
 
     def describe(self) -> str:
+        """Where the tasks run, for the manifest."""
         return "this process" if self.workers == 1 else f"{self.workers} local processes"
 
     def map(self, fn: Callable[[Any], Any], tasks: Sequence[Any]) -> Iterator[tuple[int, Any]]:
+        """Run ``fn`` on every task; yield ``(task index, result)`` as results arrive.
+
+        Raises
+        ------
+        ExecutorError
+            A worker process died (while starting: most likely a script without the
+            ``if __name__ == "__main__":`` guard); the other workers are stopped.
+        """
         tasks = list(tasks)
         if self.workers == 1 or len(tasks) <= 1:
             for i, t in enumerate(tasks):
@@ -84,24 +142,50 @@ class LocalExecutor:
             return
         if self._pool is None:
             # started once and kept for later batches (the replications algorithm asks for a
-            # few replications at a time)
+            # few replications at a time); unlike multiprocessing.Pool, which replaces a
+            # dead worker forever, a dead worker breaks this pool and the run fails at once
             ctx = multiprocessing.get_context("forkserver")
-            self._pool = ctx.Pool(self.workers, initializer=_ignore_sigint)
+            self._ready = ctx.Value("i", 0)
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=ctx, initializer=_worker_ready, initargs=(self._ready,)
+            )
         finished = False
         try:
-            yield from self._pool.imap_unordered(
-                _indexed, [(fn, i, t) for i, t in enumerate(tasks)]
-            )
+            pending = {self._pool.submit(fn, t): i for i, t in enumerate(tasks)}
+            while pending:
+                done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                for f in done:
+                    yield pending.pop(f), f.result()
             finished = True
+        except BrokenProcessPool:
+            started = self._ready.value if self._ready is not None else 0
+            raise ExecutorError(
+                GUARD_SENTENCE
+                if started == 0
+                else "a worker process exited abruptly while running a task (killed, or out "
+                "of memory?); expected every worker to finish its tasks."
+            ) from None
         finally:
             if not finished:  # interrupted or failed: stop what is still running
                 self.close()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool.join()
-            self._pool = None
+        """Stop the worker processes (those still running a task are terminated)."""
+        pool, self._pool = self._pool, None
+        if pool is None:
+            return
+        stop = getattr(pool, "terminate_workers", None)  # Python 3.14+
+        if stop is not None:
+            stop()
+        else:
+            # the same as terminate_workers: the pool's processes are not public before 3.14
+            procs = list((getattr(pool, "_processes", None) or {}).values())
+            pool.shutdown(wait=False, cancel_futures=True)
+            for proc in procs:
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    if proc.is_alive():
+                        proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:

@@ -44,11 +44,12 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import fnmatch
 import hashlib
 import json
 import os
 import shutil
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -139,6 +140,42 @@ def _differences(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     return out
 
 
+#: a folder's kind as a noun phrase in the refusal sentence
+_KIND_NOUNS = {"experiment": "an experiment", "run": "a run", "power": "a power study"}
+
+
+def _kind_noun(kind: Any) -> str:
+    """``"run"`` -> ``"a run"``, ``"experiment"`` -> ``"an experiment"`` (for sentences).
+
+    Examples
+    --------
+    >>> _kind_noun("run"), _kind_noun("experiment"), _kind_noun("power"), _kind_noun(None)
+    ('a run', 'an experiment', 'a power study', 'results of an unknown kind')
+    """
+    if not kind:
+        return "results of an unknown kind"
+    text = str(kind)
+    return _KIND_NOUNS.get(text, f"{'an' if text[0].lower() in 'aeiou' else 'a'} {text}")
+
+
+def _what_differs(names: list[str]) -> str:
+    """``["seed"]`` -> ``"its seed differs"``; plural nouns and lists take ``differ``.
+
+    Examples
+    --------
+    >>> _what_differs(["seed"]), _what_differs(["simulations"])
+    ('its seed differs', 'its simulations differ')
+    >>> _what_differs(["seed", "horizon", "hubsim version"])
+    'its seed, horizon and hubsim version differ'
+    """
+    if not names:
+        return "its fingerprint differs"
+    listed = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    one = names[0]
+    plural = len(names) > 1 or (one.endswith("s") and not one.endswith("ss"))
+    return f"its {listed} {'differ' if plural else 'differs'}"
+
+
 @dataclass
 class ResultsFolder:
     """An open results folder (locked; see :func:`open_results_folder`)."""
@@ -207,6 +244,16 @@ class ResultsFolder:
         self.close()
 
 
+def _taken(path: Path, writes: Iterable[str], ours: set[str]) -> list[str]:
+    """The names in ``writes`` (or matching its patterns) that exist in ``path`` and are
+    not hubsim's (``ours``), sorted."""
+    try:
+        present = {p.name for p in path.iterdir()} - ours - {LOCK, MARKER}
+    except OSError as exc:
+        raise OutputError(os_error_sentence(path, exc, "reading the folder")) from None
+    return sorted(n for n in present if any(fnmatch.fnmatchcase(n, w) for w in writes))
+
+
 def _read_marker(path: Path) -> dict[str, Any] | None:
     m = path / MARKER
     if not m.is_file():
@@ -272,6 +319,7 @@ def open_results_folder(
     fingerprint: Mapping[str, Any],
     overwrite: bool = False,
     describe: Mapping[str, str] | None = None,
+    writes: Iterable[str] = (),
 ) -> ResultsFolder:
     """Check, lock and open (or create) a results folder before any work.
 
@@ -290,6 +338,10 @@ def open_results_folder(
         or start a hubsim folder of another run afresh (removing only hubsim's files).
     describe : mapping, optional
         Readable names of fingerprint keys for the refusal sentence.
+    writes : iterable of str, optional
+        The names (files, folders or ``fnmatch`` patterns such as ``power_*.png``) the
+        caller will write at the top of the folder. One that already exists and hubsim did
+        not write is refused here, before any work, rather than when the work is done.
 
     Returns
     -------
@@ -338,14 +390,13 @@ def open_results_folder(
                 resumed = True
             elif not overwrite:
                 if marker.get("kind") != kind:
-                    why = f"it holds a {marker.get('kind')} run, not a {kind}"
+                    why = f"it holds {_kind_noun(marker.get('kind'))}, not {_kind_noun(kind)}"
                 else:
                     diff = _differences(marker.get("fingerprint") or {}, fingerprint)
                     names = list(
                         dict.fromkeys((describe or {}).get(d.split(".")[0], d) for d in diff)
                     )
-                    verb = "differs" if len(names) == 1 else "differ"
-                    why = f"its {', '.join(names)} {verb}"
+                    why = _what_differs(names)
                 raise OutputError(
                     f"{path}: holds hubsim results of another run ({why}); expected the "
                     "same command to resume it, a new --out folder, or --overwrite to "
@@ -353,6 +404,15 @@ def open_results_folder(
                 )
             else:
                 remove, files = files, []
+    if path.is_dir():
+        taken = _taken(path, writes, set(files) | set(remove))
+        if taken:
+            shown = ", ".join(taken[:3]) + (", ..." if len(taken) > 3 else "")
+            raise OutputError(
+                f"{path}: holds {shown}, which hubsim did not write and would write itself; "
+                "expected those names free (move them, or choose another --out; none of "
+                "yours is deleted or replaced)."
+            )
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

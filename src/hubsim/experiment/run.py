@@ -94,7 +94,8 @@ def format_summary(result: SimulationResult) -> str:
         lines.append(f"{'Utilisation, ' + kpi[len('utilisation_') :]:<42} {fmt(kpi, '{:.1%}')}")
     lines.append(
         "* waits with censoring handled: Kaplan-Meier medians, p90s and shares, means "
-        "restricted to the KPI window; see SimulationResult.kpi_definitions"
+        "restricted to the KPI window (or to the longest follow-up, where the curve has not "
+        "reached zero there); see SimulationResult.kpi_definitions"
     )
     if reps > 1:
         lines.append("(95% t intervals over replications in brackets)")

@@ -40,7 +40,7 @@ from hubsim.config import ServiceConfig
 from hubsim.des.kpis import kpi_range
 from hubsim.errors import HubsimError
 from hubsim.experiment.compare import paired_differences
-from hubsim.experiment.executor import make_executor
+from hubsim.experiment.executor import make_executor, refuse_in_a_starting_worker
 from hubsim.experiment.outdir import ResultsFolder, fingerprint_hash, open_results_folder
 from hubsim.experiment.run import package_versions
 from hubsim.experiment.spec import (
@@ -414,6 +414,16 @@ def plan_from_configs(
     return ExperimentPlan(Path(str(source)), spec, scen, names[0], None, None, {})
 
 
+def _writes(report: bool) -> list[str]:
+    """The names a run writes at the top of its folder (checked free before any work)."""
+    from hubsim.des.result import FRAMES
+    from hubsim.experiment.store import DB_NAME
+    from hubsim.report.experiment import FIGURES
+
+    names = [MANIFEST, DB_NAME, f"{DB_NAME}.wal", *(f for f in FRAMES if f != "kpis")]
+    return [*names, FIGURES, "report.md", "report.html"] if report else names
+
+
 def run_experiment(
     plan: ExperimentPlan | str | Path,
     out: str | Path | None = None,
@@ -462,6 +472,9 @@ def run_experiment(
         A bad experiment file (nothing is run or written).
     hubsim.experiment.outdir.OutputError
         The output folder is refused or cannot be written (before any simulation).
+    hubsim.experiment.ExecutorError
+        A worker process died, e.g. in a script without the ``if __name__ == "__main__":``
+        guard, whose workers each start the run again (also raised in such a worker).
     Interrupted
         Ctrl-C or SIGTERM; finished replications are kept.
 
@@ -475,6 +488,7 @@ def run_experiment(
     >>> res.n_replications, sorted(res.kpis["scenario"].unique())
     (2, ['d'])
     """
+    refuse_in_a_starting_worker()
     t0 = time.monotonic()
     started = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     if not isinstance(plan, ExperimentPlan):
@@ -487,7 +501,12 @@ def run_experiment(
     n_workers = workers or ex_spec.workers
     sched = scheduler or ex_spec.scheduler
     folder = open_results_folder(
-        dest, kind=kind, fingerprint=plan.fingerprint(), overwrite=overwrite, describe=_DESCRIBE
+        dest,
+        kind=kind,
+        fingerprint=plan.fingerprint(),
+        overwrite=overwrite,
+        describe=_DESCRIBE,
+        writes=_writes(report),
     )
     store = None
     ex = None
@@ -517,15 +536,23 @@ def run_experiment(
         rule = spec.replications
         target = rule if isinstance(rule, int) else rule.initial
         ex = make_executor(kind_ex, n_workers, sched)
-        total = target * len(names)
-        stage = "replications" if isinstance(rule, int) else "replications (HRD algorithm)"
+        # every progress line counts replications against the same total: with the
+        # replications algorithm the most it may run (what it turns out not to need is
+        # counted off at the end), and stored replications count as done
+        most = rule if isinstance(rule, int) else rule.max
+        stage = (
+            "replications"
+            if isinstance(rule, int)
+            else f"replications (HRD algorithm, at most {most} a scenario)"
+        )
         bar = Progress(
             stage,
-            total,
-            done=len({k for k in done if k[1] < target}),
+            most * len(names),
+            done=len({k for k in done if k[1] < most}),
             quiet=quiet,
             terminal=terminal,
             unit="replications",
+            bound=not isinstance(rule, int),
         )
         n_sol: int | None = target if isinstance(rule, int) else None
         while True:
@@ -556,9 +583,15 @@ def run_experiment(
             n_sol, nxt = replications_needed(_values(store, names, rule.kpis, target), rule)
             if n_sol is not None or target >= rule.max:
                 break
-            bar.total += (nxt - target) * len(names)
             target = nxt
-        bar.close()
+        if bar.done < bar.total:
+            bar.finish(
+                f"the algorithm stopped at {target} replications a scenario, "
+                f"{target * len(names)} in all; the other {bar.total - bar.done:.0f} up to "
+                "the maximum were not needed"
+            )
+        else:
+            bar.close()
         bar = None
         if isinstance(rule, int):
             note = "fixed"

@@ -73,7 +73,7 @@ from hubsim.config.loader import (
 )
 from hubsim.errors import ConfigError
 from hubsim.experiment.compare import DEFAULT_KPIS
-from hubsim.resources import is_bare_word, resolve_config
+from hubsim.resources import is_bare_word, resolve_config, resolve_experiment
 
 __all__ = [
     "ExecutorSpec",
@@ -86,6 +86,7 @@ __all__ = [
     "WindowSpec",
     "detect_kind",
     "read_experiment",
+    "wrong_kind",
 ]
 
 _NAME = r"^[A-Za-z0-9_\-]+$"
@@ -215,6 +216,54 @@ def detect_kind(data: Any) -> str:
     if {"estimators", "sizes"} & set(data) or ("design" in data and "service" not in data):
         return "power"
     return "config"
+
+
+#: a file kind -> what it is, the command that runs it, the fields that give it away
+_KINDS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    "experiment": ("a scenario experiment", "hubsim experiment", ("base",)),
+    "power": ("a power study", "hubsim power", ("estimators", "sizes", "design")),
+}
+
+
+def wrong_kind(data: Any, where: dict, path: str, expected: str) -> str | None:
+    """The sentence refusing a file of another kind than ``expected``, else None.
+
+    A power study given where an experiment is expected (or the reverse) would otherwise
+    be reported field by field as unknown fields; this names the kind instead.
+
+    Parameters
+    ----------
+    data : Any
+        The file's YAML document.
+    where : dict
+        Its line map (from :func:`hubsim.config.loader.read_yaml`).
+    path : str
+        The file, for the sentence.
+    expected : str
+        ``"experiment"`` or ``"power"``.
+
+    Returns
+    -------
+    str or None
+
+    Examples
+    --------
+    >>> wrong_kind({"name": "x", "estimators": ["its"]}, {}, "s.yaml", "experiment")
+    's.yaml, line 1: estimators: the file looks like a power study, not a scenario experiment; expected a scenario experiment file (run a power study with `hubsim power`).'
+    >>> wrong_kind({"base": "site_d"}, {}, "e.yaml", "experiment") is None
+    True
+    """
+    kind = detect_kind(data)
+    if kind == expected or kind not in _KINDS:
+        return None
+    what, command, keys = _KINDS[kind]
+    key = next(k for k in keys if k in data)
+    f, ln = line_for((key,), where, path)
+    wanted = _KINDS[expected][0]
+    return (
+        f"{f}, line {ln}: {key}: the file looks like {what}, not {wanted}; expected "
+        f"{wanted} file (run {what} with `{command}`)."
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -364,18 +413,37 @@ def _grid_label(point: dict[str, Any]) -> str:
 def read_experiment(path: str | os.PathLike[str]) -> ExperimentPlan:
     """Read and check an experiment file into an :class:`ExperimentPlan` (nothing runs).
 
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The experiment file, or the name of a shipped experiment (``"site_d_staffing"``,
+        see ``hubsim list experiments``), read as ``hubsim experiment`` reads its argument
+        (:func:`hubsim.resources.resolve_experiment`: an existing file wins over a name).
+
+    Returns
+    -------
+    ExperimentPlan
+
     Raises
     ------
     hubsim.ConfigError
         One sentence per problem with the file, line and field path: unknown fields, a bad
         ``vary`` path or value, unequal lists of a paired grid, window dates outside a
         configuration's period, a target half-width that is not positive, unknown KPIs or
-        scenario names.
+        scenario names; a name that is no shipped experiment (the message lists them).
+
+    Examples
+    --------
+    >>> read_experiment("site_d_staffing").spec.name
+    'site_d_staffing'
     """
-    p = Path(path)
+    p = resolve_experiment(path)
     data, where = read_yaml(p)
     if not isinstance(data, dict):
         raise ConfigError(f"{p}, line 1: (document): expected a mapping of experiment fields.")
+    mismatch = wrong_kind(data, where, str(p), "experiment")
+    if mismatch is not None:
+        raise ConfigError(mismatch)
     try:
         spec = ExperimentSpec.model_validate(data)
     except ValidationError as exc:

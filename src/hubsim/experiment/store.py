@@ -474,10 +474,15 @@ class ResultsStore:
         return df.drop(columns=[ROW], errors="ignore").reset_index(drop=True)
 
     def kpis(self) -> pd.DataFrame:
-        """The KPIs of every finished replication: scenario, replication, kpi, value."""
+        """The KPIs of every finished replication: scenario, replication, kpi, value.
+
+        Within a replication the KPIs keep the order they were computed in (that of
+        :func:`hubsim.des.kpis.replication_kpis`: roles in the configuration's order), so
+        a stored run's tables list them as the in-memory run does.
+        """
         return self.query(
             "SELECT k.* FROM kpis k JOIN replications r USING (scenario, replication) "
-            "ORDER BY scenario, replication, kpi"
+            "ORDER BY scenario, replication, k.rowid"
         )
 
     # ------------------------------------------------------------------ cells
