@@ -601,3 +601,17 @@ def test_a_stored_run_lists_its_kpis_as_the_in_memory_run(tmp_path):
     table = [ln for ln in mem.output.splitlines() if "Utilisation" in ln or "Waiting list" in ln]
     assert len(table) >= 3
     assert [ln for ln in stored.output.splitlines() if ln in table] == table
+
+
+def test_compare_defaults_to_the_window_run_uses(tmp_path):
+    # Site D's groups open on 2020-11-01, six months into its period: like `hubsim run`,
+    # compare warms up until then rather than counting the half-open months
+    out = tmp_path / "c"
+    args = ["compare", "site_d", "site_d_reversed", "-r", "2"]
+    res = runner.invoke(app, [*args, "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    assert "KPI window: 2020-11-01 to 2021-10-31 (365 days)" in res.output
+    text = json.dumps(json.loads((out / "manifest.json").read_text())["scenarios"])
+    assert '"warmup_days": 184.0' in text and '"horizon_days": 549.0' in text
+    bad = runner.invoke(app, [*args, "--start", "2021-02-30"])
+    assert bad.exit_code == 2 and "--start: expected a date YYYY-MM-DD" in bad.output

@@ -267,6 +267,16 @@ def _interrupted(exc: HubsimError) -> None:
     raise typer.Exit(code=130)
 
 
+def _check_dates(start: str | None, end: str | None) -> None:
+    """--start and --end, when given, are dates YYYY-MM-DD (else one sentence, exit 2)."""
+    for flag, value in (("--start", start), ("--end", end)):
+        if value is not None:
+            try:
+                _dt.date.fromisoformat(value)
+            except ValueError:
+                _fail(f"{flag}: expected a date YYYY-MM-DD, got {value!r}.")
+
+
 @app.command("run")
 def run_command(
     config: Annotated[
@@ -292,7 +302,8 @@ def run_command(
             "--start",
             help="First day of the KPI window, YYYY-MM-DD; the days from the period start "
             "before it are the warm-up [default: --warmup-days, else the config's "
-            "simulation.warmup, else the day every group is open].",
+            "simulation.warmup, else the day every group is open when the end is the "
+            "default too, else the period start].",
             show_default=False,
         ),
     ] = None,
@@ -365,12 +376,7 @@ def run_command(
             f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
             f"got {warmup_days:g}."
         )
-    for flag, value in (("--start", start), ("--end", end)):
-        if value is not None:
-            try:
-                _dt.date.fromisoformat(value)
-            except ValueError:
-                _fail(f"{flag}: expected a date YYYY-MM-DD, got {value!r}.")
+    _check_dates(start, end)
     if initial_waiting_list is not None and not initial_waiting_list.is_file():
         _fail(
             f"--initial-waiting-list: {initial_waiting_list}: file not found; expected a CSV "
@@ -516,12 +522,42 @@ def compare(
         int, typer.Option("--replications", "-r", min=2, help="Paired replications.")
     ] = 10,
     horizon_days: Annotated[
-        float, typer.Option("--horizon-days", min=1, help="Simulated days from the period start.")
-    ] = 365,
+        float | None,
+        typer.Option(
+            "--horizon-days",
+            min=1,
+            help="Simulated days from the period start [default: --end, else the baseline's "
+            "simulation.horizon, else the end of its first full-opening year, as hubsim run].",
+            show_default=False,
+        ),
+    ] = None,
     warmup_days: Annotated[
-        float,
-        typer.Option("--warmup-days", min=0, help="Days at the start left out of the KPIs."),
-    ] = 0,
+        float | None,
+        typer.Option(
+            "--warmup-days",
+            min=0,
+            help="Days from the period start left out of the KPIs (instead of --start) "
+            "[default: the baseline's simulation.warmup, else the day all its groups are open "
+            "when the end is the default too, else 0].",
+            show_default=False,
+        ),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(
+            "--start",
+            help="First day of the KPI window, YYYY-MM-DD (the days before it warm up).",
+            show_default=False,
+        ),
+    ] = None,
+    end: Annotated[
+        str | None,
+        typer.Option(
+            "--end",
+            help="Last simulated day, YYYY-MM-DD, inclusive (instead of --horizon-days).",
+            show_default=False,
+        ),
+    ] = None,
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="The one seed every random stream derives from.")
     ] = 0,
@@ -543,19 +579,23 @@ def compare(
     """Compare configurations with a baseline on common random numbers (paired CIs).
 
     The one-line form of an experiment: results, report and figures go to --out (default
-    results/compare-<base>).
+    results/compare-<base>). Every configuration runs over the same window: by default
+    the baseline's first full-opening year, as hubsim run.
     """
     from hubsim.config import load_config
     from hubsim.experiment import Interrupted, plan_from_configs, run_experiment
+    from hubsim.experiment.run import run_window
 
-    if warmup_days >= horizon_days:
+    if warmup_days is not None and horizon_days is not None and warmup_days >= horizon_days:
         _fail(
             f"--warmup-days: expected less than --horizon-days ({horizon_days:g}), "
             f"got {warmup_days:g}."
         )
+    _check_dates(start, end)
     _interruptible()
     try:
         cfgs = [load_config(ref) for ref in [base, *scenarios]]
+        window = run_window(cfgs[0], base, horizon_days, warmup_days, start, end)
         names = []
         for c in cfgs:
             n, k = c.name, 2
@@ -567,8 +607,8 @@ def compare(
             names=names,
             seed=seed,
             replications=replications,
-            horizon_days=horizon_days,
-            warmup_days=warmup_days,
+            horizon_days=window.horizon_days,
+            warmup_days=window.warmup_days,
             name=f"compare-{names[0]}",
         )
         res = run_experiment(
@@ -585,6 +625,7 @@ def compare(
         _interrupted(exc)
     except HubsimError as exc:
         _fail(_problems(exc))
+    typer.echo(f"KPI window: {window.describe()}")
     typer.echo(res.summary())
     typer.echo(f"results in {res.out} (report.md, report.html)")
 
