@@ -248,11 +248,16 @@ def _command_line() -> str:
     return " ".join(["hubsim", *sys.argv[1:]])
 
 
+#: the signal that interrupted the run (SIGINT unless SIGTERM's handler ran)
+_STOPPED_BY: list[int] = []
+
+
 def _interruptible():
     """SIGTERM ends the run like Ctrl-C: finished work is kept, temporary files removed."""
     import signal
 
     def handler(signum, frame):
+        _STOPPED_BY.append(signum)
         raise KeyboardInterrupt
 
     try:
@@ -262,9 +267,12 @@ def _interruptible():
 
 
 def _interrupted(exc: HubsimError) -> None:
+    """Report an interrupted run; exit 128 + the signal (130 for Ctrl-C, 143 for SIGTERM)."""
+    import signal
+
     for p in _problems(exc):
         typer.echo(p, err=True)
-    raise typer.Exit(code=130)
+    raise typer.Exit(code=128 + (_STOPPED_BY[-1] if _STOPPED_BY else signal.SIGINT))
 
 
 def _check_dates(start: str | None, end: str | None) -> None:
