@@ -45,26 +45,24 @@ def test_a_worker_that_dies_in_a_task_fails_the_run_with_a_sentence():
         ex.close()
 
 
-def test_a_script_without_the_main_guard_fails_fast_instead_of_hanging(tmp_path):
-    # the README's snippet pasted into a plain script: each worker process imports the
-    # script, which starts the run again; multiprocessing.Pool replaced the dying workers
-    # forever, so the run hung
+def _run_script(tmp_path, guarded: bool) -> subprocess.CompletedProcess:
+    """Run the README's experiment snippet as a script with 2 workers, with or without the
+    ``__main__`` guard (each worker process imports the script)."""
     study = tmp_path / "small.yaml"
     study.write_text(SMALL, encoding="utf-8")
-    script = tmp_path / "unguarded.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""\
-            from hubsim.experiment import read_experiment, run_experiment
-            res = run_experiment(read_experiment({str(study)!r}), {str(tmp_path / "out")!r},
-                                 workers=2, quiet=True, report=False)
-            print(res.summary())
-            """
-        ),
-        encoding="utf-8",
+    body = textwrap.dedent(
+        f"""\
+        res = run_experiment(read_experiment({str(study)!r}), {str(tmp_path / "out")!r},
+                             workers=2, quiet=True, report=False)
+        print(res.n_replications)
+        """
     )
+    code = "from hubsim.experiment import read_experiment, run_experiment\n"
+    code += f"{GUARD}\n" + textwrap.indent(body, "    ") if guarded else body
+    script = tmp_path / ("guarded.py" if guarded else "unguarded.py")
+    script.write_text(code, encoding="utf-8")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    done = subprocess.run(
+    return subprocess.run(
         [sys.executable, str(script)],
         cwd=tmp_path,
         env=env,
@@ -72,6 +70,11 @@ def test_a_script_without_the_main_guard_fails_fast_instead_of_hanging(tmp_path)
         text=True,
         timeout=120,
     )
+
+
+def test_a_script_without_the_main_guard_fails_fast_instead_of_hanging(tmp_path):
+    # multiprocessing.Pool replaced the dying workers for ever, so the run hung
+    done = _run_script(tmp_path, guarded=False)
     assert done.returncode != 0, done.stdout
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith(
@@ -84,23 +87,6 @@ def test_a_script_without_the_main_guard_fails_fast_instead_of_hanging(tmp_path)
 
 
 def test_the_same_script_with_the_guard_runs(tmp_path):
-    study = tmp_path / "small.yaml"
-    study.write_text(SMALL, encoding="utf-8")
-    script = tmp_path / "guarded.py"
-    script.write_text(
-        textwrap.dedent(
-            f"""\
-            from hubsim.experiment import read_experiment, run_experiment
-            {GUARD}
-                res = run_experiment(read_experiment({str(study)!r}), {str(tmp_path / "out")!r},
-                                     workers=2, quiet=True, report=False)
-                print(res.n_replications)
-            """
-        ),
-        encoding="utf-8",
-    )
-    done = subprocess.run(
-        [sys.executable, str(script)], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    done = _run_script(tmp_path, guarded=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "2"

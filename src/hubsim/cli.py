@@ -209,6 +209,14 @@ _OutOpt = Annotated[
         show_default=False,
     ),
 ]
+_EndOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--end",
+        help="Last simulated day, YYYY-MM-DD, inclusive (instead of --horizon-days).",
+        show_default=False,
+    ),
+]
 _OverwriteOpt = Annotated[
     bool,
     typer.Option(
@@ -315,14 +323,7 @@ def run_command(
             show_default=False,
         ),
     ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option(
-            "--end",
-            help="Last simulated day, YYYY-MM-DD, inclusive (instead of --horizon-days).",
-            show_default=False,
-        ),
-    ] = None,
+    end: _EndOpt = None,
     replications: Annotated[
         int,
         typer.Option(
@@ -558,14 +559,7 @@ def compare(
             show_default=False,
         ),
     ] = None,
-    end: Annotated[
-        str | None,
-        typer.Option(
-            "--end",
-            help="Last simulated day, YYYY-MM-DD, inclusive (instead of --horizon-days).",
-            show_default=False,
-        ),
-    ] = None,
+    end: _EndOpt = None,
     seed: Annotated[
         int, typer.Option("--seed", min=0, help="The one seed every random stream derives from.")
     ] = 0,
