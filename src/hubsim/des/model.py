@@ -96,6 +96,7 @@ class HubModel(BookingMixin, PathwayMixin):
         self.reversed = self.iv.care_model.kind == "reversed_stepped"
         self.instruments = tuple(self.iv.screening.measures)
         self.steps = [self.iv.steps.get(s) for s in STEP_IDS]
+        self._ran = False  # a model runs once (see run)
         gc_on = gc.isenabled()
         gc.disable()
         try:
@@ -456,7 +457,7 @@ class HubModel(BookingMixin, PathwayMixin):
         A model runs once (the run books into the diaries it was built with); build a new
         one for another run.
         """
-        if getattr(self, "_ran", False):
+        if self._ran:
             raise RuntimeError(
                 "this HubModel has already run (a run changes its diaries): build a new "
                 "HubModel for another run"

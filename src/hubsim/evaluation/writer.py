@@ -35,12 +35,13 @@ from hubsim.evaluation.report import plot_curves, plot_des, render_report
 from hubsim.evaluation.result import StudyResult
 from hubsim.evaluation.spec import StudySpec
 from hubsim.experiment.outdir import TMP_PREFIX, ResultsFolder, open_results_folder
+from hubsim.experiment.store import DB_FILES
 
 __all__ = ["STUDY_WRITES", "default_out", "study_fingerprint", "write_study"]
 
 #: the study's frames, written as Parquet (and those in CSV_STEMS also as CSV)
 STEMS = ("diagnosands", "simulations", "curves", "mde", "recommendations")
-CSV_STEMS = ("diagnosands", "curves", "mde", "recommendations")
+CSV_STEMS = tuple(s for s in STEMS if s != "simulations")  # the per-simulation rows: Parquet only
 #: every name a power study writes at the top of its folder (checked free before any work)
 STUDY_WRITES = (
     *(f"{s}.parquet" for s in STEMS),
@@ -52,8 +53,7 @@ STUDY_WRITES = (
     "report.md",
     "study.yaml",
     "manifest.json",
-    "results.duckdb",
-    "results.duckdb.wal",
+    *DB_FILES,
 )
 
 

@@ -417,10 +417,10 @@ def plan_from_configs(
 def _writes(report: bool) -> list[str]:
     """The names a run writes at the top of its folder (checked free before any work)."""
     from hubsim.des.result import FRAMES
-    from hubsim.experiment.store import DB_NAME
+    from hubsim.experiment.store import DB_FILES
     from hubsim.report.experiment import FIGURES
 
-    names = [MANIFEST, DB_NAME, f"{DB_NAME}.wal", *(f for f in FRAMES if f != "kpis")]
+    names = [MANIFEST, *DB_FILES, *(f for f in FRAMES if f != "kpis")]
     return [*names, FIGURES, "report.md", "report.html"] if report else names
 
 

@@ -67,9 +67,11 @@ from hubsim.experiment.outdir import (
     os_error_sentence,
 )
 
-__all__ = ["DB_NAME", "PARQUET_FRAMES", "ResultsStore"]
+__all__ = ["DB_FILES", "DB_NAME", "PARQUET_FRAMES", "ResultsStore"]
 
 DB_NAME = "results.duckdb"
+#: the files the database is kept in (the database and its write-ahead log)
+DB_FILES = (DB_NAME, f"{DB_NAME}.wal")
 #: frames stored as Parquet partitions (large per-row logs) rather than tables
 PARQUET_FRAMES = ("events", "staff_activity")
 ROW = "row_in_replication"
@@ -163,7 +165,7 @@ class ResultsStore:
         self.folder = folder
         self.path = folder.path / DB_NAME
         folder.check_free(DB_NAME)
-        folder.register(DB_NAME, f"{DB_NAME}.wal", *PARQUET_FRAMES)
+        folder.register(*DB_FILES, *PARQUET_FRAMES)
         try:
             self.con = duckdb.connect(str(self.path))
             for sql in _META.values():
