@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -41,6 +42,23 @@ def test_sites_markdown_and_table():
     assert tb.exit_code == 0 and "180,000" in tb.output
 
 
+def test_sites_table_wraps_long_cells_and_cuts_no_words():
+    """The aligned table wraps a long cell onto more lines of its row: every word of every
+    cell (as the csv gives it) is printed whole, and no line ends in padding."""
+    rows = list(
+        csv.DictReader(io.StringIO(runner.invoke(app, ["sites", "--format", "csv"]).output))
+    )
+    tb = runner.invoke(app, ["sites"]).output
+    words = set(tb.split())
+    long_cells = [v for r in rows for v in r.values() if len(v) > 40]
+    assert long_cells, "the shipped sites have cells longer than a column"
+    for r in rows:
+        for v in r.values():
+            missing = [w for w in v.split() if w not in words]
+            assert not missing, (v, missing)
+    assert all(line == line.rstrip() for line in tb.splitlines())
+
+
 def test_bad_format_is_a_usage_error():
     res = runner.invoke(app, ["sites", "--format", "pdf"])
     assert res.exit_code == 2 and "Traceback" not in res.output
@@ -76,7 +94,15 @@ def test_run_with_an_initial_waiting_list(tmp_path):
     assert res.exit_code == 0, res.output
     assert "Referral to 1st treatment" in res.output
     bad = runner.invoke(
-        app, ["run", str(SITES["d"]), "--horizon-days", "20", "--initial-waiting-list", str(tmp_path / "no.csv")]
+        app,
+        [
+            "run",
+            str(SITES["d"]),
+            "--horizon-days",
+            "20",
+            "--initial-waiting-list",
+            str(tmp_path / "no.csv"),
+        ],
     )
     assert bad.exit_code == 2 and "file not found" in bad.output
     csv.write_text("waited_days,stage\n30,step9\n", encoding="utf-8")
@@ -84,3 +110,12 @@ def test_run_with_an_initial_waiting_list(tmp_path):
         app, ["run", str(SITES["d"]), "--horizon-days", "20", "--initial-waiting-list", str(csv)]
     )
     assert wrong.exit_code == 2 and "step9" in wrong.output and "Traceback" not in wrong.output
+
+
+def test_list_docs_names_the_shipped_sources():
+    """The documents the configurations cite are package data, listed by hubsim list."""
+    res = runner.invoke(app, ["list", "docs", "--paths"])
+    assert res.exit_code == 0, res.output
+    paths = [Path(w) for w in res.output.split() if w.endswith(".md") and "/" in w]
+    assert sorted(p.name for p in paths) == ["README.md", "calibration.md", "paper.md"]
+    assert all(p.is_file() and p.parent.name == "docs" for p in paths)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -25,10 +26,11 @@ from hubsim.experiment import (
     read_experiment,
     run_experiment,
 )
-from hubsim.experiment.outdir import MARKER
+from hubsim.experiment.outdir import LOCK, MARKER
 
 runner = CliRunner()
 HUBSIM = [sys.executable, "-m", "hubsim"]
+ROOT = Path(__file__).resolve().parents[1]
 
 # three Site D scenarios, a short window: each replication takes a fraction of a second
 SMALL = """\
@@ -60,7 +62,9 @@ def _frames(out: Path) -> dict[str, pd.DataFrame]:
         got["kpis"] = store.kpis()
         got["scenarios"] = store.query("SELECT * FROM scenarios ORDER BY position")
         # the tables loaded when the run finished hold the same rows as the partitions
-        table = store.query("SELECT * FROM clients ORDER BY scenario, replication, row_in_replication")
+        table = store.query(
+            "SELECT * FROM clients ORDER BY scenario, replication, row_in_replication"
+        )
         pd.testing.assert_frame_equal(
             table.drop(columns="row_in_replication"), got["clients"], check_exact=True
         )
@@ -215,6 +219,7 @@ def test_sigterm_keeps_finished_work_and_leaves_no_debris(tmp_path):
     assert p.returncode == 128 + signal.SIGTERM, "".join(lines) + err  # 143, by convention
     assert "interrupted" in err and "resumes" in err and "Traceback" not in err
     assert not list(out.rglob(".hubsim-tmp-*"))
+    assert not (out / LOCK).exists()
     store, folder = load_experiment_result(out)
     n = len(store.finished())
     store.close()
@@ -305,6 +310,52 @@ def test_writes_patterns_are_checked_against_the_folder(tmp_path):
         mine, kind="power", fingerprint={}, overwrite=True, writes=("report.md",)
     ) as folder:
         assert folder.path == mine
+
+
+def test_one_writer_at_a_time_and_no_lock_file_left(tmp_path):
+    """A second writer is refused while the first holds the folder; closing removes the
+    lock file (the folder then holds only hubsim's marker and files), and the next writer
+    gets the folder."""
+    out = tmp_path / "locked"
+    first = open_results_folder(out, kind="power", fingerprint={"seed": 1})
+    assert (out / LOCK).exists()
+    with pytest.raises(OutputError, match="another hubsim process is writing this folder"):
+        open_results_folder(out, kind="power", fingerprint={"seed": 1})
+    first.write("report.md", "done")
+    first.close()
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "report.md"])
+    with open_results_folder(out, kind="power", fingerprint={"seed": 1}) as again:
+        assert again.resumed
+    assert not (out / LOCK).exists()
+
+
+def test_a_writer_that_locked_a_removed_lock_file_takes_the_new_one(tmp_path, monkeypatch):
+    """The race a removed lock file opens: a process opens the lock file, the holder
+    closes (removing it), and the process then locks the old, unlinked file. The lock is
+    honoured only while the name points at the locked file, so that process locks a new
+    file instead, and a third process is refused while it holds it."""
+    import hubsim.experiment.outdir as outdir
+
+    out = tmp_path / "race"
+    holder = open_results_folder(out, kind="power", fingerprint={"seed": 1})
+    real_open = open
+    state = {"done": False}
+
+    def open_then_lose_the_race(file, *args, **kwargs):
+        f = real_open(file, *args, **kwargs)
+        if Path(file).name == LOCK and not state["done"]:
+            state["done"] = True
+            holder.close()  # the holder finishes between our open and our flock
+        return f
+
+    monkeypatch.setattr(outdir, "open", open_then_lose_the_race, raising=False)
+    with open_results_folder(out, kind="power", fingerprint={"seed": 1}) as second:
+        monkeypatch.undo()
+        assert state["done"] and (out / LOCK).exists()
+        with pytest.raises(OutputError, match="another hubsim process"):
+            open_results_folder(out, kind="power", fingerprint={"seed": 1})
+        assert second.path == out
+    assert not (out / LOCK).exists()
 
 
 def test_out_on_a_file_or_under_a_file_is_refused(tmp_path):
@@ -453,9 +504,23 @@ def test_store_tables_and_event_partitions(tmp_path):
     res = run_experiment(path, tmp_path / "o", quiet=True, report=False, workers=1)
     store, folder = load_experiment_result(res.out)
     try:
-        tables = set(store.tables())
-        assert {"runs", "scenarios", "replications", "kpis", "clients", "weekly", "events",
-                "staff_activity", "levels", "differences"} <= tables
+        # the README's row for results.duckdb names every table and view, each as what it is
+        kinds = dict(
+            store.query("SELECT table_name, table_type FROM information_schema.tables").itertuples(
+                index=False, name=None
+            )
+        )
+        row = next(
+            line
+            for line in (ROOT / "README.md").read_text().splitlines()
+            if line.startswith("| `results.duckdb` |")
+        )
+        said_tables, said_views = re.sub(r"\([^)]*\)", "", row).split("; views ")
+        named = {
+            "BASE TABLE": set(re.findall(r"`(\w+)`", said_tables.split("| tables ")[1])),
+            "VIEW": set(re.findall(r"`(\w+)`", said_views)),
+        }
+        assert {k: {n for n, t in kinds.items() if t == k} for k in named} == named
         assert len(store.finished()) == 6
         # events are Parquet partitions, one per replication, which the database can query
         parts = sorted(p.relative_to(res.out).as_posix() for p in res.out.glob("events/*/*"))
@@ -468,7 +533,10 @@ def test_store_tables_and_event_partitions(tmp_path):
         plan = read_experiment(path)
         s = plan.scenarios["surge"]
         mem = hubsim.simulate(
-            s.config, horizon_days=s.horizon_days, warmup_days=s.warmup_days, seed=11,
+            s.config,
+            horizon_days=s.horizon_days,
+            warmup_days=s.warmup_days,
+            seed=11,
             replications=2,
         )
         k = store.kpis()
@@ -537,8 +605,13 @@ def test_the_report_has_its_figures_and_opens_with_the_largest_difference(tmp_pa
     path = _file(tmp_path, reps=3)
     res = run_experiment(path, tmp_path / "o", quiet=True, workers=1)
     figs = sorted(p.name for p in (res.out / "figures").iterdir())
-    assert figs == ["costs.png", "forest.png", "utilisation.png", "waiting_list.png",
-                    "waits_km.png"]
+    assert figs == [
+        "costs.png",
+        "forest.png",
+        "utilisation.png",
+        "waiting_list.png",
+        "waits_km.png",
+    ]
     for name in figs:
         p = res.out / "figures" / name
         assert p.stat().st_size > 5000, name
@@ -570,8 +643,20 @@ def test_compare_is_the_one_line_form(tmp_path):
     out = tmp_path / "cmp"
     res = runner.invoke(
         app,
-        ["compare", "site_d", "site_d_band_shift", "--replications", "2", "--horizon-days", "60",
-         "--out", str(out), "--quiet", "--workers", "1"],
+        [
+            "compare",
+            "site_d",
+            "site_d_band_shift",
+            "--replications",
+            "2",
+            "--horizon-days",
+            "60",
+            "--out",
+            str(out),
+            "--quiet",
+            "--workers",
+            "1",
+        ],
     )
     assert res.exit_code == 0, res.output
     assert "Paired differences from 'site_d'" in res.output
@@ -580,8 +665,19 @@ def test_compare_is_the_one_line_form(tmp_path):
 
 def test_run_out_stores_and_resumes(tmp_path):
     out = tmp_path / "run"
-    args = ["run", "site_d", "--horizon-days", "40", "--replications", "2", "--out", str(out),
-            "--quiet", "--workers", "1"]
+    args = [
+        "run",
+        "site_d",
+        "--horizon-days",
+        "40",
+        "--replications",
+        "2",
+        "--out",
+        str(out),
+        "--quiet",
+        "--workers",
+        "1",
+    ]
     res = runner.invoke(app, args)
     assert res.exit_code == 0, res.output
     assert res.output.startswith("site_d: 40 days, 2 replication(s), seed 0")

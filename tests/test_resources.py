@@ -208,3 +208,22 @@ def test_extends_an_unknown_name(tmp_path):
         load_config(own)
     msg = str(err.value)
     assert f"{own}, line 1: extends: 'site_q' is neither a file" in msg and "site_d" in msg
+
+
+def test_validate_suggests_configurations_and_experiments_alike():
+    """validate takes every kind of shipped file, so a misspelt name is matched against all
+    of them: an experiment's near miss is suggested, and both lists are printed."""
+    res = runner.invoke(app, ["validate", "site_d_stafing", "naturalistic_evaluaton"])
+    assert res.exit_code == 2 and "Traceback" not in res.output
+    first, second = res.output.strip().splitlines()
+    assert first.endswith("(did you mean 'site_d_staffing'?).")
+    assert "did you mean 'naturalistic_evaluation'?" in second
+    for msg in (first, second):
+        assert "a configuration (hub, mmc, site_a" in msg and "an experiment (four_sites" in msg
+    res = runner.invoke(app, ["validate", "four_sites", "naturalistic_evaluation", "mmc"])
+    assert res.exit_code == 0, res.output
+    assert [line.split(": ")[1].split(" (")[0] for line in res.output.splitlines()] == [
+        "valid experiment",
+        "valid power study",
+        "valid",
+    ]

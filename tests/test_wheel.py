@@ -97,6 +97,11 @@ def test_run_validate_and_list_by_name(installed):
     # the relative extends: of a scenario resolves inside the installed package
     res = _run([hubsim, "validate", "site_d_reversed", "site_d_band_shift"], **kw)
     assert res.stdout.count(": valid (") == 2
+    # the documents the configurations cite ship with them
+    docs = _run([hubsim, "list", "docs", "--paths"], **kw).stdout.split()
+    calibration = Path(next(d for d in docs if d.endswith("/calibration.md")))
+    assert calibration.is_file() and "site-packages" in calibration.parts
+    assert "## §7 Suggested defaults" in calibration.read_text(encoding="utf-8")
     assert sorted(p.name for p in installed["cwd"].iterdir()) == []
 
 

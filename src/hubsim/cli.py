@@ -80,7 +80,7 @@ def validate(
     from hubsim.config.loader import read_yaml
     from hubsim.evaluation import read_study
     from hubsim.experiment import detect_kind, read_experiment
-    from hubsim.resources import config_names, experiment_names, is_name, resolve_experiment
+    from hubsim.resources import is_name, shipped_path
 
     # every argument is reported: a glob that matches nothing is one problem among the
     # others, not the end of the command
@@ -98,16 +98,9 @@ def validate(
             refs.append(f)
     for ref in refs:
         try:
-            if is_name(ref) and ref not in config_names() and (
-                ref in experiment_names() or f"power_{ref}" in experiment_names()
-            ):
-                path = resolve_experiment(ref)
-            elif is_name(ref):
-                path = None
-            else:
-                path = Path(ref)
+            path = shipped_path(ref) if is_name(ref) else Path(ref)
             kind = "config"
-            if path is not None and path.is_file():
+            if path.is_file():
                 data, _ = read_yaml(path)
                 kind = detect_kind(data)
             if kind == "experiment":
@@ -119,11 +112,10 @@ def validate(
             elif kind == "power":
                 study = read_study(path)
                 typer.echo(
-                    f"{ref}: valid power study ({study.spec.name}, "
-                    f"{len(study.designs)} scenarios)"
+                    f"{ref}: valid power study ({study.spec.name}, {len(study.designs)} scenarios)"
                 )
             else:
-                cfg = load_config(ref if path is None else path)
+                cfg = load_config(path)
                 typer.echo(f"{ref}: valid ({cfg.name}, {cfg.kind}, hash {cfg.content_hash[:12]})")
         except HubsimError as exc:
             problems.extend(_problems(exc))
@@ -170,19 +162,21 @@ class Shipped(StrEnum):
     all = "all"
     configs = "configs"
     experiments = "experiments"
+    docs = "docs"
 
 
 @app.command("list")
 def list_command(
     what: Annotated[
         Shipped,
-        typer.Argument(help="What to list: configs, experiments or all."),
+        typer.Argument(help="What to list: configs, experiments, docs or all."),
     ] = Shipped.all,
     paths: Annotated[
         bool, typer.Option("--paths", help="Print full installed paths, not paths within the data.")
     ] = False,
 ) -> None:
-    """List the shipped configurations and experiments, by the names the commands take."""
+    """List the shipped configurations and experiments, by the names the commands take, and
+    the documents their sources cite (docs/calibration.md, docs/paper.md)."""
     from hubsim.resources import POWER_PREFIX, config_names, data_path, experiment_names
 
     root = data_path()
@@ -197,6 +191,11 @@ def list_command(
             short = name.removeprefix(POWER_PREFIX)
             rel = p.relative_to(root).as_posix()
             typer.echo(f"  {short:<28} {p if paths else rel}")
+    if what in (Shipped.all, Shipped.docs):
+        typer.echo("documents (the sources the configurations cite, e.g. calibration.md §7):")
+        for p in sorted((root / "docs").glob("*.md")):
+            rel = p.relative_to(root).as_posix()
+            typer.echo(f"  {p.name:<28} {p if paths else rel}")
 
 
 # options shared by the long-running commands
@@ -338,8 +337,7 @@ def run_command(
         typer.Option(
             "--warmup-days",
             min=0,
-            help="Days from the period start left out of the KPIs (a warm-up; instead of "
-            "--start).",
+            help="Days from the period start left out of the KPIs (a warm-up; instead of --start).",
             show_default=False,
         ),
     ] = None,

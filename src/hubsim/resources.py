@@ -48,6 +48,7 @@ __all__ = [
     "is_name",
     "resolve_config",
     "resolve_experiment",
+    "shipped_path",
 ]
 
 _SUFFIXES = (".yaml", ".yml")
@@ -154,6 +155,35 @@ def experiment_path(name: str) -> Path:
         If no shipped experiment has that name (the message lists them).
     """
     return _lookup(name, "experiment", experiment_names(), _experiment_aliases())
+
+
+def shipped_path(name: str) -> Path:
+    """The file of any shipped configuration, experiment or power study called ``name``
+    (``hubsim validate`` takes all three).
+
+    Raises
+    ------
+    hubsim.ConfigError
+        If nothing shipped has that name (the message lists the configurations and the
+        experiments, with the closest name).
+
+    Examples
+    --------
+    >>> shipped_path("site_d").name, shipped_path("site_d_staffing").name
+    ('site_d.yaml', 'site_d_staffing.yaml')
+    """
+    configs, experiments, aliases = config_names(), experiment_names(), _experiment_aliases()
+    if name in configs:
+        return configs[name]
+    if name in experiments or name in aliases:
+        return experiment_path(name)
+    close = difflib.get_close_matches(name, [*configs, *experiments, *aliases], n=1, cutoff=0.6)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    raise ConfigError(
+        f"{name}: not a file and not the name of a shipped configuration or experiment; "
+        f"expected a YAML path, a configuration ({', '.join(configs)}) or an experiment "
+        f"({', '.join(sorted([*experiments, *aliases]))}){hint}."
+    )
 
 
 def is_bare_word(text: str) -> bool:

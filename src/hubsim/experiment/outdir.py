@@ -15,10 +15,10 @@ and folder hubsim put there, beside ``manifest.json``. The rules
 - writability is checked (a probe file is created and removed) before any work, and every
   OS error (permissions, disk full, a read-only file system) becomes one sentence
   (:class:`OutputError`, exit code 2 in the CLI);
-- one process writes a folder at a time (an exclusive lock, :data:`LOCK`); stale
-  temporary files of an interrupted run (``.hubsim-tmp-*``) are removed on opening, and
-  so are the staging folders earlier hubsim versions left beside it when killed
-  (``.<name>.tmp-<pid>`` holding nothing or a hubsim manifest).
+- one process writes a folder at a time (an exclusive lock on :data:`LOCK`, removed when
+  the folder is closed); stale temporary files of an interrupted run (``.hubsim-tmp-*``)
+  are removed on opening, and so are the staging folders earlier hubsim versions left
+  beside it when killed (``.<name>.tmp-<pid>`` holding nothing or a hubsim manifest).
 
 Single files are written atomically with :func:`atomic_write` (a temporary file in the same
 folder, then ``os.replace``), so a reader never sees half a file.
@@ -232,9 +232,7 @@ class ResultsFolder:
 
     def close(self) -> None:
         if self._lock is not None:
-            with contextlib.suppress(OSError):
-                fcntl.flock(self._lock, fcntl.LOCK_UN)
-                self._lock.close()
+            _release_lock(self.path, self._lock)
             self._lock = None
 
     def __enter__(self) -> ResultsFolder:
@@ -417,19 +415,7 @@ def open_results_folder(
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise OutputError(os_error_sentence(path, exc, "creating the folder")) from None
-    # exclusive lock: one writer per folder
-    try:
-        lock = open(path / LOCK, "a+")  # held open (and locked) until close()
-    except OSError as exc:
-        raise OutputError(os_error_sentence(path, exc)) from None
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        lock.close()
-        raise OutputError(
-            f"{path}: another hubsim process is writing this folder; expected it to finish "
-            "first (or choose another --out)."
-        ) from None
+    lock = _acquire_lock(path)
     try:
         if remove:
             try:
@@ -450,8 +436,50 @@ def open_results_folder(
         folder._write_marker()
         return folder
     except BaseException:
-        with contextlib.suppress(OSError):
-            fcntl.flock(lock, fcntl.LOCK_UN)
-            lock.close()
+        _release_lock(path, lock)
         raise
 
+
+def _acquire_lock(path: Path) -> Any:
+    """Open and exclusively lock ``path / LOCK`` (one writer per folder).
+
+    The lock file is removed when the folder is closed (:func:`_release_lock`), so a
+    process can win the lock on a file another has just unlinked: the lock counts only
+    while the name still points at the locked file, which is checked after locking.
+    """
+    for _ in range(100):
+        try:
+            lock = open(path / LOCK, "a+")  # held open (and locked) until close()
+        except OSError as exc:
+            raise OutputError(os_error_sentence(path, exc)) from None
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            raise OutputError(
+                f"{path}: another hubsim process is writing this folder; expected it to "
+                "finish first (or choose another --out)."
+            ) from None
+        try:
+            current = os.stat(path / LOCK).st_ino
+        except FileNotFoundError:
+            current = None
+        if current == os.fstat(lock.fileno()).st_ino:
+            return lock
+        lock.close()  # the file was removed by the writer that held it: lock the new one
+    raise OutputError(
+        f"{path}: could not lock the folder (its lock file kept changing); expected one "
+        "hubsim process at a time to write it."
+    )
+
+
+def _release_lock(path: Path, lock: Any) -> None:
+    """Remove the lock file while still holding the lock, then release it, so a finished
+    folder holds only what its marker lists."""
+    with contextlib.suppress(OSError):
+        if os.stat(path / LOCK).st_ino == os.fstat(lock.fileno()).st_ino:
+            os.unlink(path / LOCK)
+    with contextlib.suppress(OSError):
+        fcntl.flock(lock, fcntl.LOCK_UN)
+    with contextlib.suppress(OSError):
+        lock.close()

@@ -6,6 +6,7 @@ figure against Allsopp et al. 2024.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 
 import pandas as pd
@@ -197,12 +198,24 @@ def render(df: pd.DataFrame, fmt: str) -> str:
         widths = {c: max(len(str(c)), *(len(str(v)) for v in df[c])) for c in cols}
         widths = {c: (min(w, 60) if c == "item" else min(w, 40)) for c, w in widths.items()}
 
-        def line(vals):
-            return "  ".join(
-                str(v)[: widths[c]].ljust(widths[c]) for c, v in zip(cols, vals, strict=True)
-            )
+        def lines(vals):
+            # a long cell wraps at word boundaries onto more lines of the same row, so no
+            # text is cut (the csv and markdown formats keep each cell on one line)
+            cells = [
+                textwrap.wrap(str(v), widths[c], break_on_hyphens=False) or [""]
+                for c, v in zip(cols, vals, strict=True)
+            ]
+            height = max(len(cell) for cell in cells)
+            return [
+                "  ".join(
+                    (cell[k] if k < len(cell) else "").ljust(widths[c])
+                    for c, cell in zip(cols, cells, strict=True)
+                ).rstrip()
+                for k in range(height)
+            ]
 
-        out = [line(cols), line(["-" * widths[c] for c in cols])]
-        out += [line([r[c] for c in cols]) for _, r in df.iterrows()]
+        out = [*lines(cols), "  ".join("-" * widths[c] for c in cols)]
+        for _, r in df.iterrows():
+            out += lines([r[c] for c in cols])
         return "\n".join(out) + "\n"
     raise ValueError(f"format must be table, csv or markdown, got {fmt!r}")
