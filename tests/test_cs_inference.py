@@ -203,3 +203,18 @@ def test_clustered_multiplier_bootstrap_agrees_with_csdid():
         ((dyn["band_high"] - dyn["att"]) / dyn["se"]).to_numpy()[np.isfinite(dyn["se"])].mean()
     )
     assert abs(ours_crit - theirs_crit) < 0.15, (ours_crit, theirs_crit)
+
+
+def test_no_test_means_no_band_either():
+    """Where auto finds no test at the level (a design smaller than any measured), the
+    pointwise intervals are unbounded, and so is every simultaneous band: a finite band
+    that excludes zero would be a rejection the rule says cannot be made."""
+    df = make_panel(np.random.default_rng(25), {0: 2, 4: 2}, n_periods=8)
+    r = callaway_santanna(df, "y", "region", "month", cohort="g", control="not_yet_treated")
+    assert r.inference == "none", r.inference_note
+    dyn = r.aggregate("dynamic")
+    assert (dyn["ci_low"] == -math.inf).all() and (dyn["ci_high"] == math.inf).all()
+    assert (dyn["band_low"] == -math.inf).all() and (dyn["band_high"] == math.inf).all()
+    cells, crit = r.att_gt_band()
+    assert crit == math.inf and (cells["band_low"] == -math.inf).all()
+    assert "band -inf to inf" in r.summary() or "band" not in r.summary()

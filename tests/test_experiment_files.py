@@ -45,9 +45,14 @@ def test_a_good_file_resolves_scenarios_grids_and_dates(tmp_path):
     more = plan.scenarios["more"].config
     assert more.service.workforce.role("therapists").wte == 6.4
     assert plan.scenarios["demand_2"].config.simulation.demand.multiplier == 2.0
-    # Site D's period starts 2020-05-01: the window is days 31 to 152 of the run
+    # Site D's period starts 2020-05-01: the window is days 31 to 152 of the run, its last
+    # day included, as hubsim run --start/--end (resolve_window) reads the same dates
     s = plan.scenarios["as_mapped"]
-    assert (s.warmup_days, s.horizon_days) == (31.0, 152.0)
+    assert (s.warmup_days, s.horizon_days) == (31.0, 153.0)
+    from hubsim.des.window import resolve_window
+
+    w = resolve_window(s.config, start="2020-06-01", end="2020-09-30")
+    assert (w.warmup_days, w.horizon_days) == (s.warmup_days, s.horizon_days)
 
 
 # (edit of GOOD, the line the sentence must name, the field path, words of the sentence)
@@ -87,6 +92,12 @@ BAD = {
         5,
         "replications.relative_half_width",
         "greater than 0",
+    ),
+    "fewer than two replications": (
+        ("replications: 3", "replications: 1"),
+        5,
+        "replications",
+        "expected at least 2 (paired intervals need two), got 1",
     ),
     "unknown KPI": (
         ("replications: 3", "replications: 3\nkpis: [wait_to_first_treatment_mean_dayz]"),

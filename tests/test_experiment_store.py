@@ -295,6 +295,39 @@ def test_overwrite_keeps_a_users_report_when_no_report_is_written(tmp_path):
     assert (mine / "report.md").read_text() == "my notes"
 
 
+
+def test_overwrite_of_another_run_keeps_the_users_files_inside_hubsims_folders(tmp_path):
+    """--overwrite on a hubsim folder of another run removes hubsim's files only: a file a
+    user put inside one of hubsim's sub-folders (events/, figures/, a scenario's folder)
+    stays, with the folders leading to it; hubsim's old partitions and figures go."""
+    path = _file(tmp_path, reps=3)
+    out = tmp_path / "o"
+    res = runner.invoke(app, ["experiment", str(path), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    mine = {
+        "events/my.txt": "mine",
+        "events/as_mapped/notes.md": "mine",
+        "events/as_mapped/7.parquet.bak": "mine",
+        "figures/my_plot.png": "mine",
+    }
+    for rel, text in mine.items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_text(text)
+    old_parts = sorted(p.relative_to(out).as_posix() for p in out.glob("events/*/*.parquet"))
+    assert "events/as_mapped/2.parquet" in old_parts
+    other = path.with_name("other.yaml")
+    other.write_text(path.read_text().replace("seed: 11", "seed: 12").replace(
+        "replications: 3", "replications: 2"))
+    res = runner.invoke(
+        app, ["experiment", str(other), "--out", str(out), "--quiet", "--overwrite"]
+    )
+    assert res.exit_code == 0, res.output
+    for rel, text in mine.items():
+        assert (out / rel).read_text() == text, rel
+    # the second run has two replications: they are rewritten, the old third is gone
+    assert not (out / "events/as_mapped/2.parquet").exists()
+    assert (out / "events/as_mapped/1.parquet").exists()
+
 def test_writes_patterns_are_checked_against_the_folder(tmp_path):
     mine = tmp_path / "mine"
     mine.mkdir()

@@ -1,15 +1,16 @@
 """Every default holds its size on the grid of designs hubsim offers.
 
 Fresh simulations (seeds unrelated to the ones that measured the inference table) of the
-regional designs of the table's grid (G in {6, 10, 20, 42}, treated in {1, 2, 3, 4, G/2,
+regional designs of the table's grid (G in {5, 6, 10, 20, 42}, treated in {1, 2, 3, 4, G/2,
 G-4, G-2, G-1}, simultaneous and staggered adoption) with no effect: the default
 (``inference="auto"``) of TWFE, of the event study (post-period average and pre-trend
 test) and of Callaway-Sant'Anna (simple ATT and pre-trend test) must reject at most
 ``alpha + 3 MCSE`` of the time (MCSE at the nominal level) on a representative subset of
-four designs (the default tier: 20 checks). The whole grid is the slow tier (CI runs it):
-its other 54 designs x 5 rates are 270 checks, and at 3 MCSE each a perfectly sized default
-would fail one of them about a third of the time, so there the band is the one-sided
-Bonferroni bound for 270 checks at a family-wise 1% (z = 3.96: ``alpha + 3.96 MCSE``). Where auto finds no
+five designs, the hubs' own (5 regions, 3 with a hub) among them (the default tier: 25
+checks). The whole grid is the slow tier (CI runs it): its other 61 designs x 5 rates are
+305 checks, and at 3 MCSE each a perfectly sized default would fail one of them about a
+third of the time, so there the band is the one-sided Bonferroni bound for 305 checks at a
+family-wise 1% (z = 3.99: ``alpha + 3.99 MCSE``). Where auto finds no
 level-alpha test it rejects nothing, which holds the size trivially.
 
 A second check re-measures power where the hubs are (40 and 3 of 42 regions with a hub):
@@ -48,7 +49,7 @@ ADOPTION = {"simultaneous": (6,), "staggered": (5, 6, 7)}
 
 def _grid():
     out = []
-    for G in (6, 10, 20, 42):
+    for G in (5, 6, 10, 20, 42):
         for t in sorted({x for x in (1, 2, 3, 4, G // 2, G - 4, G - 2, G - 1) if 1 <= x < G}):
             for a in ADOPTION:
                 out.append((G, t, a))
@@ -56,6 +57,7 @@ def _grid():
 
 
 SUBSET = [
+    (5, 3, "simultaneous"),  # the hubs' own design: three regions with a hub, two without
     (10, 2, "staggered"),
     (20, 10, "simultaneous"),
     (42, 3, "simultaneous"),

@@ -34,7 +34,7 @@ def _held_band(method: str, n: float) -> float:
 def test_table_covers_the_grid_with_its_seed_counts_and_mcse():
     t = inference_table()
     assert list(t.columns) == TABLE_COLUMNS
-    assert set(t["G"]) == {6, 10, 20, 42}
+    assert set(t["G"]) == {5, 6, 10, 20, 42}  # 5: the hubs' own 3 treated and 2 untreated
     for G, g in t.groupby("G"):
         want = {x for x in (1, 2, 3, 4, G // 2, G - 4, G - 2, G - 1) if 1 <= x <= G - 1}
         assert set(g["treated"]) == want, G
@@ -114,8 +114,14 @@ def test_floor_design_is_no_easier_than_the_design_in_hand():
     assert "G=20, 16 treated, 4 untreated" in ch.design
     ch = choose_inference(100, 50, 50)
     assert "G=42, 21 treated" in ch.design
-    ch = choose_inference(5, 2, 3)  # below the grid: the smallest measured design
-    assert ch.design.startswith("G=6")
+    ch = choose_inference(5, 3, 2, staggered=False)  # the hubs' own design is measured
+    assert ch.design.startswith("G=5, 3 treated, 2 untreated") and ch.method != "none"
+    # below the grid no measured design is as hard: a smaller design's sizes are not
+    # borrowed from a larger, easier one; only randomization inference (exact) can be used
+    ch = choose_inference(4, 2, 2, staggered=False, n_assignments=6)
+    assert ch.method == "none" and "no measured design is as hard" in ch.note
+    ch = choose_inference(4, 3, 1, staggered=True, n_assignments=24)
+    assert ch.method == "ri" and "no measured design is as hard" in ch.note
 
 
 def test_no_level_alpha_test_is_reported_not_faked(monkeypatch):

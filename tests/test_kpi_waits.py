@@ -95,3 +95,42 @@ def test_a_window_that_ends_soon_after_opening_gives_supported_waits(site_paths)
         for key in (f"{w}_within_6w_share", f"{w}_within_18w_share"):
             assert math.isnan(k[key]) or 0.0 <= k[key] <= 1.0
     assert math.isnan(k["wait_to_first_assessment_within_6w_share"])
+
+
+def test_an_empty_waiting_list_has_mean_length_zero_and_a_missing_step_none():
+    """A list the service has but nobody waited on in the window is a mean length of 0 (so
+    the mean over replications is not taken over the busy ones only); a step the service
+    does not offer has no waiting-list KPI."""
+    cfg = hubsim.load_config("site_d")
+    res = hubsim.simulate(cfg, seed=9, replications=5, horizon_days=400)
+    step4 = res.kpis["waiting_list_step4_mean"].to_numpy()
+    assert np.isfinite(step4).all() and (step4 == 0).any() and (step4 > 0).any()
+    # the KPI is the mean of the window's weekly mean lengths, zeros included
+    wl = res.waiting_lists
+    for r in range(5):
+        sub = wl[(wl["replication"] == r) & (wl["list"] == "step4")]
+        assert step4[r] == pytest.approx(sub["mean_length"].mean(), rel=1e-12, abs=0)
+    site_c = hubsim.simulate(hubsim.load_config("site_c"), seed=1, horizon_days=120)
+    assert not cfg_offers(hubsim.load_config("site_c"), "step4")
+    assert "waiting_list_step4_mean" not in site_c.kpis.columns
+    assert "waiting_list_step3_mean" in site_c.kpis.columns  # offered, maybe empty yet
+
+
+def cfg_offers(cfg, step):
+    return getattr(cfg.interventions.steps, step).offered
+
+
+def test_discharges_per_week_counts_every_discharge_in_the_window():
+    """The service's discharge rate: every discharge event inside the KPI window, whether
+    the client was referred before the window or in it."""
+    cfg = hubsim.load_config("site_d")
+    res = hubsim.simulate(cfg, seed=5, replications=2, start="2021-04-01", end="2021-09-30")
+    warm, horizon = res.meta["warmup_days"], res.meta["horizon_days"]
+    cl = res.clients
+    for r in range(2):
+        t = cl.loc[cl["replication"] == r, "discharged_at"].to_numpy(dtype=float)
+        n = np.sum((t >= warm) & (t < horizon))
+        got = res.kpis.loc[res.kpis["replication"] == r, "discharges_per_week"].iloc[0]
+        assert got == pytest.approx(n / ((horizon - warm) / 7.0), rel=1e-12)
+        referred_before = cl.loc[cl["replication"] == r, "referred_at"].to_numpy() < warm
+        assert np.sum((t >= warm) & (t < horizon) & referred_before) > 0  # the case that was missed

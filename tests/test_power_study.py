@@ -92,11 +92,11 @@ def test_tiny_study_writes_every_output_atomically(tmp_path):
         "study.yaml",
         "manifest.json",
     }
-    # hubsim's marker, lock and results database sit beside the study's files
+    # hubsim's marker and results database sit beside the study's files (the lock file
+    # goes when the folder is closed)
     assert {p.name for p in out.iterdir()} == expect | {
         "results.duckdb",
         ".hubsim-results.json",
-        ".hubsim.lock",
     }
     assert set(res.files) == expect
     # every name written is one the folder check looks at before the work
@@ -161,6 +161,11 @@ def test_same_seed_same_results_and_sizes(tmp_path):
     pd.testing.assert_frame_equal(a.curves, b.curves, check_exact=True)
     s = run_study(study, out=tmp_path / "s", size="smoke", workers=1)
     assert s.n_sims == 3
+    # the plan read_study made is taken as the file is, and gives the same study
+    c = run_study(read_study(study), out=tmp_path / "c", workers=1)
+    pd.testing.assert_frame_equal(a.diagnosands, c.diagnosands, check_exact=True)
+    with pytest.raises(TypeError, match="a StudyPlan from read_study, got dict"):
+        run_study({"name": "x"}, out=tmp_path / "d")
 
 
 def test_evaluate_runs_in_memory_and_the_writer_adds_only_files(tmp_path, monkeypatch):

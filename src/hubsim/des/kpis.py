@@ -29,6 +29,7 @@ Each KPI's definition is in :data:`KPI_DEFINITIONS`.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import numpy as np
 import pandas as pd
@@ -185,6 +186,27 @@ def kpi_range(kpi: str) -> tuple[float, float]:
     return 0.0, math.inf
 
 
+
+def service_lists(config) -> set[str]:
+    """The waiting lists a configured service has: assessment (the first assessment,
+    whatever the model), the in-depth assessment of a two-stage model, and the list of
+    each step it offers.
+
+    Examples
+    --------
+    >>> import hubsim
+    >>> sorted(service_lists(hubsim.load_config("site_c")))[:4]
+    ['assessment', 'group', 'in_depth_assessment', 'low_intensity']
+    >>> "step4" in service_lists(hubsim.load_config("site_c"))  # Site C offers no step 4
+    False
+    """
+    iv = config.interventions
+    out = {"assessment"}
+    if iv.assessment.model == "two_stage":
+        out.add("in_depth_assessment")
+    out |= {s for s in STEP_IDS if getattr(iv.steps, s).offered}
+    return out
+
 def _rate(num, den) -> float:
     return float(num) / float(den) if den else math.nan
 
@@ -201,6 +223,7 @@ def replication_kpis(
     in_scope_staff: int,
     role_ids: list[str],
     qualified_roles: set[str],
+    lists: Collection[str] | None = None,
 ) -> dict:
     """KPIs of one replication (one dict; keys are KPI names).
 
@@ -209,6 +232,10 @@ def replication_kpis(
     Outcome KPIs follow the NHS Talking Therapies definitions (calibration.md §3): finished
     courses are referrals that ended after at least two attended treatment appointments;
     recovery is among those at caseness at screening, reliable improvement among all.
+
+    ``lists`` names the waiting lists the service has (default: every list in
+    ``waiting_lists``): each gets its mean length over the window's weeks, 0 when nobody
+    waited on it then; a list the service does not have gets no KPI.
     """
     ref_all = clients["referred_at"].to_numpy()
     initial_all = clients["from_initial_waiting_list"].to_numpy(dtype=bool)
@@ -248,11 +275,18 @@ def replication_kpis(
     wk_start = weekly["week_start_day"].to_numpy()
     later = set(weekly["week"].to_numpy()[wk_start >= warmup_days].tolist())
     for s in ("assessment", "in_depth_assessment", *STEP_IDS):
+        if lists is not None and s not in lists:
+            continue
         sub = wl[(wl["list"] == s) & wl["week"].isin(later)]
-        if len(sub) and sub["mean_length"].sum() > 0:
+        if len(sub):
+            # an empty list has length 0, not a missing one: dropping it would leave the
+            # mean over replications to the busy ones
             out[f"waiting_list_{s}_mean"] = float(sub["mean_length"].mean())
-    disc = col("discharged_at", float)
-    out["discharges_per_week"] = _rate(np.sum(disc >= warmup_days), window / 7.0)
+    # the service's discharge rate over the window: every client discharged in it, those
+    # referred before the window (or on the initial list) included
+    disc = clients["discharged_at"].to_numpy(dtype=float)
+    in_window = (disc >= warmup_days) & (disc < horizon_days)
+    out["discharges_per_week"] = _rate(np.sum(in_window), window / 7.0)
     done = ~censored
     reason = reason_all[done]
     assessed = ~np.isnan(col("first_assessment_at", float)[done])

@@ -19,7 +19,7 @@ from hubsim.des.frames import (
     events_frame,
     weekly_frames,
 )
-from hubsim.des.kpis import replication_kpis
+from hubsim.des.kpis import replication_kpis, service_lists
 from hubsim.des.model import HubModel
 from hubsim.des.record import STAGES, RunRecord
 from hubsim.des.result import SimulationResult
@@ -258,6 +258,7 @@ def tables(
         in_scope_staff=config.region.in_scope_staff,
         role_ids=[r.id for r in roles],
         qualified_roles={r.id for r in roles if r.qualified},
+        lists=service_lists(config),
     )
     area = pd.DataFrame(
         {

@@ -1119,7 +1119,7 @@ def inference_table():
     --------
     >>> t = inference_table()
     >>> sorted(set(t["G"]))
-    [6, 10, 20, 42]
+    [5, 6, 10, 20, 42]
     """
     if "frame" not in _TABLE:
         import importlib.resources
@@ -1189,14 +1189,16 @@ class InferenceChoice(NamedTuple):
 def _floor_design(rows, G: int, G1: int, G0: int):
     """The measured design the rule reads for a design of G clusters, G1 treated, G0 not.
 
-    The largest measured G not above the design's (the smallest measured one below it),
-    then, among its rows, the design whose smaller side (treated or untreated) is on the
+    The largest measured G not above the design's (None when every measured G is above
+    it: no measured design is as hard), then, among its rows, the design whose smaller side (treated or untreated) is on the
     same side and is the largest count not above the design's: a design at least as hard
     as the one in hand, so a method that held its size there holds it here.
     """
     Gs = sorted(set(int(g) for g in rows["G"]))
     below = [g for g in Gs if g <= G]
-    g_row = below[-1] if below else Gs[0]
+    if not below:
+        return None  # fewer clusters than any measured design: none is as hard
+    g_row = below[-1]
     at = rows[rows["G"] == g_row]
     m = min(G1, G0)
     side_treated = G1 <= G0
@@ -1237,7 +1239,8 @@ def choose_inference(
     1. Read the rows of the estimator, adoption pattern and the measured ``alpha`` nearest
        to ``alpha``, at the measured design no easier than this one: the largest measured
        number of clusters not above ``G``, and the largest measured count of the smaller
-       side (treated or untreated clusters) not above this design's.
+       side (treated or untreated clusters) not above this design's. With fewer clusters
+       than any measured design, none is as hard and only step 4 can give a test.
     2. Keep the methods whose measured null rejection rate is at most ``alpha + 2 MCSE``
        (MCSE at the nominal level; ``alpha + 3 MCSE`` for randomization inference, which
        is exact for exchangeable regions; the others need the margin because step 3
@@ -1377,8 +1380,17 @@ def _choose_cached(
         )
         return scored, held, good, design
 
-    g_row, (t_row, u_row) = _floor_design(rows, G, G_treated, G_untreated)
-    scored, held, good, design = score(g_row, t_row, u_row)
+    floor_design = _floor_design(rows, G, G_treated, G_untreated)
+    if floor_design is None:
+        # fewer clusters than any measured design: a method's size there says nothing
+        # about it here (sizes worsen as clusters fall), so only randomization inference,
+        # exact whatever the number of regions, can be taken (step 4)
+        fewest = min(int(g) for g in rows["G"])
+        g_row, scored, held, good = G, [], [], []
+        design = f"the fewest clusters measured is {fewest}"
+    else:
+        g_row, (t_row, u_row) = floor_design
+        scored, held, good, design = score(g_row, t_row, u_row)
     measured = {m: (sz, pw) for m, _, sz, _, pw, _ in scored}
     others = "; ".join(
         f"{m.replace('_', ' ')} {sz:.3f}" for m, (sz, _) in measured.items() if np.isfinite(sz)
@@ -1396,8 +1408,13 @@ def _choose_cached(
                 _, _, sz, szm, pw, pwm = ri[0]
                 note = (
                     f"auto chose randomization inference over adoption dates for {here}: "
-                    f"no method is usable at the nearest harder measured design ({design}; "
-                    f"measured sizes: {others}), and randomization inference, exact for "
+                    + (
+                        f"no measured design is as hard ({design}), "
+                        if floor_design is None
+                        else f"no method is usable at the nearest harder measured design "
+                        f"({design}; measured sizes: {others}), "
+                    )
+                    + "and randomization inference, exact for "
                     f"exchangeable regions whatever their number once {n_assignments} "
                     f"distinct reassignments allow a p-value below {alpha:g}, had a null "
                     f"rejection rate of {sz:.3f} (MCSE {szm:.3f}) and power {pw:.2f} (MCSE "
@@ -1417,12 +1434,26 @@ def _choose_cached(
                 f"randomization inference has only {n_assignments} distinct assignments, "
                 f"so no p-value can fall below {alpha:g}"
             )
+        if floor_design is None:
+            if not ri_ok:
+                ri_why = why[-1]
+            elif "ri" not in allowed or n_assignments is None:
+                ri_why = "randomization inference is not available here"
+            else:
+                ri_why = "randomization inference was not usable at any measured design"
+            found = (
+                f"no measured design is as hard ({design}), so no method's size is known "
+                f"here, and {ri_why}"
+            )
+        else:
+            found = (
+                f"at the measured design ({design}) every method either over-rejected a true "
+                "null beyond alpha + 2 MCSE (3 MCSE for randomization inference) or cannot "
+                f"run here (measured sizes: {others})" + (f"; {'; '.join(why)}" if why else "")
+            )
         note = (
-            f"auto found no test at level {alpha:g} for {here}: at the measured design "
-            f"({design}) every method either over-rejected a true null beyond alpha + 2 MCSE "
-            f"(3 MCSE for randomization inference) or cannot run here (measured sizes: {others})"
-            + (f"; {'; '.join(why)}" if why else "")
-            + ". The estimate is reported with no rejection (p = 1) and an unbounded interval."
+            f"auto found no test at level {alpha:g} for {here}: {found}. The estimate is "
+            "reported with no rejection (p = 1) and an unbounded interval."
         )
         return InferenceChoice("none", "rademacher", note, design=design)
     # the most powerful; the methods within 3 MCSE of it are indistinguishable at the

@@ -522,8 +522,11 @@ class CallawaySantAnnaResult(EstimateView):
                 t_cr1 = self.n_units * np.abs(thy[:, :-1]) / (s * math.sqrt(G / (G - 1)))
             crit = float(np.quantile(np.nanmax(t_cr1, axis=1), 1 - self.alpha))
         if self.inference == "none":
+            # no test at this level: the simultaneous band is no more informative than the
+            # pointwise intervals it contains
             p[:] = 1.0
             lo[:], hi[:] = -math.inf, math.inf
+            crit = math.inf
         key = {"dynamic": "event_time", "group": "group", "calendar": "time"}[kind]
         band_lo = ests - crit * se
         band_hi = ests + crit * se
@@ -613,6 +616,8 @@ class CallawaySantAnnaResult(EstimateView):
             self._inf[:, ok], None if self._inf_adj is None else self._inf_adj[:, ok]
         )
         crit = self._sup_t(est[ok], self._inf[:, ok], se[ok], df)
+        if self.inference == "none":
+            crit = math.inf  # no test at this level, so no band either
         t["band_low"] = est - crit * se
         t["band_high"] = est + crit * se
         return t, crit

@@ -232,9 +232,14 @@ def _design_text(d: Any) -> str:
             f", opening to {d.n_groups} staff groups ({', '.join(d.staff_groups)})"
             + (f" in phases in {phased} of {len(pats)} opening patterns" if phased else "")
         )
+    opening = (
+        f"in {d.period_unit} {f['first_opening']}"
+        if f["first_opening"] == f["last_opening"]
+        else f"in {d.period_unit}s {f['first_opening']}-{f['last_opening']}"
+    )
     return (
-        f"{f['n_regions']} regions, {f['n_with']} with a hub (opening in {d.period_unit}s "
-        f"{f['first_opening']}-{f['last_opening']}{groups}), {f['n_without']} without; "
+        f"{f['n_regions']} regions, {f['n_with']} with a hub (opening {opening}"
+        f"{groups}), {f['n_without']} without; "
         f"{f['n_closing']} hub{'s' if f['n_closing'] != 1 else ''} closing; {d.n_periods} "
         f"{d.period_unit}s; {f['n_region_median']:.0f} people measured per region-{d.period_unit} "
         f"(median)"
@@ -262,9 +267,15 @@ def _no_test_reasons(result: StudyResult) -> list[str]:
         if est == "synthetic_control":
             d = result.designs[bad["scenario"].iloc[0]]
             donors = d.facts()["n_units_never"] if hasattr(d, "facts") else 0
+            units = (
+                "units never treated: region x staff-group series, which share their "
+                "region's shocks, so fewer independent donors than that"
+                if getattr(d, "staff_groups", None)
+                else "units never treated"
+            )
             out.append(
                 f"- **synthetic_control** ({scen}): its placebo-in-space p-value is a rank among "
-                f"the treated unit and its {donors} donors (units never treated), so it cannot "
+                f"the treated unit and its {donors} donors ({units}), so it cannot "
                 f"fall below 1/{donors + 1} = {1 / (donors + 1):.3f}; with fewer than "
                 f"{math.ceil(1 / result.spec.alpha) - 1} donors no test at level "
                 f"{result.spec.alpha:g} exists, and it never rejects."

@@ -510,7 +510,7 @@ def evaluate(plan: StudyPlan, run: RunSettings, cells: StudyCells | None = None)
 
 
 def run_study(
-    path: str | os.PathLike[str],
+    path: str | os.PathLike[str] | StudyPlan,
     n_sims: int | None = None,
     seed: int | None = None,
     out: str | os.PathLike[str] | None = None,
@@ -526,8 +526,8 @@ def run_study(
 
     Parameters
     ----------
-    path : path-like
-        The study YAML.
+    path : path-like or StudyPlan
+        The study YAML, or the plan :func:`read_study` made of it.
     n_sims : int, optional
         Simulations per design point (overrides the size's ``n_sims``).
     seed : int, optional
@@ -579,7 +579,15 @@ def run_study(
     from hubsim.experiment.store import ResultsStore
 
     t0 = time.monotonic()
-    plan = read_study(path)
+    if isinstance(path, StudyPlan):
+        plan, path = path, path.path
+    elif isinstance(path, (str, os.PathLike)):
+        plan = read_study(path)
+    else:
+        raise TypeError(
+            f"run_study: path must be a study file's path or a StudyPlan from read_study, "
+            f"got {type(path).__name__}."
+        )
     run = RunSettings.resolve(plan.spec, size, n_sims, seed, workers, False, source=path)
     dest = default_out(plan.spec, size) if out is None else out
     fp = study_fingerprint(plan.spec, run.size, run.n_sims, run.seed, des_hashes(plan.des_plans))

@@ -263,16 +263,45 @@ def _read_marker(path: Path) -> dict[str, Any] | None:
     return data if isinstance(data, dict) and data.get("written_by") == "hubsim" else None
 
 
+def _hubsim_file_in(folder: Path, f: Path) -> bool:
+    """Whether ``f``, inside a folder hubsim listed, is a file hubsim writes there: a
+    replication's partition (``<scenario>/<replication>.parquet``) or a temporary."""
+    if f.name.startswith(TMP_PREFIX):
+        return True
+    rel = f.relative_to(folder).parts
+    return len(rel) == 2 and f.suffix == ".parquet" and f.stem.isdigit()
+
+
 def _remove_ours(path: Path, names: list[str]) -> None:
-    """Remove files and folders hubsim listed in its marker (and nothing else)."""
+    """Remove what hubsim listed in its marker, and nothing else.
+
+    A listed file is removed. A listed folder loses only the files hubsim writes in it
+    (:func:`_hubsim_file_in`; the figures it writes there are listed one by one), then
+    whichever of its folders are left empty: a file a user put in it stays, with the
+    folders that lead to it.
+    """
+    root = path.resolve()
+    inside = []
     for n in names:
         p = path / n
-        if not p.resolve().is_relative_to(path.resolve()) or p == path:
+        if not p.resolve().is_relative_to(root) or p.resolve() == root:
             continue  # never follow a listed name out of the folder
-        if p.is_dir() and not p.is_symlink():
-            shutil.rmtree(p)
-        elif p.exists() or p.is_symlink():
+        inside.append(p)
+    for p in inside:  # the listed files first (a figure in a listed folder, say)
+        if p.is_symlink() or p.is_file():
             p.unlink()
+    for p in inside:
+        if not p.is_dir() or p.is_symlink():
+            continue
+        for f in sorted(p.rglob("*")):
+            if (f.is_file() or f.is_symlink()) and _hubsim_file_in(p, f):
+                f.unlink()
+        for d in sorted((d for d in p.rglob("*") if d.is_dir() and not d.is_symlink()),
+                        key=lambda d: len(d.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                d.rmdir()  # only when empty
+        with contextlib.suppress(OSError):
+            p.rmdir()
 
 
 def _clean_old_staging(path: Path) -> None:
@@ -424,6 +453,8 @@ def open_results_folder(
                 raise OutputError(
                     os_error_sentence(path, exc, "removing hubsim's old files")
                 ) from None
+            # a folder of hubsim's that keeps a user's file stays hubsim's folder
+            files = [n for n in remove if (path / n).is_dir() and not (path / n).is_symlink()]
         _clean_temporaries(path, files)
         _clean_old_staging(path)
         probe = path / f"{TMP_PREFIX}probe-{os.getpid()}"

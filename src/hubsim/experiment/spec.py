@@ -60,7 +60,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hubsim.config import ServiceConfig, load_config, vary
 from hubsim.config.loader import (
@@ -189,13 +189,16 @@ class ExperimentSpec(_Strict):
     grids: list[GridSpec] = Field(default_factory=list)
     executor: ExecutorSpec = Field(default_factory=ExecutorSpec)
 
+    @field_validator("replications")
+    @classmethod
+    def _at_least_two(cls, v: int | ReplicationTarget) -> int | ReplicationTarget:
+        # a field check, so the error names the replications line, not the document
+        if isinstance(v, int) and v < 2:
+            raise ValueError(f"expected at least 2 (paired intervals need two), got {v}.")
+        return v
+
     @model_validator(mode="after")
     def _checks(self) -> ExperimentSpec:
-        if isinstance(self.replications, int) and self.replications < 2:
-            raise ValueError(
-                "replications must be at least 2 (paired intervals need two), got "
-                f"{self.replications}."
-            )
         if self.window is not None and self.horizon_days is not None:
             raise ValueError("give either window (dates) or horizon_days, not both.")
         return self
@@ -403,7 +406,9 @@ def _days(config: ServiceConfig, spec: ExperimentSpec) -> tuple[float, float]:
     if spec.window is None:
         return float(spec.horizon_days or 365.0), float(spec.warmup_days)
     start = config.simulation.period.start
-    return float((spec.window.end - start).days), float((spec.window.start - start).days)
+    # window.end is the last day of the KPI window, inclusive (as hubsim run's --end and
+    # resolve_window): the run ends at the end of that day
+    return float((spec.window.end - start).days + 1), float((spec.window.start - start).days)
 
 
 def _grid_label(point: dict[str, Any]) -> str:
