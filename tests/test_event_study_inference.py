@@ -54,6 +54,9 @@ def test_every_inference_serves_coefficients_band_and_pretrend(inference):
     )
     assert r.inference == inference and r.estimate.inference in (inference,)
     c = r.tidy()
+    # the last row is the headline, the post-period average, as the summary opens with it
+    assert c["term"].iloc[-1] == r.estimate.term and c["estimate"].iloc[-1] == r.estimate.estimate
+    c = c.iloc[:-1]
     est = c[c["inference"] != "reference"]
     assert (est["inference"] == inference).all()
     if inference in ("cr1", "cr2"):

@@ -702,3 +702,30 @@ def test_batched_wild_and_auto_paths_equal_the_fit_by_fit_path():
     for c in ("estimate", "se", "ci_low", "ci_high", "p_value"):
         np.testing.assert_allclose(a[c].to_numpy(), b[c].to_numpy(), rtol=1e-7, atol=1e-12)
     assert (a["inference"] == b["inference"]).all()
+
+
+def test_summary_and_tidy_carry_the_flags_that_qualify_power_and_coverage():
+    """On the hubs' own small design (5 regions, 3 with a hub), the text summary marks an
+    oversized test and an estimator with no test (whose coverage of unbounded intervals
+    is shown as n/a, not 1.000), and the long frame carries each estimator's inference and
+    oversized flag on its rows, as the wide frame has them."""
+    from hubsim.regional import RegionalDesign
+
+    d = RegionalDesign(
+        n_regions=5, n_periods=10, n_treated=3, schedule=[6], effect=0, icc=0.02,
+        population_kind="help_seeker_cohort", period_sd=0.05, ar_rho=0.5, ar_sd=0.05,
+    )
+    res = diagnose(d, ["twfe", "its", "synthetic_control"], n_sims=40, seed=7)
+    wide = res.diagnosands.set_index("estimator")
+    lines = {ln.split()[0]: ln for ln in res.summary().splitlines()[2:]}
+    for est, r in wide.iterrows():
+        no_test = r["no_test_rate"] >= 0.5
+        assert ("! no test at level 0.05" in lines[est]) == no_test, lines[est]
+        assert ("n/a (no test)" in lines[est]) == no_test
+        assert ("! oversized" in lines[est]) == (bool(r["oversized"]) and not no_test)
+    assert wide.loc["synthetic_control", "no_test_rate"] == 1.0  # 2 donors: p >= 1/3
+    assert wide.loc["its", "oversized"]  # Newey-West in a 10-period series
+    tidy = res.tidy()
+    for est, g in tidy.groupby("estimator"):
+        assert (g["oversized"] == bool(wide.loc[est, "oversized"])).all()
+        assert (g["inference"] == wide.loc[est, "inference"]).all()

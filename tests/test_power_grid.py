@@ -101,6 +101,8 @@ def test_simulated_mde_matches_the_closed_form():
     assert np.allclose(res.points["power_mcse"], np.sqrt(p * (1 - p) / n))
     assert isinstance(res.summary(), str) and f"{res.effect:.4g}" in res.summary()
     assert (res.tidy()["estimator"] == "t").all() and len(res.tidy()) == len(res.points)
+    # the long frame carries the headline the summary gives
+    assert (res.tidy()["mde"] == res.effect).all() and (res.tidy()["mde_mcse"] == res.mcse).all()
 
 
 def test_mde_normal_method_and_bad_input():

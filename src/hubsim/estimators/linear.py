@@ -1008,8 +1008,14 @@ class EventStudyResult:
     band_crit: float = math.nan
 
     def tidy(self) -> pd.DataFrame:
-        """All event-time coefficients in DeclareDesign column names (and the band)."""
-        return self.coefficients.copy()
+        """All event-time coefficients in DeclareDesign column names (and the band), then
+        the headline: the average of the post-adoption coefficients (its own ``term``,
+        ``event_time`` and band NaN)."""
+        head = self.estimate.tidy().assign(
+            event_time=math.nan, band_low=math.nan, band_high=math.nan
+        )
+        parts = [self.coefficients, head[EVENT_STUDY_BAND_COLUMNS]]
+        return pd.concat(parts, ignore_index=True)[EVENT_STUDY_BAND_COLUMNS]
 
     def summary(self) -> str:
         """A short human-readable summary."""
@@ -1290,8 +1296,10 @@ def event_study(
     >>> d["g"] = np.where(d["region"] < 8, 3 + d["region"] % 3, np.nan)
     >>> d["y"] = np.where(d["month"] >= d["g"], 1.0, 0.0) + rng.normal(0, 0.1, len(d))
     >>> res = event_study(d, "y", "region", "month", cohort="g", leads=2, lags=2, inference="cr1")
-    >>> list(res.tidy()["event_time"])
+    >>> list(res.coefficients["event_time"])
     [-2, -1, 0, 1, 2]
+    >>> list(res.tidy()["term"])  # the event times, then the headline post-period average
+    ['e-2', 'e-1', 'e+0', 'e+1', 'e+2', 'post_average']
     """
     where = "event_study"
     _check_options(where, inference if inference in INFERENCES else "auto", alpha, B, wild_weights)

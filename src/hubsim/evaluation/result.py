@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from hubsim.evaluation.des_effects import DESEffect
@@ -148,11 +149,16 @@ class StudyResult:
             f"{self.seed}, {self.seconds:.0f} s; {where}"
         ]
         wide = max([20, *(len(str(x)) for x in self.diagnosands["scenario"])])
+        from hubsim.power.diagnose import usability_warning
+
+        alpha = self.spec.alpha
         for _, r in self.diagnosands.iterrows():
+            no_test = np.isfinite(r["no_test_rate"]) and r["no_test_rate"] >= 0.5
+            cover = "n/a (no test)" if no_test else f"{r['coverage']:.2f}"
             lines.append(
                 f"  {r['scenario']:<{wide}} {r['estimator']:<18} power {r['power']:.2f} "
                 f"({r['power_mcse']:.2f})  bias {r['bias']:+.4f} ({r['bias_mcse']:.4f})  "
-                f"coverage {r['coverage']:.2f}"
+                f"coverage {cover}{usability_warning(r, alpha)}"
             )
         for _, r in self.mde.iterrows():
             lines.append(

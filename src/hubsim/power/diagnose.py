@@ -158,7 +158,16 @@ SIMULATION_COLUMNS = [
     "error",
     "inference",
 ]
-TIDY_DIAGNOSAND_COLUMNS = ["estimator", "diagnosand", "estimate", "mcse", "n_sims", "alpha"]
+TIDY_DIAGNOSAND_COLUMNS = [
+    "estimator",
+    "diagnosand",
+    "estimate",
+    "mcse",
+    "n_sims",
+    "alpha",
+    "inference",  # the estimator's inference and its size flag, on each of its rows
+    "oversized",
+]
 
 _MCSE_BOOT = 500
 
@@ -1170,7 +1179,9 @@ class DiagnosisResult:
         )
 
     def tidy(self) -> pd.DataFrame:
-        """Long form: one row per estimator and diagnosand, with its MCSE."""
+        """Long form: one row per estimator and diagnosand, with its MCSE, and on each row
+        the estimator's inference and whether its test is oversized (so a power read from
+        the long frame carries the flag that qualifies it)."""
         rows = []
         for _, r in self.diagnosands.iterrows():
             for d in DIAGNOSANDS:
@@ -1182,21 +1193,42 @@ class DiagnosisResult:
                         "mcse": r[f"{d}_mcse"],
                         "n_sims": r["n_sims"],
                         "alpha": r["alpha"],
+                        "inference": r["inference"],
+                        "oversized": bool(r["oversized"]),
                     }
                 )
         return pd.DataFrame(rows, columns=TIDY_DIAGNOSAND_COLUMNS)
 
     def summary(self) -> str:
-        """A short text table of the main diagnosands (value and MCSE)."""
+        """A short text table of the main diagnosands (value and MCSE), each estimator's
+        row ending in a warning where its power and coverage are not those of a usable
+        test: oversized (a true null rejected beyond alpha + 3 MCSE), or no test at level
+        alpha in most fits (coverage of unbounded intervals is shown as n/a)."""
         show = ["mean_estimand", "bias", "rmse", "power", "coverage", "mean_se", "failure_rate"]
         head = f"Diagnosis of {self.key}: {self.n_sims} simulations, seed {self.seed}, alpha {self.alpha}"
         lines = [head]
         w = max(len(e) for e in self.estimators)
         lines.append(" " * w + "".join(f"  {s:>18}" for s in show))
         for _, r in self.diagnosands.iterrows():
-            cells = "".join(f"  {_fmt(r[s], r[s + '_mcse']):>18}" for s in show)
-            lines.append(f"{r['estimator']:<{w}}{cells}")
+            no_test = np.isfinite(r["no_test_rate"]) and r["no_test_rate"] >= 0.5
+            cells = "".join(
+                f"  {'n/a (no test)' if no_test and s == 'coverage' else _fmt(r[s], r[s + '_mcse']):>18}"
+                for s in show
+            )
+            lines.append(f"{r['estimator']:<{w}}{cells}{usability_warning(r, self.alpha)}")
         return "\n".join(lines)
+
+
+def usability_warning(r: Any, alpha: float) -> str:
+    """The end of a summary row: why its power and coverage cannot be read as a test's."""
+    if np.isfinite(r["no_test_rate"]) and r["no_test_rate"] >= 0.5:
+        return f"  ! no test at level {alpha:g} in {r['no_test_rate']:.0%} of fits"
+    if bool(r["oversized"]):
+        return (
+            f"  ! oversized: rejects a true null {r['null_rejection']:.3f} of the time "
+            f"(alpha {alpha:g})"
+        )
+    return ""
 
 
 def _fmt(v: float, m: float) -> str:

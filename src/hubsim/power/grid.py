@@ -212,8 +212,16 @@ class MDEResult:
     estimand_at_mde: float = math.nan
 
     def tidy(self) -> pd.DataFrame:
-        """The effects tried with their power (one row each)."""
-        return self.points.assign(estimator=self.estimator)
+        """The effects tried with their power (one row each), each row carrying the
+        answer they give: the MDE and its MCSE at the target power (``mde``, ``mde_mcse``,
+        ``target_power``) and whether power was size-adjusted."""
+        return self.points.assign(
+            estimator=self.estimator,
+            mde=self.effect,
+            mde_mcse=self.mcse,
+            target_power=self.power,
+            size_adjusted=bool(self.size_adjusted),
+        )
 
     def summary(self) -> str:
         """One paragraph."""
