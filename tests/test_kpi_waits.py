@@ -111,13 +111,10 @@ def test_an_empty_waiting_list_has_mean_length_zero_and_a_missing_step_none():
         sub = wl[(wl["replication"] == r) & (wl["list"] == "step4")]
         assert step4[r] == pytest.approx(sub["mean_length"].mean(), rel=1e-12, abs=0)
     site_c = hubsim.simulate(hubsim.load_config("site_c"), seed=1, horizon_days=120)
-    assert not cfg_offers(hubsim.load_config("site_c"), "step4")
+    assert not hubsim.load_config("site_c").interventions.steps.step4.offered
     assert "waiting_list_step4_mean" not in site_c.kpis.columns
     assert "waiting_list_step3_mean" in site_c.kpis.columns  # offered, maybe empty yet
 
-
-def cfg_offers(cfg, step):
-    return getattr(cfg.interventions.steps, step).offered
 
 
 def test_discharges_per_week_counts_every_discharge_in_the_window():

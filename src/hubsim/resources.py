@@ -112,14 +112,18 @@ def experiment_names() -> dict[str, Path]:
     return dict(sorted(_index("experiments").items()))
 
 
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
 def _lookup(name: str, kind: str, index: dict[str, Path], aliases: dict[str, str]) -> Path:
     if name in index:
         return index[name]
     if name in aliases:
         return index[aliases[name]]
     known = sorted([*index, *aliases])
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = _did_you_mean(name, known)
     raise ConfigError(
         f"{name}: not a file and not the name of a shipped {kind}; expected a YAML path or "
         f"one of: {', '.join(known)}{hint}."
@@ -177,8 +181,7 @@ def shipped_path(name: str) -> Path:
         return configs[name]
     if name in experiments or name in aliases:
         return experiment_path(name)
-    close = difflib.get_close_matches(name, [*configs, *experiments, *aliases], n=1, cutoff=0.6)
-    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    hint = _did_you_mean(name, [*configs, *experiments, *aliases])
     raise ConfigError(
         f"{name}: not a file and not the name of a shipped configuration or experiment; "
         f"expected a YAML path, a configuration ({', '.join(configs)}) or an experiment "

@@ -186,7 +186,6 @@ def kpi_range(kpi: str) -> tuple[float, float]:
     return 0.0, math.inf
 
 
-
 def service_lists(config) -> set[str]:
     """The waiting lists a configured service has: assessment (the first assessment,
     whatever the model), the in-depth assessment of a two-stage model, and the list of
@@ -206,6 +205,7 @@ def service_lists(config) -> set[str]:
         out.add("in_depth_assessment")
     out |= {s for s in STEP_IDS if getattr(iv.steps, s).offered}
     return out
+
 
 def _rate(num, den) -> float:
     return float(num) / float(den) if den else math.nan

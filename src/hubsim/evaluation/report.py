@@ -21,6 +21,7 @@ from hubsim.evaluation.des_effects import DESEffect, months_per_period
 from hubsim.evaluation.findings import first_crossing, plateau, recommend, recommended
 from hubsim.evaluation.result import StudyResult
 from hubsim.evaluation.spec import StudySpec
+from hubsim.power.diagnose import has_no_test
 from hubsim.power.grid import effect_scale
 from hubsim.regional import DynamicEffect, ExternalEffect, HeterogeneousEffect
 from hubsim.stats import mean_mcse
@@ -260,7 +261,7 @@ def _no_test_reasons(result: StudyResult) -> list[str]:
     diag = result.diagnosands
     out = []
     for est, g in diag.groupby("estimator", sort=False):
-        bad = g[g["no_test_rate"].fillna(0) >= 0.5]
+        bad = g[g["no_test_rate"].map(has_no_test)]
         if not len(bad):
             continue
         scen = ", ".join(bad["scenario"])

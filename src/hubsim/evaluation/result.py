@@ -6,13 +6,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from hubsim.evaluation.des_effects import DESEffect
 from hubsim.evaluation.findings import RECOMMENDATION_COLUMNS
 from hubsim.evaluation.spec import DESPlan, StudySpec
-from hubsim.power.diagnose import DIAGNOSAND_COLUMNS, DIAGNOSANDS
+from hubsim.power.diagnose import (
+    DIAGNOSAND_COLUMNS,
+    DIAGNOSANDS,
+    has_no_test,
+    usability_warning,
+)
 
 __all__ = [
     "CURVE_COLUMNS",
@@ -149,11 +153,9 @@ class StudyResult:
             f"{self.seed}, {self.seconds:.0f} s; {where}"
         ]
         wide = max([20, *(len(str(x)) for x in self.diagnosands["scenario"])])
-        from hubsim.power.diagnose import usability_warning
-
         alpha = self.spec.alpha
         for _, r in self.diagnosands.iterrows():
-            no_test = np.isfinite(r["no_test_rate"]) and r["no_test_rate"] >= 0.5
+            no_test = has_no_test(r["no_test_rate"])
             cover = "n/a (no test)" if no_test else f"{r['coverage']:.2f}"
             lines.append(
                 f"  {r['scenario']:<{wide}} {r['estimator']:<18} power {r['power']:.2f} "

@@ -54,6 +54,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,7 @@ from hubsim.config.loader import (
     line_for,
     read_yaml,
 )
+from hubsim.des.window import resolve_window
 from hubsim.errors import ConfigError
 from hubsim.experiment.compare import DEFAULT_KPIS
 from hubsim.resources import is_bare_word, resolve_config, resolve_experiment
@@ -405,10 +407,9 @@ def _kpi_names(config: ServiceConfig) -> frozenset[str]:
 def _days(config: ServiceConfig, spec: ExperimentSpec) -> tuple[float, float]:
     if spec.window is None:
         return float(spec.horizon_days or 365.0), float(spec.warmup_days)
-    start = config.simulation.period.start
-    # window.end is the last day of the KPI window, inclusive (as hubsim run's --end and
-    # resolve_window): the run ends at the end of that day
-    return float((spec.window.end - start).days + 1), float((spec.window.start - start).days)
+    # the dates as hubsim run --start/--end reads them (window.end inclusive)
+    w = resolve_window(config, start=spec.window.start, end=spec.window.end)
+    return w.horizon_days, w.warmup_days
 
 
 def _grid_label(point: dict[str, Any]) -> str:
@@ -515,17 +516,20 @@ def read_experiment(path: str | os.PathLike[str]) -> ExperimentPlan:
                 f"{end_sentence(cause_text)}"
             )
             continue
-        horizon, warmup = _days(cfg, spec)
+        outside = False
         if spec.window is not None:
             per = cfg.simulation.period
             for which in ("start", "end"):
                 d = getattr(spec.window, which)
                 if not per.start <= d <= per.end:
+                    outside = True
                     problems.append(
                         f"{at('window', which)}: {d} is outside the simulated period of "
                         f"scenario {name} ({cfg.name}: {per.start} to {per.end}); expected a "
                         "date inside it."
                     )
+        # (no plan is returned once a problem is found)
+        horizon, warmup = (math.nan, math.nan) if outside else _days(cfg, spec)
         scenarios[name] = ScenarioPlan(name, label or name, src, changes, cfg, horizon, warmup)
     baseline = spec.baseline if spec.baseline is not None else names[0]
     if baseline not in names:

@@ -1210,7 +1210,7 @@ class DiagnosisResult:
         w = max(len(e) for e in self.estimators)
         lines.append(" " * w + "".join(f"  {s:>18}" for s in show))
         for _, r in self.diagnosands.iterrows():
-            no_test = np.isfinite(r["no_test_rate"]) and r["no_test_rate"] >= 0.5
+            no_test = has_no_test(r["no_test_rate"])
             cells = "".join(
                 f"  {'n/a (no test)' if no_test and s == 'coverage' else _fmt(r[s], r[s + '_mcse']):>18}"
                 for s in show
@@ -1219,9 +1219,25 @@ class DiagnosisResult:
         return "\n".join(lines)
 
 
+#: an estimator with no test at level alpha in at least this share of its fits has no
+#: usable test at the design (its power and coverage are not a test's)
+NO_TEST_SHARE = 0.5
+
+
+def has_no_test(no_test_rate: float) -> bool:
+    """Whether a ``no_test_rate`` means the estimator has no usable test at the design.
+
+    Examples
+    --------
+    >>> has_no_test(1.0), has_no_test(0.1), has_no_test(float("nan"))
+    (True, False, False)
+    """
+    return bool(np.isfinite(no_test_rate) and no_test_rate >= NO_TEST_SHARE)
+
+
 def usability_warning(r: Any, alpha: float) -> str:
     """The end of a summary row: why its power and coverage cannot be read as a test's."""
-    if np.isfinite(r["no_test_rate"]) and r["no_test_rate"] >= 0.5:
+    if has_no_test(r["no_test_rate"]):
         return f"  ! no test at level {alpha:g} in {r['no_test_rate']:.0%} of fits"
     if bool(r["oversized"]):
         return (

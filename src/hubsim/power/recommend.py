@@ -40,6 +40,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from hubsim.power.diagnose import has_no_test
+
 __all__ = [
     "CHECK_COLUMNS",
     "K_MCSE",
@@ -147,7 +149,7 @@ def recommend_estimator(
         if np.isfinite(n_cov) and n_cov > 0:
             cm = max(cm, math.sqrt(nominal * (1.0 - nominal) / n_cov))
         fits = np.isfinite(fail) and fail <= max_failure_rate
-        has_test = not (np.isfinite(no_test) and no_test >= 0.5)
+        has_test = not has_no_test(no_test)
         unbiased = bool(np.isfinite(bias) and abs(bias) <= k_mcse * bm)
         oversized = bool(r.get("oversized", False))
         covers = bool(np.isfinite(cov) and abs(cov - nominal) <= k_mcse * cm) and not oversized
