@@ -19,7 +19,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from hubsim.estimators import Estimate
+from hubsim.estimators import Estimate, its
 from hubsim.power import analytic
 from hubsim.power.diagnose import (
     DIAGNOSAND_COLUMNS,
@@ -715,7 +715,8 @@ def test_summary_and_tidy_carry_the_flags_that_qualify_power_and_coverage():
         n_regions=5, n_periods=10, n_treated=3, schedule=[6], effect=0, icc=0.02,
         population_kind="help_seeker_cohort", period_sd=0.05, ar_rho=0.5, ar_sd=0.05,
     )
-    res = diagnose(d, ["twfe", "its", "synthetic_control"], n_sims=40, seed=7)
+    its_nw = EstimatorSpec("its_newey_west", its, {"inference": "newey_west"}, "att")
+    res = diagnose(d, ["twfe", "its", its_nw, "synthetic_control"], n_sims=40, seed=7)
     wide = res.diagnosands.set_index("estimator")
     lines = {ln.split()[0]: ln for ln in res.summary().splitlines()[2:]}
     for est, r in wide.iterrows():
@@ -724,7 +725,7 @@ def test_summary_and_tidy_carry_the_flags_that_qualify_power_and_coverage():
         assert ("n/a (no test)" in lines[est]) == no_test
         assert ("! oversized" in lines[est]) == (bool(r["oversized"]) and not no_test)
     assert wide.loc["synthetic_control", "no_test_rate"] == 1.0  # 2 donors: p >= 1/3
-    assert wide.loc["its", "oversized"]  # Newey-West in a 10-period series
+    assert wide.loc["its_newey_west", "oversized"]  # Newey-West in a 10-period series
     tidy = res.tidy()
     for est, g in tidy.groupby("estimator"):
         assert (g["oversized"] == bool(wide.loc[est, "oversized"])).all()
