@@ -242,7 +242,6 @@ def its(
         )
 
     n_periods = len(tvals)
-    extra_fit: dict = {}
     if inference == "ar1_reml":
         beta, cov, dofs, rho = ar1_reml(yv, x)
         se = np.sqrt(np.diag(cov))
@@ -405,7 +404,8 @@ def ar1_reml(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     v = rho**m / q
     with np.errstate(divide="ignore", invalid="ignore"):
         dv = np.where(m > 0, m * rho ** (m - 1.0), 0.0) / q + 2.0 * rho * v / q
-    v_inv = np.linalg.inv(v)
+    whiten = _prais_winsten(np.eye(n), rho)
+    v_inv = whiten.T @ whiten  # V^-1 = L'L: exact and tridiagonal, no n x n inverse
     vx = v_inv @ x
     p = v_inv - vx @ a_inv @ vx.T  # P for S = V (s2 = 1); P for S = s2 V is this / s2
     pdv = p @ dv
@@ -418,14 +418,12 @@ def ar1_reml(y: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.n
     # d(s2 A^-1)/drho = s2 A^-1 X' V^-1 dV V^-1 X A^-1
     d_rho = s2 * (a_inv @ (vx.T @ dv @ vx) @ a_inv)
     grads = np.column_stack([np.diag(a_inv), np.diag(d_rho)])
+    df = np.full(k, float(n - k))
     try:
         w = np.linalg.inv(info)
     except np.linalg.LinAlgError:
-        w = None
-    df = np.full(k, float(n - k))
-    if w is not None:
-        for j in range(k):
-            den = float(grads[j] @ w @ grads[j])
-            if den > 0:
-                df[j] = min(2.0 * cov[j, j] ** 2 / den, float(n - k))
+        return beta, cov, df, rho  # no information about rho: the residual df
+    den = np.einsum("ja,ab,jb->j", grads, w, grads)
+    ok = den > 0
+    df[ok] = np.minimum(2.0 * np.diag(cov)[ok] ** 2 / den[ok], float(n - k))
     return beta, cov, df, rho
